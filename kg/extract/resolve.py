@@ -1,0 +1,134 @@
+"""Merging candidate spans into final mentions, and marking the paper's own contributions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from spacy.tokens import Doc
+
+from kg.extract.rules import Candidate
+
+__all__ = ["Resolved", "resolve", "PRODUCER_TIER", "proposal_spans"]
+
+#: Higher tiers win overlaps; within a tier the longer span wins.
+PRODUCER_TIER = {
+    "kg_cues": 3,
+    "kg_abbreviations": 3,
+    "ner": 2,
+    "kg_gazetteer": 2,
+    "kg_names": 1,
+    "kg_noun_phrases": 1,
+}
+
+_TRIGGER = re.compile(
+    r"\b(?:we|this (?:paper|work|study|report)|our (?:paper|work))\s+(?:\w+ly\s+|further\s+|also\s+|then\s+|first\s+)?"
+    r"(?:propose|proposes|introduce|introduces|present|presents|develop|develops|design|designs|"
+    r"build|builds|release|releases|construct|constructs|contribute|contributes|curate|curates|"
+    r"create|creates|establish|establishes|devise|devises|unveil|unveils|formulate|formulates)\b",
+    re.IGNORECASE,
+)
+_CONNECTOR = re.compile(r"^[\s,()]*(?:(?:and|a|an|the|novel|new|namely|i\.e\.|called|dubbed|named)[\s,()]*)*$")
+
+
+class Resolved(NamedTuple):
+    start: int
+    end: int
+    label: str
+    producer: str
+    confidence: float
+    role: str
+    sentence: int
+    sentence_start: int
+    sentence_end: int
+
+
+def _select(cands: Sequence[Candidate]) -> list[Candidate]:
+    order = sorted(
+        set(cands),
+        key=lambda c: (-PRODUCER_TIER.get(c.producer, 1), -(c.end - c.start), -c.confidence, c.start, c.label),
+    )
+    taken: list[Candidate] = []
+    occupied: list[tuple[int, int]] = []
+    for c in order:
+        if c.end <= c.start:
+            continue
+        if any(c.start < e and s < c.end for s, e in occupied):
+            continue
+        taken.append(c)
+        occupied.append((c.start, c.end))
+    return sorted(taken, key=lambda c: (c.start, c.end))
+
+
+def proposal_spans(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[tuple[int, int]]) -> set[int]:
+    """Indices of ``mentions`` (sorted (start, end) pairs) that the paper itself introduces.
+
+    The first mention after "we propose/introduce/present ..." and any mention joined
+    to it by "and", a comma or an apposition; a title's leading ``NAME:``.
+
+    >>> t = "MESA: matching\\nWe propose MESA and DMESA as feature matching methods."
+    >>> sorted(proposal_spans(t, [(0, 14), (15, len(t))], [(0, 4), (26, 30), (35, 40), (44, 60)]))
+    [0, 1, 2]
+    """
+    out: set[int] = set()
+    colon = text.find(":")
+    newline = text.find("\n")
+    if 0 < colon < (newline if newline >= 0 else len(text)) and colon <= 40:
+        for i, (s, e) in enumerate(mentions):
+            if s == 0 and e <= colon:
+                out.add(i)
+    for s_start, s_end in sentences:
+        sent = text[s_start:s_end]
+        for m in _TRIGGER.finditer(sent):
+            pos = s_start + m.end()
+            chain_end = None
+            for i, (s, e) in enumerate(mentions):
+                if s < pos or s >= s_end:
+                    continue
+                if chain_end is None:
+                    if s - pos > 60:
+                        break
+                    out.add(i)
+                    chain_end = e
+                elif _CONNECTOR.match(text[chain_end:s]):
+                    out.add(i)
+                    chain_end = e
+                else:
+                    break
+    return out
+
+
+def resolve(
+    doc: Doc,
+    candidates: Sequence[Candidate],
+    abbreviations: Sequence[tuple[tuple[int, int], tuple[int, int]]] = (),
+) -> list[Resolved]:
+    """Choose non-overlapping mentions, give acronyms their long form's type, mark roles."""
+    chosen = _select(candidates)
+    text = doc.text
+    # an acronym takes its long form's label
+    by_span = {(c.start, c.end): c for c in chosen}
+    for (ls, le), (ss, se) in abbreviations:
+        long_c, short_c = by_span.get((ls, le)), by_span.get((ss, se))
+        if long_c and short_c and long_c.label != short_c.label:
+            by_span[(ss, se)] = short_c._replace(label=long_c.label)
+    chosen = [by_span[(c.start, c.end)] for c in chosen]
+    sents = [(s.start_char, s.end_char) for s in doc.sents] if doc.has_annotation("SENT_START") else [(0, len(text))]
+    spans = [(c.start, c.end) for c in chosen]
+    proposed = proposal_spans(text, sents, spans)
+    proposed |= {i for i, c in enumerate(chosen) if c.role == "proposed"}
+    # propagate: the same surface (or its acronym / long form) elsewhere in the paper
+    keys = {text[chosen[i].start:chosen[i].end].lower() for i in proposed}
+    for (ls, le), (ss, se) in abbreviations:
+        long_t, short_t = text[ls:le].lower(), text[ss:se].lower()
+        if long_t in keys or short_t in keys:
+            keys |= {long_t, short_t}
+    out = []
+    si = 0
+    for i, c in enumerate(chosen):
+        while si + 1 < len(sents) and c.start >= sents[si][1]:
+            si += 1
+        role = "proposed" if i in proposed or text[c.start:c.end].lower() in keys else "used"
+        out.append(Resolved(c.start, c.end, c.label, c.producer, c.confidence, role, si, *sents[si]))
+    return out

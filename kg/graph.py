@@ -1,0 +1,126 @@
+"""Graph stage: papers, concepts and mentions → a ``networkx.MultiDiGraph``.
+
+Nodes are ``paper:<id>`` and ``concept:<id>``. Edges (edge key = kind):
+
+- ``mentions`` paper → concept: ``role`` (proposed/used), ``count`` (mentions);
+- ``similar`` paper → paper: ``score`` = Σ idf of shared concepts (rarer concepts
+  weigh more), ``shared`` = the shared concept ids, strongest first; each paper
+  keeps its ``top_k`` most similar;
+- ``cooccurs`` concept → concept (lower id first): ``papers`` sharing both and
+  ``strength`` (association strength, papers·N / (df_a·df_b)).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+
+from kg.records import Concept, Mention, Paper
+
+__all__ = ["build_graph", "paper_similarities", "cooccurrences", "Similarity", "graph_counts"]
+
+
+@dataclass(frozen=True)
+class Similarity:
+    a: str
+    b: str
+    score: float
+    shared: tuple[str, ...]
+
+
+def _paper_concepts(mentions: Iterable[Mention]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for m in mentions:
+        if m.concept:
+            out[m.paper_id].add(m.concept)
+    return out
+
+
+def paper_similarities(
+    paper_concepts: dict[str, set[str]], n_papers: int, top_k: int = 10, max_df_share: float = 0.2
+) -> list[Similarity]:
+    """Each paper's ``top_k`` most similar papers by the idf-weighted concepts they share.
+
+    Concepts in more than ``max_df_share`` of the papers (and at least 20) are too common
+    to link papers and are skipped; the inverted index keeps this near-linear.
+    """
+    df = Counter(c for cs in paper_concepts.values() for c in cs)
+    cap = max(20, int(max_df_share * n_papers))
+    idf = {c: math.log(n_papers / d) for c, d in df.items() if 2 <= d <= cap}
+    index: dict[str, list[str]] = defaultdict(list)
+    for p in sorted(paper_concepts):
+        for c in paper_concepts[p]:
+            if c in idf:
+                index[c].append(p)
+    best: dict[tuple[str, str], Similarity] = {}
+    for p in sorted(paper_concepts):
+        scores: Counter[str] = Counter()
+        shared: dict[str, list[str]] = defaultdict(list)
+        for c in paper_concepts[p]:
+            if c not in idf:
+                continue
+            for q in index[c]:
+                if q != p:
+                    scores[q] += idf[c]
+                    shared[q].append(c)
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
+        for q, s in ranked:
+            a, b = (p, q) if p < q else (q, p)
+            sh = tuple(sorted(shared[q], key=lambda c: (-idf[c], c)))
+            best[(a, b)] = Similarity(a, b, round(s, 4), sh)
+    return [best[k] for k in sorted(best)]
+
+
+def cooccurrences(
+    paper_concepts: dict[str, set[str]], n_papers: int, min_papers: int = 2
+) -> list[tuple[str, str, int, float]]:
+    """Concept pairs seen together in at least ``min_papers`` papers: (a, b, papers, strength)."""
+    df = Counter(c for cs in paper_concepts.values() for c in cs)
+    pairs: Counter[tuple[str, str]] = Counter()
+    for cs in paper_concepts.values():
+        ordered = sorted(cs)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1:]:
+                pairs[(a, b)] += 1
+    out = []
+    for (a, b), n in sorted(pairs.items()):
+        if n >= min_papers:
+            out.append((a, b, n, round(n * n_papers / (df[a] * df[b]), 4)))
+    return out
+
+
+def build_graph(
+    papers: Sequence[Paper], concepts: dict[str, Concept], mentions: Sequence[Mention], top_k: int = 10
+) -> nx.MultiDiGraph:
+    g: nx.MultiDiGraph = nx.MultiDiGraph()
+    for p in papers:
+        g.add_node(f"paper:{p.id}", kind="paper", label=p.title, date=p.date or "")
+    for c in concepts.values():
+        g.add_node(f"concept:{c.id}", kind="concept", label=c.label, type=c.type,
+                   papers=c.paper_count, mentions=c.mention_count, ambiguous=c.ambiguous)
+    counts: Counter[tuple[str, str]] = Counter()
+    proposed: set[tuple[str, str]] = set()
+    for m in mentions:
+        counts[(m.paper_id, m.concept)] += 1
+        if m.role == "proposed":
+            proposed.add((m.paper_id, m.concept))
+    for (p, c), n in sorted(counts.items()):
+        g.add_edge(f"paper:{p}", f"concept:{c}", key="mentions", kind="mentions",
+                   role="proposed" if (p, c) in proposed else "used", count=n)
+    pc = _paper_concepts(mentions)
+    for s in paper_similarities(pc, len(papers), top_k=top_k):
+        g.add_edge(f"paper:{s.a}", f"paper:{s.b}", key="similar", kind="similar",
+                   score=s.score, shared="|".join(s.shared))
+    for a, b, n, strength in cooccurrences(pc, len(papers)):
+        g.add_edge(f"concept:{a}", f"concept:{b}", key="cooccurs", kind="cooccurs", papers=n, strength=strength)
+    return g
+
+
+def graph_counts(g: nx.MultiDiGraph) -> dict[str, int]:
+    """Edges by kind."""
+    c: Counter[str] = Counter(k for _, _, k in g.edges(keys=True))
+    return dict(sorted(c.items()))

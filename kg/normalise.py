@@ -1,0 +1,184 @@
+"""Normalisation stage: mentions → concepts, one concept per meaning across papers.
+
+Rules, in order:
+
+1. A surface form's *key*: lower case, hyphens/slashes as spaces, punctuation
+   dropped, the last word singular (``Large Language Models`` → ``large language model``).
+2. An acronym takes the key of the long form its own paper gives
+   (``Segment Anything Model (SAM)``); else the sense most papers give it; else
+   it stays its own concept, marked ambiguous when papers disagree evenly.
+   Two different expansions of one acronym are never merged.
+3. A concept's type is the majority of its mentions' labels; its preferred label
+   the most frequent singular surface form; every surface form is an alias.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from kg.extract.pipeline import Extraction
+from kg.records import LABELS, Concept, Mention
+
+__all__ = ["concept_key", "acronym_key", "is_acronym", "slug", "concept_id", "normalise"]
+
+_KEEP_PLURAL = frozenset(
+    "series species news physics mathematics statistics dynamics ethics graphics robotics economics "
+    "linguistics semantics analytics diagnostics genomics kinematics optics electronics logistics "
+    "bias basis analysis axis thesis hypothesis synthesis corpus status focus consensus bus gas "
+    "lens class loss cross less ss gps fps tops flops macs".split()
+)
+_PUNCT = re.compile(r"[^\w\s+#.]")
+_SPACES = re.compile(r"\s+")
+
+
+def _singular(word: str) -> str:
+    if word in _KEEP_PLURAL or len(word) <= 3 or not word.endswith("s"):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith(("ss", "us", "is")):
+        return word
+    return word[:-1]
+
+
+def concept_key(text: str) -> str:
+    """The normal form two surface forms of one concept share.
+
+    >>> concept_key("Large Language Models"), concept_key("mixture-of-experts"), concept_key("FLOPs")
+    ('large language model', 'mixture of expert', 'flops')
+    """
+    s = text.lower().replace("’", "'").replace("–", "-").replace("—", "-")
+    s = re.sub(r"(?<=\w)[-_/](?=\w)", " ", s)
+    s = _PUNCT.sub(" ", s)
+    s = s.replace(". ", " ").strip(" .")
+    words = _SPACES.split(s.strip())
+    if not words or words == [""]:
+        return ""
+    words[-1] = _singular(words[-1])
+    return " ".join(words)
+
+
+def is_acronym(text: str) -> bool:
+    """An acronym-like surface form: one word, at least two capitals.
+
+    >>> is_acronym("LLMs"), is_acronym("SAM"), is_acronym("Transformer"), is_acronym("large model")
+    (True, True, False, False)
+    """
+    t = text.strip()
+    return " " not in t and sum(c.isupper() for c in t) >= 2 and len(t) <= 12
+
+
+def acronym_key(text: str) -> str:
+    """``LLMs`` → ``llm``; ``SAM`` → ``sam``."""
+    t = text.strip()
+    if len(t) > 2 and t.endswith("s") and t[-2].isupper():
+        t = t[:-1]
+    return t.lower()
+
+
+def slug(key: str) -> str:
+    """A stable IRI-safe slug for a concept key.
+
+    Keys with characters beyond ``[a-z0-9 ]`` get a short hash so distinct keys never collide.
+
+    >>> slug("large language model"), slug("c++")
+    ('large-language-model', 'c-372946')
+    """
+    base = re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")[:80].strip("-")
+    if not base or base.replace("-", " ") != key:
+        digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:6]
+        return f"{base}-{digest}" if base else f"c-{digest}"
+    return base
+
+
+def concept_id(key: str) -> str:
+    return slug(key)
+
+
+def _prefer_label(forms: Counter[str], key: str) -> str:
+    singular = [f for f in forms if concept_key(f) == key and not (f.endswith("s") and f[:-1] in forms)]
+    pool = singular or list(forms)
+
+    def rank(f: str) -> tuple[int, int, int, str]:
+        title_case = int(len(f.split()) > 1 and all(w[:1].isupper() for w in f.split()) and not is_acronym(f))
+        return (-forms[f], title_case, int(f.endswith("s")), f)
+
+    return sorted(pool, key=rank)[0]
+
+
+def normalise(extractions: Sequence[Extraction]) -> tuple[dict[str, Concept], list[Mention]]:
+    """Merge mentions into concepts; set each mention's ``concept`` (and its label to the concept's type).
+
+    Returns the concepts by id and all mentions, in paper then offset order.
+    """
+    # 1. acronym senses: per paper, and how many papers give each expansion
+    local: dict[str, dict[str, str]] = {}
+    senses: dict[str, Counter[str]] = defaultdict(Counter)
+    for ex in extractions:
+        m: dict[str, str] = {}
+        for long_form, short in ex.abbreviations:
+            lk, sk = concept_key(long_form), acronym_key(short)
+            if lk and sk and lk != sk:
+                m.setdefault(sk, lk)
+        local[ex.paper_id] = m
+        for sk, lk in m.items():
+            senses[sk][lk] += 1
+
+    def resolve_key(paper: str, text: str) -> tuple[str, bool]:
+        if is_acronym(text):
+            sk = acronym_key(text)
+            if sk in local.get(paper, {}):
+                return local[paper][sk], False
+            cands = senses.get(sk)
+            if cands:
+                ranked = sorted(cands.items(), key=lambda kv: (-kv[1], kv[0]))
+                if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+                    return sk, True
+                return ranked[0][0], False
+            return sk, False
+        return concept_key(text), False
+
+    # 2. group mentions by key
+    mentions: list[Mention] = []
+    by_key: dict[str, list[Mention]] = defaultdict(list)
+    ambiguous: set[str] = set()
+    for ex in extractions:
+        for mention in ex.mentions:
+            key, amb = resolve_key(ex.paper_id, mention.text)
+            if not key:
+                continue
+            if amb:
+                ambiguous.add(key)
+            by_key[key].append(mention)
+            mentions.append(mention)
+
+    # 3. one concept per key
+    concepts: dict[str, Concept] = {}
+    for key in sorted(by_key):
+        ms = by_key[key]
+        labels = Counter(m.label for m in ms)
+        ctype = sorted(labels, key=lambda lab: (-labels[lab], LABELS.index(lab)))[0]
+        forms = Counter(m.text for m in ms)
+        non_acr = Counter({f: n for f, n in forms.items() if not is_acronym(f) or concept_key(f) == key})
+        cid = concept_id(key)
+        label = _prefer_label(non_acr or forms, key)
+        if not non_acr:
+            label = sorted(forms, key=lambda f: (acronym_key(f) != f.lower(), -forms[f], f))[0]
+            if label.endswith("s") and len(label) > 2 and label[-2].isupper():
+                label = label[:-1]
+        c = Concept(id=cid, label=label, type=ctype, aliases=dict(sorted(forms.items())),
+                    ambiguous=key in ambiguous)
+        for m in ms:
+            m.concept = cid
+            m.label = ctype
+            c.papers.add(m.paper_id)
+        c.mention_count = len(ms)
+        concepts[cid] = c
+    mentions.sort(key=lambda m: (m.paper_id, m.start, m.end))
+    return concepts, mentions
+

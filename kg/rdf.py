@@ -1,0 +1,180 @@
+"""RDF stage: records → an rdflib ``Graph`` under the kg ontology, and its serialisations.
+
+Every node has an IRI (no blank nodes), so the same input gives byte-identical
+sorted N-Triples.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from rdflib import RDF, XSD, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, PROV, SKOS
+
+from kg.graph import Similarity
+from kg.namespace import DATA, KG, PREFIXES
+from kg.records import Concept, Mention, Paper
+
+__all__ = [
+    "TYPE_CLASS",
+    "ROLE_PROPERTY",
+    "paper_iri",
+    "concept_iri",
+    "build_rdf",
+    "write_ntriples",
+]
+
+SCHEMA_ARTICLE = URIRef("https://schema.org/ScholarlyArticle")
+SCHEMA_URL = URIRef("https://schema.org/url")
+SCHEMA_TEXT = URIRef("https://schema.org/text")
+SCHEME = DATA["scheme"]
+
+TYPE_CLASS = {"METHOD": KG.Method, "TASK": KG.Task, "DATASET": KG.Dataset, "METRIC": KG.Metric}
+#: the role property a paper→concept link gets when the paper does not propose it
+ROLE_PROPERTY = {"METHOD": KG.uses, "TASK": KG.addresses, "DATASET": KG.evaluatesOn, "METRIC": KG.reports}
+
+
+def paper_iri(pid: str) -> URIRef:
+    from urllib.parse import quote
+
+    return DATA[f"paper/{quote(pid, safe='')}"]
+
+
+def concept_iri(cid: str) -> URIRef:
+    return DATA[f"concept/{cid}"]
+
+
+def _dec(x: float) -> Literal:
+    return Literal(Decimal(f"{x:.4f}").normalize() if x else Decimal("0"), datatype=XSD.decimal)
+
+
+def _date(d: str) -> Literal:
+    if d.startswith("--"):
+        return Literal(d, datatype=XSD.gMonthDay)
+    return Literal(d, datatype=XSD.date)
+
+
+def triples(
+    papers: Sequence[Paper],
+    concepts: dict[str, Concept],
+    mentions: Sequence[Mention],
+    similarities: Sequence[Similarity] = (),
+) -> Iterator[tuple[URIRef, URIRef, Literal | URIRef]]:
+    """All triples of the knowledge graph, as rdflib terms."""
+    yield SCHEME, RDF.type, SKOS.ConceptScheme
+    yield SCHEME, SKOS.prefLabel, Literal("kg concepts")
+    by_paper: dict[str, list[Mention]] = defaultdict(list)
+    for m in mentions:
+        by_paper[m.paper_id].append(m)
+    producers = sorted({m.producer for m in mentions if m.producer})
+    for prod in producers:
+        a = DATA[f"extractor/{prod}"]
+        yield a, RDF.type, KG.Extractor
+        yield a, RDF.type, PROV.SoftwareAgent
+        yield a, DCTERMS.title, Literal(prod)
+    for p in papers:
+        s = paper_iri(p.id)
+        yield s, RDF.type, SCHEMA_ARTICLE
+        yield s, DCTERMS.identifier, Literal(p.id)
+        yield s, DCTERMS.title, Literal(p.title)
+        if p.abstract:
+            yield s, DCTERMS.abstract, Literal(p.abstract)
+        if p.date:
+            yield s, DCTERMS.date, _date(p.date)
+        if p.author_count:
+            yield s, KG.authorCount, Literal(p.author_count)
+        for a in p.authors:
+            yield s, DCTERMS.creator, Literal(a)
+        if p.organization:
+            yield s, DCTERMS.contributor, Literal(p.organization)
+        for u in p.urls:
+            yield s, SCHEMA_URL, Literal(u, datatype=XSD.anyURI)
+        for src in p.sources:
+            yield s, DCTERMS.source, Literal(src)
+        ms = by_paper.get(p.id, [])
+        links: dict[str, set[URIRef]] = defaultdict(set)
+        sentences: dict[int, tuple[int, int]] = {}
+        text = p.text
+        for i, m in enumerate(ms):
+            c = concepts.get(m.concept)
+            if c is None:
+                continue
+            ci = concept_iri(c.id)
+            links[c.id].add(KG.mentions)
+            links[c.id].add(KG.proposes if m.role == "proposed" else ROLE_PROPERTY[c.type])
+            sentences[m.sentence] = (m.sentence_start, m.sentence_end)
+            mi = DATA[f"mention/{p.id}-{i}"]
+            yield mi, RDF.type, KG.Mention
+            yield mi, KG.inPaper, s
+            yield mi, KG.inSentence, DATA[f"sentence/{p.id}-{m.sentence}"]
+            yield mi, KG.denotes, ci
+            yield mi, KG.startOffset, Literal(m.start)
+            yield mi, KG.endOffset, Literal(m.end)
+            yield mi, KG.surfaceForm, Literal(m.text)
+            yield mi, KG.entityType, TYPE_CLASS[c.type]
+            yield mi, KG.role, Literal(m.role)
+            yield mi, KG.confidence, _dec(m.confidence)
+            yield mi, PROV.wasAttributedTo, DATA[f"extractor/{m.producer or 'unknown'}"]
+        for cid, props in links.items():
+            for prop in props:
+                yield s, prop, concept_iri(cid)
+        for idx, (a, b) in sentences.items():
+            si = DATA[f"sentence/{p.id}-{idx}"]
+            yield si, RDF.type, KG.Sentence
+            yield si, DCTERMS.isPartOf, s
+            yield si, KG.sentenceIndex, Literal(idx)
+            yield si, KG.startOffset, Literal(a)
+            yield si, KG.endOffset, Literal(b)
+            yield si, SCHEMA_TEXT, Literal(text[a:b].strip())
+    if any(m.producer == "unknown" or not m.producer for m in mentions):
+        yield DATA["extractor/unknown"], RDF.type, KG.Extractor
+    for c in concepts.values():
+        ci = concept_iri(c.id)
+        yield ci, RDF.type, SKOS.Concept
+        yield ci, RDF.type, TYPE_CLASS[c.type]
+        yield ci, SKOS.inScheme, SCHEME
+        yield ci, SKOS.prefLabel, Literal(c.label)
+        for alias in c.aliases:
+            if alias != c.label:
+                yield ci, SKOS.altLabel, Literal(alias)
+        yield ci, KG.paperCount, Literal(c.paper_count)
+        yield ci, KG.mentionCount, Literal(c.mention_count)
+        if c.ambiguous:
+            yield ci, KG.ambiguous, Literal(True)
+    for sim in similarities:
+        a, b = paper_iri(sim.a), paper_iri(sim.b)
+        si = DATA[f"similarity/{sim.a}-{sim.b}"]
+        yield a, KG.similarTo, b
+        yield b, KG.similarTo, a
+        yield si, RDF.type, KG.PaperSimilarity
+        yield si, KG.paper, a
+        yield si, KG.paper, b
+        yield si, KG.score, _dec(sim.score)
+        for cid in sim.shared:
+            yield si, KG.sharedConcept, concept_iri(cid)
+
+
+def build_rdf(
+    papers: Sequence[Paper],
+    concepts: dict[str, Concept],
+    mentions: Sequence[Mention],
+    similarities: Sequence[Similarity] = (),
+) -> Graph:
+    """The knowledge graph as an rdflib ``Graph`` with the usual prefixes bound."""
+    g = Graph()
+    for prefix, ns in PREFIXES.items():
+        g.bind(prefix, ns, override=True, replace=True)
+    for t in triples(papers, concepts, mentions, similarities):
+        g.add(t)
+    return g
+
+
+def write_ntriples(g: Graph, path: Path) -> int:
+    """Write sorted N-Triples (byte-identical for the same graph); return the triple count."""
+    data = g.serialize(format="nt", encoding="utf-8")
+    lines = sorted({line for line in data.decode("utf-8").splitlines() if line.strip()})
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines)

@@ -1,0 +1,164 @@
+"""Store and query stage: RDF → an on-disk Oxigraph store; SPARQL with bound parameters."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import QueryError, StoreError
+from kg.namespace import PREFIXES
+
+__all__ = [
+    "NamedQuery",
+    "QueryResult",
+    "load_store",
+    "open_store",
+    "named_queries",
+    "get_named_query",
+    "run_query",
+]
+
+_HEADER = re.compile(r"^#\s*(description|param):\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    description: str
+    params: dict[str, str]  # name -> help
+    text: str
+
+
+@dataclass
+class QueryResult:
+    """A SELECT result (``variables`` and ``rows`` of terms or ``None``), or an ASK/CONSTRUCT one."""
+
+    variables: list[str] = field(default_factory=list)
+    rows: list[list[ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None]] = field(default_factory=list)
+    boolean: bool | None = None
+    triples: list[ox.Triple] | None = None
+
+
+def load_store(nt_file: Path, store_dir: Path) -> int:
+    """Bulk-load N-Triples into a fresh store at ``store_dir`` (built aside, then renamed in)."""
+    tmp = store_dir.with_name(store_dir.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    store = ox.Store(str(tmp))
+    store.bulk_load(path=str(nt_file), format=ox.RdfFormat.N_TRIPLES)
+    store.optimize()
+    n = len(store)
+    store.flush()
+    del store
+    old = store_dir.with_name(store_dir.name + ".old")
+    if store_dir.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        store_dir.rename(old)
+    tmp.rename(store_dir)
+    if old.exists():
+        shutil.rmtree(old)
+    return n
+
+
+def open_store(store_dir: Path | str) -> ox.Store:
+    """Open a built store read-only."""
+    p = Path(store_dir)
+    if not p.is_dir():
+        raise StoreError(f"{p}: no SPARQL store there; run `kg build` first or pass --store DIR")
+    try:
+        return ox.Store.read_only(str(p))
+    except OSError as err:
+        raise StoreError(f"{p}: not a readable Oxigraph store ({err}); rebuild it with `kg build --force`") from err
+
+
+def _parse_query_file(name: str, text: str) -> NamedQuery:
+    description = ""
+    params: dict[str, str] = {}
+    for line in text.splitlines():
+        m = _HEADER.match(line)
+        if not m:
+            continue
+        if m.group(1) == "description":
+            description = m.group(2).strip()
+        else:
+            pname, _, help_ = m.group(2).partition("=")
+            params[pname.strip()] = help_.strip()
+    return NamedQuery(name=name, description=description, params=params, text=text)
+
+
+def named_queries() -> dict[str, NamedQuery]:
+    """The named queries shipped with kg, by name."""
+    root = resources.files("kg") / "queries"
+    out = {}
+    for f in sorted(root.iterdir(), key=lambda x: x.name):
+        if f.name.endswith(".rq"):
+            name = f.name[:-3]
+            out[name] = _parse_query_file(name, f.read_text(encoding="utf-8"))
+    return out
+
+
+def get_named_query(name: str) -> NamedQuery:
+    qs = named_queries()
+    if name not in qs:
+        raise QueryError(f"no named query {name!r}; `kg query --list` shows them: {', '.join(qs)}")
+    return qs[name]
+
+
+def _bind(params: dict[str, str]) -> dict[ox.Variable, ox.Literal]:
+    return {ox.Variable(k): ox.Literal(v) for k, v in params.items()}
+
+
+def run_query(
+    store: ox.Store, query: str, params: dict[str, str] | None = None, required: dict[str, str] | None = None
+) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+    """Run SPARQL with the usual prefixes predeclared and ``params`` bound as literals.
+
+    Parameters are substituted as RDF terms (SPARQL-dev SEP-0007), never pasted into the text.
+    """
+    params = dict(params or {})
+    missing = [p for p in (required or {}) if p not in params]
+    if missing:
+        raise QueryError(
+            f"missing parameter {missing[0]!r} ({(required or {})[missing[0]]}); "
+            f"pass --param {missing[0]}=VALUE"
+        )
+    for k in params:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
+            raise QueryError(f"bad parameter name {k!r}; use letters, digits and _")
+    try:
+        return store.query(query, prefixes=PREFIXES, substitutions=_bind(params))
+    except SyntaxError as err:
+        raise QueryError(f"malformed SPARQL: {err}") from err
+    except OSError as err:
+        raise StoreError(f"cannot read the store: {err}") from err
+
+
+def collect(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> QueryResult:
+    if isinstance(result, ox.QueryBoolean):
+        return QueryResult(boolean=bool(result))
+    if isinstance(result, ox.QuerySolutions):
+        variables = [v.value for v in result.variables]
+        rows = [[sol[v] for v in variables] for sol in result]
+        return QueryResult(variables=variables, rows=rows)
+    return QueryResult(triples=list(result))
+
+
+def term_text(term: object) -> str:
+    """A term as a person reads it: literal values bare, IRIs shortened with the known prefixes."""
+    if term is None:
+        return ""
+    if isinstance(term, ox.Literal):
+        return term.value
+    if isinstance(term, ox.NamedNode):
+        iri = term.value
+        for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
+            if iri.startswith(ns):
+                return f"{prefix}:{iri[len(ns):]}"
+        return f"<{iri}>"
+    return str(term)
