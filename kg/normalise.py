@@ -55,9 +55,8 @@ def concept_key(text: str) -> str:
     s = text.lower().replace("’", "'").replace("–", "-").replace("—", "-")
     s = re.sub(r"(?<=\w)[-_/](?=\w)", " ", s)
     s = _PUNCT.sub(" ", s)
-    s = s.replace(". ", " ").strip(" .")
-    words = _SPACES.split(s.strip())
-    if not words or words == [""]:
+    words = [w for w in (w.strip(".") for w in s.split()) if w]
+    if not words:
         return ""
     words[-1] = _singular(words[-1])
     return " ".join(words)
@@ -101,14 +100,26 @@ def concept_id(key: str) -> str:
 
 
 def _prefer_label(forms: Counter[str], key: str) -> str:
-    singular = [f for f in forms if concept_key(f) == key and not (f.endswith("s") and f[:-1] in forms)]
+    def is_singular(f: str) -> bool:
+        last = f.lower().split()[-1] if f.split() else f
+        return _singular(last) == last or is_acronym(f) and acronym_key(f) == f.lower()
+
+    singular = [f for f in forms if is_singular(f)]
     pool = singular or list(forms)
 
-    def rank(f: str) -> tuple[int, int, int, str]:
+    def rank(f: str) -> tuple[int, int, int, int, str]:
         title_case = int(len(f.split()) > 1 and all(w[:1].isupper() for w in f.split()) and not is_acronym(f))
-        return (-forms[f], title_case, int(f.endswith("s")), f)
+        sentence_cap = int(f[:1].isupper() and not is_acronym(f) and not any(c.isupper() for c in f[1:]))
+        return (-forms[f], title_case, sentence_cap, int(f.endswith("s")), f)
 
-    return sorted(pool, key=rank)[0]
+    best = sorted(pool, key=rank)[0]
+    if not singular and not is_acronym(best):
+        # only plural forms seen: the preferred label is the singular ("Vision Transformers" -> "... Transformer")
+        head, _, last = best.rpartition(" ")
+        sing = _singular(last.lower())
+        last = last[: len(sing)] if last.lower().startswith(sing) else last
+        best = f"{head} {last}" if head else last
+    return best
 
 
 def normalise(extractions: Sequence[Extraction]) -> tuple[dict[str, Concept], list[Mention]]:

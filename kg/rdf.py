@@ -140,6 +140,9 @@ def triples(
         for alias in c.aliases:
             if alias != c.label:
                 yield ci, SKOS.altLabel, Literal(alias)
+        # lower-cased label and aliases: the lookup keys queries match a user's text against
+        for key in sorted({c.label.lower(), *(a.lower() for a in c.aliases)}):
+            yield ci, SKOS.hiddenLabel, Literal(key)
         yield ci, KG.paperCount, Literal(c.paper_count)
         yield ci, KG.mentionCount, Literal(c.mention_count)
         if c.ambiguous:

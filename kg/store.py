@@ -21,6 +21,7 @@ __all__ = [
     "named_queries",
     "get_named_query",
     "run_query",
+    "run_named",
 ]
 
 _HEADER = re.compile(r"^#\s*(description|param):\s*(.*)$")
@@ -32,6 +33,7 @@ class NamedQuery:
     description: str
     params: dict[str, str]  # name -> help
     text: str
+    label_params: frozenset[str] = frozenset()  # matched against skos:hiddenLabel: lower-cased when bound
 
 
 @dataclass
@@ -80,6 +82,7 @@ def open_store(store_dir: Path | str) -> ox.Store:
 def _parse_query_file(name: str, text: str) -> NamedQuery:
     description = ""
     params: dict[str, str] = {}
+    label_params: set[str] = set()
     for line in text.splitlines():
         m = _HEADER.match(line)
         if not m:
@@ -88,8 +91,12 @@ def _parse_query_file(name: str, text: str) -> NamedQuery:
             description = m.group(2).strip()
         else:
             pname, _, help_ = m.group(2).partition("=")
-            params[pname.strip()] = help_.strip()
-    return NamedQuery(name=name, description=description, params=params, text=text)
+            pname = pname.strip()
+            if pname.endswith("(label)"):
+                pname = pname[: -len("(label)")].strip()
+                label_params.add(pname)
+            params[pname] = help_.strip()
+    return NamedQuery(name, description, params, text, frozenset(label_params))
 
 
 def named_queries() -> dict[str, NamedQuery]:
@@ -114,12 +121,24 @@ def _bind(params: dict[str, str]) -> dict[ox.Variable, ox.Literal]:
     return {ox.Variable(k): ox.Literal(v) for k, v in params.items()}
 
 
+def run_named(store: ox.Store, nq: NamedQuery, params: dict[str, str]) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+    """Run a named query; label parameters are lower-cased to match ``skos:hiddenLabel``."""
+    unknown = sorted(set(params) - set(nq.params))
+    if unknown:
+        raise QueryError(
+            f"query {nq.name!r} has no parameter {unknown[0]!r}; it takes: {', '.join(nq.params) or 'none'}"
+        )
+    bound = {k: (v.strip().lower() if k in nq.label_params else v) for k, v in params.items()}
+    return run_query(store, nq.text, bound, nq.params)
+
+
 def run_query(
     store: ox.Store, query: str, params: dict[str, str] | None = None, required: dict[str, str] | None = None
 ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
     """Run SPARQL with the usual prefixes predeclared and ``params`` bound as literals.
 
-    Parameters are substituted as RDF terms (SPARQL-dev SEP-0007), never pasted into the text.
+    Parameters are substituted as RDF terms (SPARQL-dev SEP-0007), never pasted into the text;
+    a bound variable must appear in the query's SELECT projection.
     """
     params = dict(params or {})
     missing = [p for p in (required or {}) if p not in params]
@@ -135,6 +154,8 @@ def run_query(
         return store.query(query, prefixes=PREFIXES, substitutions=_bind(params))
     except SyntaxError as err:
         raise QueryError(f"malformed SPARQL: {err}") from err
+    except RuntimeError as err:  # e.g. a bound variable missing from the projection
+        raise QueryError(f"cannot run the query: {err}") from err
     except OSError as err:
         raise StoreError(f"cannot read the store: {err}") from err
 

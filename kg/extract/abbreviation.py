@@ -84,8 +84,7 @@ def find_abbreviations(text: str) -> list[tuple[tuple[int, int], tuple[int, int]
         n_chars = sum(ch.isalnum() for ch in short)
         # window: at most min(|SF| + 5, 2|SF|) words before the parenthesis, same sentence
         before = text[: m.start()].rstrip()
-        cut = max(before.rfind(". "), before.rfind("\n"), before.rfind("; "))
-        before_start = cut + 2 if cut >= 0 else 0
+        before_start = max(before.rfind(". ") + 2, before.rfind("\n") + 1, before.rfind("; ") + 2, 0)
         window = before[before_start:]
         words = list(_WORD.finditer(window))
         limit = min(n_chars + 5, 2 * n_chars)

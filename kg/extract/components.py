@@ -24,7 +24,7 @@ from kg.extract.resources import RESOURCE_FILES, RuleResources, load_resources
 from kg.extract.rules import (
     Candidate,
     abbreviation_candidates,
-    build_phrase_matchers,
+    build_gazetteer,
     cue_candidates,
     gazetteer_candidates,
     name_candidates,
@@ -62,14 +62,14 @@ class RulesComponent:
 
     def _load(self, res: RuleResources) -> None:
         self.res = res
-        self.matchers = build_phrase_matchers(self.nlp.vocab, self.nlp.make_doc, res)
+        self.gazetteer = build_gazetteer(res)
 
     def __call__(self, doc: Doc) -> Doc:
         cands: list[Candidate] = []
         abbr_cands, pairs = abbreviation_candidates(doc, self.res)
         cands.extend(abbr_cands)
         cands.extend(cue_candidates(doc, self.res))
-        cands.extend(gazetteer_candidates(doc, self.matchers))
+        cands.extend(gazetteer_candidates(doc, self.gazetteer))
         cands.extend(name_candidates(doc, self.res))
         cands.extend(noun_phrase_candidates(doc, self.res))
         doc._.kg_candidates = [tuple(c) for c in cands]

@@ -29,7 +29,8 @@ _TRIGGER = re.compile(
     r"create|creates|establish|establishes|devise|devises|unveil|unveils|formulate|formulates)\b",
     re.IGNORECASE,
 )
-_CONNECTOR = re.compile(r"^[\s,()]*(?:(?:and|a|an|the|novel|new|namely|i\.e\.|called|dubbed|named)[\s,()]*)*$")
+# what may stand between two proposed names: "A and B", "A, B", "A (B)", "A, dubbed B"
+_CONNECTOR = re.compile(r"^[\s,()]*(?:(?:and|namely|i\.e\.|called|dubbed|named|termed)[\s,()]*)*$")
 
 
 class Resolved(NamedTuple):

@@ -7,12 +7,10 @@ the spaCy components in :mod:`kg.extract.components` only call these.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
-from spacy.vocab import Vocab
 
 from kg.extract.abbreviation import find_abbreviations
 from kg.extract.resources import RuleResources
@@ -24,7 +22,7 @@ __all__ = [
     "gazetteer_candidates",
     "name_candidates",
     "noun_phrase_candidates",
-    "build_phrase_matchers",
+    "build_gazetteer",
     "trim_span",
 ]
 
@@ -85,28 +83,30 @@ def trim_span(span: Span, res: RuleResources) -> Span | None:
     return doc[start:end]
 
 
-def build_phrase_matchers(
-    vocab: Vocab, make_doc: Callable[[str], Doc], res: RuleResources
-) -> tuple[PhraseMatcher, PhraseMatcher]:
-    """Two matchers over the gazetteer: exact case for terms with capitals, lowercase for the rest.
+def build_gazetteer(res: RuleResources) -> list[tuple[str, re.Pattern[str]]]:
+    """One regex per label and case mode over the gazetteer terms, longest first.
 
-    Terms are tokenised by the pipeline's own tokenizer (``make_doc``) so they match as it splits.
+    Terms with capitals match exactly (``MATH`` is not "math"); lower-case terms match any case.
+    Matching is on characters, independent of how the tokenizer splits ``GSM8K.`` or ``GPT-4``.
     """
-    exact = PhraseMatcher(vocab, attr="ORTH")
-    lower = PhraseMatcher(vocab, attr="LOWER")
-    for label, terms in sorted(res.gazetteer.items()):
-        exact.add(label, [make_doc(t) for t in terms if any(c.isupper() for c in t)])
-        lower.add(label, [make_doc(t) for t in terms if not any(c.isupper() for c in t)])
-    return exact, lower
-
-
-def gazetteer_candidates(doc: Doc, matchers: tuple[PhraseMatcher, PhraseMatcher]) -> list[Candidate]:
     out = []
-    for matcher, conf in zip(matchers, (0.9, 0.85)):
-        for match_id, s, e in matcher(doc):
-            span = doc[s:e]
-            label = doc.vocab.strings[match_id]
-            out.append(Candidate(span.start_char, span.end_char, label, "kg_gazetteer", conf))
+    for label, terms in sorted(res.gazetteer.items()):
+        for exact in (True, False):
+            group = sorted({t for t in terms if any(c.isupper() for c in t) == exact}, key=lambda t: (-len(t), t))
+            if not group:
+                continue
+            body = "|".join(re.escape(t) for t in group)
+            flags = 0 if exact else re.IGNORECASE
+            out.append((label, re.compile(rf"(?<![\w-])(?:{body})(?![\w-]|\+\w)", flags)))
+    return out
+
+
+def gazetteer_candidates(doc: Doc, patterns: list[tuple[str, re.Pattern[str]]]) -> list[Candidate]:
+    out = []
+    for label, rx in patterns:
+        exact = not rx.flags & re.IGNORECASE
+        for m in rx.finditer(doc.text):
+            out.append(Candidate(m.start(), m.end(), label, "kg_gazetteer", 0.9 if exact else 0.85))
     return out
 
 

@@ -1,0 +1,249 @@
+"""The ``kg`` command line: a thin shell over the library's stage functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kg.errors import KGError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="kg: build a knowledge graph of methods, tasks, datasets and metrics from paper abstracts.",
+)
+out = Console()
+err = Console(stderr=True)
+
+DEFAULT_OUT = Path("outputs")
+
+
+def _fail(e: Exception) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _warn(msg: str) -> None:
+    err.print(f"[yellow]warning:[/] {msg}", highlight=False, soft_wrap=True)
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, disable=quiet, transient=False,
+    )
+
+
+@app.command()
+def build(
+    inputs: Annotated[list[Path] | None, typer.Argument(help="Corpus files (.txt Daily Papers, .jsonl, .csv); default: the bundled sample corpus.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output directory.")] = DEFAULT_OUT,
+    force: Annotated[bool, typer.Option("--force", help="Replace an output directory kg did not make.")] = False,
+    fmt: Annotated[str | None, typer.Option("--format", help="Input format for every file: txt, jsonl, csv, tsv.")] = None,
+    processes: Annotated[int, typer.Option("-j", "--processes", min=1, help="Extraction processes.")] = 1,
+    model: Annotated[str, typer.Option("--model", help="'default' (packaged recogniser if any), 'none' (rules only) or a spaCy pipeline path.")] = "default",
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Read a corpus and write the knowledge graph: RDF, SPARQL store, records, GraphML and HTML."""
+    from kg.build import build as run_build
+
+    with _progress(quiet) as prog:
+        tasks: dict[str, int] = {}
+
+        def on(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                for t in tasks.values():
+                    prog.update(t, completed=prog.tasks[t].total)
+                tasks[step] = prog.add_task(step, total=total or 1)
+            prog.update(tasks[step], completed=done, total=total or 1)
+
+        try:
+            report = run_build(inputs, output, force=force, fmt=fmt, n_process=processes,
+                               model=None if model == "none" else model, progress=on)
+        except KGError as e:
+            raise _fail(e) from e
+        for t in tasks.values():
+            prog.update(t, completed=prog.tasks[t].total)
+    for w in report.read.warnings:
+        _warn(w)
+    r = report.read
+    t = Table(title="kg build", show_header=False, box=None)
+    t.add_row("papers read", f"{r.entries} entries from {len(r.files) - len(r.failed_files)} files → {r.papers} papers")
+    t.add_row("duplicates merged", str(r.duplicates))
+    t.add_row("mentions", ", ".join(f"{k.lower()} {v}" for k, v in report.mentions_by_type.items())
+              + f" (total {sum(report.mentions_by_type.values())})")
+    t.add_row("concepts", ", ".join(f"{k.lower()} {v}" for k, v in report.concepts_by_type.items())
+              + f" (total {sum(report.concepts_by_type.values())})")
+    t.add_row("edges", ", ".join(f"{k} {v}" for k, v in report.edges_by_kind.items()))
+    t.add_row("triples", str(report.triples))
+    t.add_row("files written", "\n".join(report.files))
+    t.add_row("seconds", f"{report.seconds:.1f}" + (f" ({report.cached_papers} papers from cache)" if report.cached_papers else ""))
+    out.print(t)
+
+
+def _parse_params(params: list[str]) -> dict[str, str]:
+    out_: dict[str, str] = {}
+    for p in params:
+        k, sep, v = p.partition("=")
+        if not sep or not k.strip():
+            raise KGError(f"bad --param {p!r}; write it as key=value")
+        out_[k.strip()] = v
+    return out_
+
+
+@app.command()
+def query(
+    sparql: Annotated[str | None, typer.Argument(help="SPARQL text, or @file.rq to read it from a file.")] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Run a named query (see --list).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Bind a parameter: key=value (repeatable).")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the named queries and their parameters.")] = False,
+    store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, tsv or json (SPARQL 1.1 Query Results JSON).")] = "table",
+) -> None:
+    """Run SPARQL against the store; the usual prefixes (kg:, schema:, dcterms:, skos:, prov:, ...) are predeclared."""
+    import pyoxigraph as ox
+
+    from kg.store import collect, get_named_query, named_queries, open_store, run_named, run_query, term_text
+
+    try:
+        if list_:
+            t = Table(title="named queries")
+            t.add_column("name")
+            t.add_column("parameters")
+            t.add_column("description")
+            for q in named_queries().values():
+                t.add_row(q.name, "\n".join(f"{k}: {v}" for k, v in q.params.items()) or "-", q.description)
+            out.print(t)
+            return
+        if fmt not in ("table", "csv", "tsv", "json"):
+            raise KGError(f"unknown --format {fmt!r}; use table, csv, tsv or json")
+        params = _parse_params(param or [])
+        if name:
+            if sparql:
+                raise KGError("give either SPARQL text or --name, not both")
+            nq = get_named_query(name)
+            text = nq.text
+        elif sparql:
+            if sparql.startswith("@"):
+                path = Path(sparql[1:])
+                if not path.is_file():
+                    raise KGError(f"{path}: query file not found; check the path after @")
+                text = path.read_text(encoding="utf-8")
+            else:
+                text = sparql
+        else:
+            raise KGError("no query given; pass SPARQL text, @file.rq or --name NAME (see --list)")
+        st = open_store(store)
+        result = run_named(st, nq, params) if name else run_query(st, text, params)
+        if fmt != "table":
+            if isinstance(result, ox.QuerySolutions | ox.QueryBoolean):
+                qf = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV,
+                      "json": ox.QueryResultsFormat.JSON}[fmt]
+                data = result.serialize(format=qf)
+            else:
+                rf = ox.RdfFormat.N_TRIPLES
+                data = ox.serialize(result, format=rf)
+            sys.stdout.write(data.decode("utf-8") if isinstance(data, bytes) else str(data))
+            if fmt == "json":
+                sys.stdout.write("\n")
+            return
+        res = collect(result)
+        if res.boolean is not None:
+            out.print("true" if res.boolean else "false")
+            return
+        if res.triples is not None:
+            for tr in res.triples:
+                sys.stdout.write(f"{tr.subject} {tr.predicate} {tr.object} .\n")
+            return
+        t = Table(show_lines=False)
+        for v in res.variables:
+            t.add_column(v, overflow="fold")
+        for row in res.rows:
+            t.add_row(*[term_text(x) for x in row])
+        out.print(t)
+        err.print(f"{len(res.rows)} rows")
+    except KGError as e:
+        raise _fail(e) from e
+
+
+@app.command()
+def neighbors(
+    name: Annotated[str, typer.Argument(help="A concept label or alias, e.g. 'speculative decoding'.")],
+    hops: Annotated[int, typer.Option("--hops", min=1, max=3, help="How many hops out.")] = 1,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Neighbours kept per concept and hop.")] = 15,
+    store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
+    html_file: Annotated[Path | None, typer.Option("--html", help="Also write an interactive view to this file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show a concept's neighbourhood: related concepts and the papers that link them, strongest first."""
+    from kg.neighbors import neighbourhood
+    from kg.store import open_store
+
+    try:
+        nb = neighbourhood(open_store(store), name, hops=hops, limit=limit)
+    except KGError as e:
+        raise _fail(e) from e
+    if as_json:
+        out.print_json(json.dumps({
+            "concept": nb.concept, "label": nb.label, "type": nb.type, "papers": nb.paper_count,
+            "neighbours": [n.__dict__ for n in nb.neighbours],
+        }))
+    else:
+        t = Table(title=f"{nb.label} ({nb.type.lower()}, {nb.paper_count} papers)")
+        for col in ("hop", "concept", "type", "papers", "via", "linking papers"):
+            t.add_column(col, overflow="fold")
+        for n in nb.neighbours:
+            shown = "; ".join(n.papers[:2]) + (f" (+{len(n.papers) - 2} more)" if len(n.papers) > 2 else "")
+            t.add_row(str(n.hop), n.label, n.type.lower(), str(len(n.papers)), n.via_label, shown)
+        out.print(t)
+    if html_file is not None:
+        from kg.views import neighbourhood_data, render_html
+
+        data = neighbourhood_data(
+            nb.concept, nb.label, nb.type,
+            [(n.concept, n.label, n.type, len(n.papers), n.score, n.via, n.hop) for n in nb.neighbours],
+        )
+        render_html(data, html_file)
+        err.print(f"wrote {html_file}")
+
+
+@app.command()
+def extract(
+    input_file: Annotated[Path, typer.Argument(help="A corpus file, or JSONL with id and text (or title + abstract).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output JSONL, one line per input record.")],
+    fmt: Annotated[str | None, typer.Option("--format", help="Input format: txt, jsonl, csv, tsv.")] = None,
+    model: Annotated[str, typer.Option("--model", help="'default', 'none' (rules only) or a spaCy pipeline path.")] = "default",
+    processes: Annotated[int, typer.Option("-j", "--processes", min=1)] = 1,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+) -> None:
+    """Run the extractor alone: mentions with offsets, labels, concepts and roles."""
+    from kg.extract.run import extract_file
+
+    warnings: list[str] = []
+    try:
+        with _progress(quiet) as prog:
+            task = prog.add_task("extract", total=None)
+            n, m = extract_file(input_file, output, fmt, None if model == "none" else model, processes,
+                                warnings, progress=lambda k: prog.advance(task, k))
+    except KGError as e:
+        for w in warnings:
+            _warn(w)
+        raise _fail(e) from e
+    for w in warnings:
+        _warn(w)
+    err.print(f"{n} records, {m} mentions → {output}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import pytest
+
+from kg.extract import extract
+from kg.extract.abbreviation import find_abbreviations, is_short_form, match_long_form
+from kg.extract.resolve import proposal_spans
+from kg.normalise import normalise
+from kg.records import Paper
+
+
+def _run(nlp, title: str, abstract: str):
+    p = Paper(id="x", title=title, abstract=abstract)
+    (ex,) = list(extract([p], nlp))
+    concepts, mentions = normalise([ex])
+    return p, ex, concepts, mentions
+
+
+MESA_TITLE = "MESA: Effective Matching Redundancy Reduction by Semantic Area Segmentation"
+MESA_ABSTRACT = (
+    "We propose MESA and DMESA as novel feature matching methods, which utilize Segment Anything "
+    "Model (SAM) to effectively mitigate matching redundancy. The key insight of our methods is to "
+    "establish implicit-semantic area matching prior to point matching, based on advanced image "
+    "understanding of SAM."
+)
+
+
+def test_extract_mesa_is_a_proposed_method(nlp):
+    _, _, concepts, mentions = _run(nlp, MESA_TITLE, MESA_ABSTRACT)
+    mesa = [m for m in mentions if m.text == "MESA"]
+    assert mesa and all(m.label == "METHOD" and m.role == "proposed" for m in mesa)
+    assert any(m.text == "DMESA" and m.role == "proposed" for m in mentions)
+
+
+def test_extract_sam_long_and_short_form_are_one_concept(nlp):
+    _, _, concepts, mentions = _run(nlp, MESA_TITLE, MESA_ABSTRACT)
+    sam = {m.concept for m in mentions if m.text in ("SAM", "Segment Anything Model")}
+    assert len(sam) == 1
+    c = concepts[sam.pop()]
+    assert c.label == "Segment Anything Model" and c.type == "METHOD"
+    assert set(c.aliases) == {"Segment Anything Model", "SAM"}
+
+
+def test_extract_humaneval_mbpp_are_datasets_and_flops_a_metric(nlp):
+    _, _, _, mentions = _run(
+        nlp, "Fast code LLMs",
+        "We evaluate on HumanEval and MBPP, where our method cuts FLOPs by 30% and improves pass@1.",
+    )
+    labels = {m.text: m.label for m in mentions}
+    assert labels["HumanEval"] == "DATASET"
+    assert labels["MBPP"] == "DATASET"
+    assert labels["FLOPs"] == "METRIC"
+
+
+def test_extract_offsets_point_into_title_newline_abstract(nlp):
+    p, ex, _, _ = _run(nlp, MESA_TITLE, MESA_ABSTRACT)
+    for m in ex.mentions:
+        assert p.text[m.start:m.end] == m.text
+        assert m.sentence_start <= m.start < m.end <= m.sentence_end
+    assert ex.mentions[0].sentence == 0  # the title is its own sentence
+
+
+def test_extract_generic_heads_alone_are_not_mentions(nlp):
+    _, ex, _, _ = _run(nlp, "A study", "Our method and the framework improve performance of the model.")
+    assert not {m.text.lower() for m in ex.mentions} & {"method", "framework", "performance", "model"}
+
+
+@pytest.mark.parametrize(("short", "ok"), [("SAM", True), ("LLMs", True), ("i.e.", False), ("5%", False), ("x", False)])
+def test_abbreviation_short_forms(short, ok):
+    assert is_short_form(short) is ok
+
+
+def test_abbreviation_pairs_and_long_form_boundary():
+    t = "Recent work on parameter efficient transfer learning (PETL) for vision-language pre-trained (VLP) models."
+    pairs = [(t[a:b], t[c:d]) for (a, b), (c, d) in find_abbreviations(t)]
+    assert ("parameter efficient transfer learning", "PETL") in pairs
+    assert match_long_form("RL", "a reinforcement learning") == 2
+
+
+def test_abbreviation_rejects_unrelated_parenthesis():
+    t = "Results on five datasets (see MNIST) and {99.38% accuracy} (MNIST)."
+    assert find_abbreviations(t) == []
+
+
+def test_extract_proposal_chain_stops_at_other_words():
+    t = "T\nWe propose A and B as C methods."
+    got = proposal_spans(t, [(0, 1), (2, len(t))], [(13, 14), (19, 20), (24, 25)])
+    assert got == {0, 1}

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kg.extract.pipeline import Extraction
+from kg.normalise import acronym_key, concept_key, normalise, slug
+from kg.records import Mention
+
+
+def _ex(pid: str, texts: list[tuple[str, str]], abbrs: list[tuple[str, str]] = ()) -> Extraction:
+    ms = []
+    pos = 0
+    for text, label in texts:
+        ms.append(Mention(pid, pos, pos + len(text), text, label))
+        pos += len(text) + 1
+    return Extraction(pid, ms, list(abbrs))
+
+
+def test_normalise_case_plural_hyphen_and_acronym_merge():
+    exs = [
+        _ex("a", [("Large Language Model", "METHOD"), ("LLM", "METHOD")], [("Large Language Model", "LLM")]),
+        _ex("b", [("large language models", "METHOD"), ("LLMs", "METHOD")]),
+        _ex("c", [("Mixture-of-Experts", "METHOD"), ("MoE", "METHOD")], [("Mixture-of-Experts", "MoE")]),
+        _ex("d", [("mixture of experts", "METHOD")]),
+    ]
+    concepts, mentions = normalise(exs)
+    llm = concepts["large-language-model"]
+    assert set(llm.aliases) == {"Large Language Model", "LLM", "large language models", "LLMs"}
+    assert llm.paper_count == 2
+    assert llm.label == "Large Language Model"
+    moe = [c for c in concepts.values() if "MoE" in c.aliases]
+    assert len(moe) == 1 and set(moe[0].aliases) == {"Mixture-of-Experts", "MoE", "mixture of experts"}
+
+
+def test_normalise_two_sams_stay_two():
+    exs = [
+        _ex("a", [("Segment Anything Model", "METHOD"), ("SAM", "METHOD")], [("Segment Anything Model", "SAM")]),
+        _ex("b", [("Sharpness-Aware Minimization", "METHOD"), ("SAM", "METHOD")],
+            [("Sharpness-Aware Minimization", "SAM")]),
+    ]
+    concepts, mentions = normalise(exs)
+    sam = {m.paper_id: m.concept for m in mentions if m.text == "SAM"}
+    assert sam["a"] != sam["b"]
+    assert concepts[sam["a"]].label == "Segment Anything Model"
+    assert concepts[sam["b"]].label == "Sharpness-Aware Minimization"
+
+
+def test_normalise_acronym_without_long_form_takes_majority_sense_or_is_ambiguous():
+    seg = ("Segment Anything Model", "SAM")
+    sharp = ("Sharpness-Aware Minimization", "SAM")
+    exs = [
+        _ex("a", [(seg[0], "METHOD"), ("SAM", "METHOD")], [seg]),
+        _ex("b", [(seg[0], "METHOD"), ("SAM", "METHOD")], [seg]),
+        _ex("c", [(sharp[0], "METHOD"), ("SAM", "METHOD")], [sharp]),
+        _ex("d", [("SAM", "METHOD")]),
+    ]
+    _, mentions = normalise(exs)
+    assert next(m.concept for m in mentions if m.paper_id == "d") == "segment-anything-model"
+    _, mentions = normalise([exs[0], exs[2], exs[3]])
+    concepts, mentions = normalise([exs[0], exs[2], exs[3]])
+    d = next(m.concept for m in mentions if m.paper_id == "d")
+    assert concepts[d].ambiguous
+
+
+def test_normalise_type_is_majority_label():
+    exs = [_ex("a", [("ImageNet", "DATASET")]), _ex("b", [("ImageNet", "DATASET")]), _ex("c", [("ImageNet", "METHOD")])]
+    concepts, mentions = normalise(exs)
+    assert concepts["imagenet"].type == "DATASET"
+    assert {m.label for m in mentions} == {"DATASET"}
+
+
+def test_normalise_acronym_key():
+    assert acronym_key("LLMs") == "llm" and acronym_key("SAM") == "sam"
+
+
+@given(st.text(max_size=60))
+def test_normalise_concept_key_is_idempotent(text):
+    k = concept_key(text)
+    assert concept_key(k) == k
+
+
+@given(st.lists(st.sampled_from(["LLM", "LLMs", "large language models", "Large Language Model",
+                                 "MoE", "mixture of experts", "SAM", "ImageNet"]), min_size=1, max_size=12))
+def test_normalise_is_order_independent(texts):
+    exs = [_ex(f"p{i}", [(t, "METHOD")]) for i, t in enumerate(texts)]
+    a, _ = normalise(exs)
+    b, _ = normalise(list(reversed(exs)))
+    assert {k: (c.label, sorted(c.aliases), c.paper_count) for k, c in a.items()} == \
+           {k: (c.label, sorted(c.aliases), c.paper_count) for k, c in b.items()}
+
+
+@given(st.text(max_size=40))
+def test_normalise_slug_is_iri_safe(key):
+    s = slug(key)
+    assert s and all(c.isascii() and (c.isalnum() or c == "-") for c in s)
