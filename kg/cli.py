@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from kg.errors import KGError
@@ -55,7 +62,7 @@ def build(
     from kg.build import build as run_build
 
     with _progress(quiet) as prog:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def on(step: str, done: int, total: int) -> None:
             if step not in tasks:
@@ -74,18 +81,18 @@ def build(
     for w in report.read.warnings:
         _warn(w)
     r = report.read
-    t = Table(title="kg build", show_header=False, box=None)
-    t.add_row("papers read", f"{r.entries} entries from {len(r.files) - len(r.failed_files)} files → {r.papers} papers")
-    t.add_row("duplicates merged", str(r.duplicates))
-    t.add_row("mentions", ", ".join(f"{k.lower()} {v}" for k, v in report.mentions_by_type.items())
+    summary = Table(title="kg build", show_header=False, box=None)
+    summary.add_row("papers read", f"{r.entries} entries from {len(r.files) - len(r.failed_files)} files → {r.papers} papers")
+    summary.add_row("duplicates merged", str(r.duplicates))
+    summary.add_row("mentions", ", ".join(f"{k.lower()} {v}" for k, v in report.mentions_by_type.items())
               + f" (total {sum(report.mentions_by_type.values())})")
-    t.add_row("concepts", ", ".join(f"{k.lower()} {v}" for k, v in report.concepts_by_type.items())
+    summary.add_row("concepts", ", ".join(f"{k.lower()} {v}" for k, v in report.concepts_by_type.items())
               + f" (total {sum(report.concepts_by_type.values())})")
-    t.add_row("edges", ", ".join(f"{k} {v}" for k, v in report.edges_by_kind.items()))
-    t.add_row("triples", str(report.triples))
-    t.add_row("files written", "\n".join(report.files))
-    t.add_row("seconds", f"{report.seconds:.1f}" + (f" ({report.cached_papers} papers from cache)" if report.cached_papers else ""))
-    out.print(t)
+    summary.add_row("edges", ", ".join(f"{k} {v}" for k, v in report.edges_by_kind.items()))
+    summary.add_row("triples", str(report.triples))
+    summary.add_row("files written", "\n".join(report.files))
+    summary.add_row("seconds", f"{report.seconds:.1f}" + (f" ({report.cached_papers} papers from cache)" if report.cached_papers else ""))
+    out.print(summary)
 
 
 def _parse_params(params: list[str]) -> dict[str, str]:
@@ -110,7 +117,15 @@ def query(
     """Run SPARQL against the store; the usual prefixes (kg:, schema:, dcterms:, skos:, prov:, ...) are predeclared."""
     import pyoxigraph as ox
 
-    from kg.store import collect, get_named_query, named_queries, open_store, run_named, run_query, term_text
+    from kg.store import (
+        collect,
+        get_named_query,
+        named_queries,
+        open_store,
+        run_named,
+        run_query,
+        term_text,
+    )
 
     try:
         if list_:

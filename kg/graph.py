@@ -58,7 +58,7 @@ def paper_similarities(
                 index[c].append(p)
     best: dict[tuple[str, str], Similarity] = {}
     for p in sorted(paper_concepts):
-        scores: Counter[str] = Counter()
+        scores: dict[str, float] = defaultdict(float)
         shared: dict[str, list[str]] = defaultdict(list)
         for c in paper_concepts[p]:
             if c not in idf:
@@ -108,9 +108,9 @@ def build_graph(
         counts[(m.paper_id, m.concept)] += 1
         if m.role == "proposed":
             proposed.add((m.paper_id, m.concept))
-    for (p, c), n in sorted(counts.items()):
-        g.add_edge(f"paper:{p}", f"concept:{c}", key="mentions", kind="mentions",
-                   role="proposed" if (p, c) in proposed else "used", count=n)
+    for (pid, cid), n in sorted(counts.items()):
+        g.add_edge(f"paper:{pid}", f"concept:{cid}", key="mentions", kind="mentions",
+                   role="proposed" if (pid, cid) in proposed else "used", count=n)
     pc = _paper_concepts(mentions)
     for s in paper_similarities(pc, len(papers), top_k=top_k):
         g.add_edge(f"paper:{s.a}", f"paper:{s.b}", key="similar", kind="similar",

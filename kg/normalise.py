@@ -25,10 +25,7 @@ from kg.records import LABELS, Concept, Mention
 __all__ = ["concept_key", "acronym_key", "is_acronym", "slug", "concept_id", "normalise"]
 
 _KEEP_PLURAL = frozenset(
-    "series species news physics mathematics statistics dynamics ethics graphics robotics economics "
-    "linguistics semantics analytics diagnostics genomics kinematics optics electronics logistics "
-    "bias basis analysis axis thesis hypothesis synthesis corpus status focus consensus bus gas "
-    "lens class loss cross less ss gps fps tops flops macs".split()
+    ["series", "species", "news", "physics", "mathematics", "statistics", "dynamics", "ethics", "graphics", "robotics", "economics", "linguistics", "semantics", "analytics", "diagnostics", "genomics", "kinematics", "optics", "electronics", "logistics", "bias", "basis", "analysis", "axis", "thesis", "hypothesis", "synthesis", "corpus", "status", "focus", "consensus", "bus", "gas", "lens", "class", "loss", "cross", "less", "ss", "gps", "fps", "tops", "flops", "macs"]
 )
 _PUNCT = re.compile(r"[^\w\s+#.]")
 _SPACES = re.compile(r"\s+")
@@ -131,13 +128,13 @@ def normalise(extractions: Sequence[Extraction]) -> tuple[dict[str, Concept], li
     local: dict[str, dict[str, str]] = {}
     senses: dict[str, Counter[str]] = defaultdict(Counter)
     for ex in extractions:
-        m: dict[str, str] = {}
+        pairs: dict[str, str] = {}
         for long_form, short in ex.abbreviations:
             lk, sk = concept_key(long_form), acronym_key(short)
             if lk and sk and lk != sk:
-                m.setdefault(sk, lk)
-        local[ex.paper_id] = m
-        for sk, lk in m.items():
+                pairs.setdefault(sk, lk)
+        local[ex.paper_id] = pairs
+        for sk, lk in pairs.items():
             senses[sk][lk] += 1
 
     def resolve_key(paper: str, text: str) -> tuple[str, bool]:

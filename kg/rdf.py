@@ -71,10 +71,10 @@ def triples(
         by_paper[m.paper_id].append(m)
     producers = sorted({m.producer for m in mentions if m.producer})
     for prod in producers:
-        a = DATA[f"extractor/{prod}"]
-        yield a, RDF.type, KG.Extractor
-        yield a, RDF.type, PROV.SoftwareAgent
-        yield a, DCTERMS.title, Literal(prod)
+        agent = DATA[f"extractor/{prod}"]
+        yield agent, RDF.type, KG.Extractor
+        yield agent, RDF.type, PROV.SoftwareAgent
+        yield agent, DCTERMS.title, Literal(prod)
     for p in papers:
         s = paper_iri(p.id)
         yield s, RDF.type, SCHEMA_ARTICLE
@@ -86,8 +86,8 @@ def triples(
             yield s, DCTERMS.date, _date(p.date)
         if p.author_count:
             yield s, KG.authorCount, Literal(p.author_count)
-        for a in p.authors:
-            yield s, DCTERMS.creator, Literal(a)
+        for author in p.authors:
+            yield s, DCTERMS.creator, Literal(author)
         if p.organization:
             yield s, DCTERMS.contributor, Literal(p.organization)
         for u in p.urls:
@@ -121,14 +121,14 @@ def triples(
         for cid, props in links.items():
             for prop in props:
                 yield s, prop, concept_iri(cid)
-        for idx, (a, b) in sentences.items():
+        for idx, (s_start, s_end) in sentences.items():
             si = DATA[f"sentence/{p.id}-{idx}"]
             yield si, RDF.type, KG.Sentence
             yield si, DCTERMS.isPartOf, s
             yield si, KG.sentenceIndex, Literal(idx)
-            yield si, KG.startOffset, Literal(a)
-            yield si, KG.endOffset, Literal(b)
-            yield si, SCHEMA_TEXT, Literal(text[a:b].strip())
+            yield si, KG.startOffset, Literal(s_start)
+            yield si, KG.endOffset, Literal(s_end)
+            yield si, SCHEMA_TEXT, Literal(text[s_start:s_end].strip())
     if any(m.producer == "unknown" or not m.producer for m in mentions):
         yield DATA["extractor/unknown"], RDF.type, KG.Extractor
     for c in concepts.values():

@@ -117,7 +117,7 @@ def get_named_query(name: str) -> NamedQuery:
     return qs[name]
 
 
-def _bind(params: dict[str, str]) -> dict[ox.Variable, ox.Literal]:
+def _bind(params: dict[str, str]) -> dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple]:
     return {ox.Variable(k): ox.Literal(v) for k, v in params.items()}
 
 

@@ -140,7 +140,7 @@ def neighbourhood_data(
     """A concept and its neighbours: (id, label, type, shared papers, score, via, hop)."""
     data = ViewData(heading=f"Neighbourhood of {center_label}")
     data.nodes.append(ViewNode(center, center_label, center_type, 30, f"{center_label}\n{center_type.title()}"))
-    for nid, label, ctype, papers, score, via, hop in neighbours:
+    for nid, label, ctype, papers, _score, via, hop in neighbours:
         data.nodes.append(ViewNode(nid, label, ctype, 10 + 3 * math.sqrt(papers),
                                    f"{label}\n{ctype.title()} · {papers} shared papers · hop {hop}"))
         data.edges.append(ViewEdge(via, nid, float(papers), f"{papers} papers link them"))

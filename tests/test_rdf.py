@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from conftest import ROOT
 from kg.namespace import KG
+
+ROOT = Path(__file__).parent.parent
 
 
 def test_rdf_parses_in_rdflib_and_oxigraph(mini_build):

@@ -54,10 +54,8 @@ def build_pipeline(model: str | Path | None = "default", use_rules: bool = True)
         model_path = Path(model)
     if model_path is not None:
         trained = spacy.load(model_path)
-        nlp.add_pipe("ner", source=trained, name="ner")
-        if "tok2vec" in trained.pipe_names and trained.get_pipe("ner").model.get_ref("tok2vec") is not None:
-            # the recogniser listens to its own tok2vec: bring it along under another name
-            pass
+        # the recogniser carries its own tok2vec (no listener), so it can be sourced alone
+        nlp.add_pipe("ner", source=trained, name="ner", before="kg_rules" if "kg_rules" in nlp.pipe_names else None)
     nlp.add_pipe("kg_rules")
     nlp.add_pipe("kg_resolver", config={"use_model": model_path is not None, "use_rules": use_rules})
     return nlp

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources as ilr
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Cue", "RuleResources", "load_resources", "RESOURCE_FILES"]
 
@@ -41,7 +42,7 @@ def _default_dir() -> Path:
     return Path(str(ilr.files("kg.extract") / "resources"))
 
 
-def _jsonl(path: Path) -> list[dict[str, object]]:
+def _jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
@@ -51,19 +52,19 @@ def load_resources(directory: Path | None = None) -> RuleResources:
     d = directory or _default_dir()
     res = RuleResources()
     for rec in _jsonl(d / "heads.jsonl"):
-        for h in rec["heads"]:  # type: ignore[union-attr]
+        for h in rec["heads"]:
             res.heads.setdefault(str(h).lower(), str(rec["label"]))
     generic = json.loads((d / "generic.json").read_text(encoding="utf-8"))
     res.generic = frozenset(w.lower() for w in generic["generic_heads"])
     res.strip_modifiers = frozenset(w.lower() for w in generic["strip_modifiers"])
     res.not_names = frozenset(generic["not_names"])
     for rec in _jsonl(d / "gazetteer.jsonl"):
-        res.gazetteer.setdefault(str(rec["label"]), []).extend(str(t) for t in rec["terms"])  # type: ignore[union-attr]
+        res.gazetteer.setdefault(str(rec["label"]), []).extend(str(t) for t in rec["terms"])
     for rec in _jsonl(d / "cues.jsonl"):
         res.cues.append(Cue(
             label=str(rec["label"]),
             regex=re.compile(str(rec["regex"])),
-            confidence=float(rec.get("confidence", 0.8)),  # type: ignore[arg-type]
+            confidence=float(rec.get("confidence", 0.8)),
             role=str(rec.get("role", "used")),
         ))
     return res

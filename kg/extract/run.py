@@ -37,7 +37,7 @@ def extract_file(
 
     def lines() -> object:
         nonlocal n_mentions
-        for p, ex in zip(papers, extractions):
+        for p, ex in zip(papers, extractions, strict=True):
             ms = []
             for m in sorted(ex.mentions, key=lambda m: (m.start, m.end)):
                 c = concepts.get(m.concept)
