@@ -256,6 +256,38 @@ def extract(
     err.print(f"{n} records, {m} mentions → {output}")
 
 
+@app.command(name="eval")
+def eval_(
+    gold: Annotated[Path, typer.Argument(help="Gold JSONL: id, text, entities (start, end, label), as in shared/gold.")],
+    mapping: Annotated[str | None, typer.Option("--map", help="Gold label to kg label, e.g. Material=DATASET,Method=METHOD.")] = None,
+    paper: Annotated[bool, typer.Option("--paper", help="Score concepts per paper against concept-level gold (seed-dev format).")] = False,
+    papers: Annotated[Path | None, typer.Option("--papers", help="With --paper: the papers' JSONL (default: papers.jsonl beside GOLD).")] = None,
+    model: Annotated[str, typer.Option("--model", help="'default', 'none' (rules only) or a spaCy pipeline path.")] = "default",
+    processes: Annotated[int, typer.Option("-j", "--processes", min=1)] = 1,
+    predictions: Annotated[Path | None, typer.Option("--predictions", help="Also write the predictions (kg extract format).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Score the extractor: P/R/F1 per label and micro, exact character spans (or concepts per paper)."""
+    from kg.evaluate import evaluate, parse_mapping
+
+    try:
+        scores = evaluate(gold, parse_mapping(mapping) if mapping else None, paper, papers,
+                          None if model == "none" else model, processes, predictions)
+    except KGError as e:
+        raise _fail(e) from e
+    if as_json:
+        out.print_json(json.dumps(scores.to_dict()))
+        return
+    t = Table(title=f"{gold} ({'paper-level concepts' if paper else 'exact spans'}, {scores.documents} documents)")
+    for col in ("label", "P", "R", "F1", "gold", "predicted"):
+        t.add_column(col, justify="right" if col != "label" else "left")
+    for lab, s in [*scores.per_label.items(), ("micro", scores.micro)]:
+        t.add_row(lab, f"{s.p:.3f}", f"{s.r:.3f}", f"{s.f1:.3f}", str(s.gold), str(s.predicted))
+    out.print(t)
+    if scores.missing_docs:
+        _warn(f"{scores.missing_docs} gold documents had no prediction")
+
+
 def main() -> None:
     app()
 
