@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from spacy.language import Language
+
 from kg.corpus.readers import read_file
 from kg.extract.pipeline import build_pipeline, extract
 from kg.io import atomic_write_lines
@@ -20,12 +22,13 @@ def extract_records(
     model: str | None = "default",
     n_process: int = 1,
     progress: Callable[[int], None] | None = None,
+    nlp: Language | None = None,
 ) -> list[dict[str, Any]]:
     """``{"id", "mentions": [...]}`` per paper, in order; concepts merged across all of them.
 
     Offsets are into ``Paper.text``: the record's ``text``, or ``title + "\\n" + abstract``.
     """
-    nlp = build_pipeline(model)
+    nlp = nlp or build_pipeline(model)
     # records may repeat an id: key the extractions by position
     keyed = [Paper(**{**p.__dict__, "id": str(i)}) for i, p in enumerate(papers)]
     extractions = list(extract(keyed, nlp, n_process=n_process, progress=progress))

@@ -1,0 +1,87 @@
+"""Extractor quality on every gold set and split we have: rules alone, model alone, combined.
+
+Exact-span micro and per-label P/R/F1 (as `kg eval`), and paper-level concept F1 on
+shared/gold/seed-dev. SciREX and TDMSci ship only a train split here: their fixed 15% held-out
+part (training/splits.py) is scored, never trained on. SciERC test is reported, never tuned on.
+
+    python benchmarks/bench_quality.py [--modes rules,model,combined] [--sets scierc-dev,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from _common import ROOT, SHARED, machine, save
+
+sys.path.insert(0, str(ROOT / "training"))
+from splits import held_out  # noqa: E402
+
+from kg.evaluate import load_jsonl, score_mentions, score_papers  # noqa: E402
+from kg.extract.pipeline import build_pipeline, default_model_path  # noqa: E402
+from kg.extract.run import extract_records  # noqa: E402
+from kg.records import Paper  # noqa: E402
+
+GOLD = SHARED / "gold"
+SETS = {
+    "scierc-dev": ("scierc/dev.jsonl", {"Method": "METHOD", "Task": "TASK", "Metric": "METRIC"}, None),
+    "scierc-test": ("scierc/test.jsonl", {"Method": "METHOD", "Task": "TASK", "Metric": "METRIC"}, None),
+    "scier-dev": ("scier/dev.jsonl", {"Dataset": "DATASET", "Method": "METHOD", "Task": "TASK"}, None),
+    "scirex-heldout": ("scirex/train.jsonl", {"Method": "METHOD", "Task": "TASK", "Material": "DATASET",
+                                              "Metric": "METRIC"}, True),
+    "tdmsci-heldout": ("tdmsci/train.jsonl", {"Task": "TASK", "Dataset": "DATASET", "Metric": "METRIC"}, True),
+    "seed-dev": ("seed-dev/gold.jsonl", None, None),
+}
+
+
+def pipeline(mode: str):
+    model = default_model_path()
+    if mode == "rules":
+        return build_pipeline(None)
+    if model is None:
+        raise SystemExit("no packaged model at kg/models/ner: train it first (python training/train.py)")
+    return build_pipeline(model, use_rules=(mode == "combined"))
+
+
+def run(set_name: str, nlp) -> dict[str, object]:
+    rel, mapping, heldout = SETS[set_name]
+    gold = load_jsonl(GOLD / rel)
+    if heldout:
+        gold = [g for g in gold if held_out(g["id"])]
+    t0 = time.perf_counter()
+    if mapping is None:
+        papers = [Paper(id=str(p["id"]), title=p["title"], abstract=p["abstract"])
+                  for p in load_jsonl(GOLD / "seed-dev" / "papers.jsonl")]
+        scores = score_papers(gold, extract_records(papers, nlp=nlp))
+    else:
+        papers = [Paper(id=str(g["id"]), title="", abstract="", raw_text=g["text"]) for g in gold]
+        scores = score_mentions(gold, extract_records(papers, nlp=nlp), mapping)
+    out = scores.to_dict()
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--modes", default="rules,model,combined")
+    ap.add_argument("--sets", default=",".join(SETS))
+    args = ap.parse_args()
+    if not GOLD.is_dir():
+        raise SystemExit(f"{GOLD}: gold data not found beside the project")
+    results: dict[str, dict[str, object]] = {}
+    for mode in args.modes.split(","):
+        nlp = pipeline(mode)
+        for s in args.sets.split(","):
+            r = run(s, nlp)
+            results.setdefault(s, {})[mode] = r
+            micro = r["micro"]
+            print(f"{s:15s} {mode:9s} P={micro['p']:.3f} R={micro['r']:.3f} F1={micro['f1']:.3f}", flush=True)  # type: ignore[index]
+    save("quality", {"machine": machine(), "command": "python benchmarks/bench_quality.py", "results": results})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

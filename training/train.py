@@ -1,0 +1,61 @@
+"""Train kg's scientific entity recogniser and package it into kg/models/ner — one command.
+
+    python training/train.py [--gold ../shared/gold] [--max-epochs N]
+
+Steps: convert the gold sets (training/convert.py) → `spacy train training/config.cfg`
+→ copy the best model's `ner` into kg/models/ner with its model card. The data itself
+stays in training/corpus (ignored by git); only the trained weights are committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+TARGET = ROOT / "kg" / "models" / "ner"
+
+
+def package(best: Path, target: Path = TARGET) -> None:
+    """Copy a trained pipeline (``model-best``) into the package, dropping training-only files."""
+    import spacy
+
+    nlp = spacy.load(best)
+    if target.exists():
+        shutil.rmtree(target)
+    nlp.to_disk(target)
+    meta = json.loads((target / "meta.json").read_text())
+    meta.update({"name": "kg_ner", "version": "1.0.0", "license": "GPL-3.0-or-later",
+                 "description": "kg scientific entity recogniser: METHOD, TASK, DATASET, METRIC"})
+    (target / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    shutil.copyfile(HERE / "MODEL_CARD.md", target / "MODEL_CARD.md")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gold", type=Path, default=ROOT.parent / "shared" / "gold")
+    ap.add_argument("--max-epochs", type=int, default=None)
+    ap.add_argument("--package-only", type=Path, default=None, help="package an already trained model-best")
+    args = ap.parse_args()
+    if args.package_only:
+        package(args.package_only)
+        return 0
+    py = sys.executable
+    subprocess.run([py, str(HERE / "convert.py"), "--gold", str(args.gold)], check=True)
+    cmd = [py, "-m", "spacy", "train", str(HERE / "config.cfg"), "--output", str(HERE / "output"),
+           "--paths.train", str(HERE / "corpus" / "train.spacy"), "--paths.dev", str(HERE / "corpus" / "dev.spacy")]
+    if args.max_epochs:
+        cmd += ["--training.max_epochs", str(args.max_epochs)]
+    subprocess.run(cmd, check=True, cwd=ROOT)
+    package(HERE / "output" / "model-best")
+    print(f"packaged {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
