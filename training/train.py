@@ -28,6 +28,7 @@ def package(best: Path, target: Path = TARGET) -> None:
     nlp = spacy.load(best)
     if target.exists():
         shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(target)
     meta = json.loads((target / "meta.json").read_text())
     meta.update({"name": "kg_ner", "version": "1.0.0", "license": "GPL-3.0-or-later",

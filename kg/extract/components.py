@@ -102,16 +102,24 @@ def make_rules(nlp: Language, name: str, resources_dir: str | None) -> RulesComp
 class ResolverComponent:
     """Merges rule candidates and the trained recogniser's entities into final mentions."""
 
-    def __init__(self, name: str, use_model: bool, use_rules: bool, model_confidence: float) -> None:
+    def __init__(
+        self, name: str, use_model: bool, use_rules: bool, model_confidence: float,
+        rule_producers: list[str] | None = None,
+    ) -> None:
         self.name = name
         self.use_model = use_model
         self.use_rules = use_rules
         self.model_confidence = model_confidence
+        #: with a model, only these rule producers add candidates (None: all of them)
+        self.rule_producers = set(rule_producers) if rule_producers else None
 
     def __call__(self, doc: Doc) -> Doc:
         cands: list[Candidate] = []
         if self.use_rules:
-            cands.extend(Candidate(*c) for c in (doc._.kg_candidates or []))
+            rules = (Candidate(*c) for c in (doc._.kg_candidates or []))
+            if self.use_model and self.rule_producers is not None:
+                rules = (c for c in rules if c.producer in self.rule_producers)
+            cands.extend(rules)
         if self.use_model:
             cands.extend(
                 Candidate(e.start_char, e.end_char, e.label_, "ner", self.model_confidence)
@@ -133,12 +141,13 @@ class ResolverComponent:
 @Language.factory(
     "kg_resolver",
     assigns=["doc._.kg_mentions", "doc.spans"],
-    default_config={"use_model": True, "use_rules": True, "model_confidence": 0.8},
+    default_config={"use_model": True, "use_rules": True, "model_confidence": 0.8, "rule_producers": None},
 )
 def make_resolver(
-    nlp: Language, name: str, use_model: bool, use_rules: bool, model_confidence: float
+    nlp: Language, name: str, use_model: bool, use_rules: bool, model_confidence: float,
+    rule_producers: list[str] | None,
 ) -> ResolverComponent:
-    return ResolverComponent(name, use_model, use_rules, model_confidence)
+    return ResolverComponent(name, use_model, use_rules, model_confidence, rule_producers)
 
 
 def component_names() -> list[str]:

@@ -34,7 +34,13 @@ def default_model_path() -> Path | None:
     return p if (p / "meta.json").exists() else None
 
 
-def build_pipeline(model: str | Path | None = "default", use_rules: bool = True) -> Language:
+#: with a trained recogniser, the rule producers that still add candidates (measured on the dev sets)
+COMBINED_RULES: list[str] | None = None
+
+
+def build_pipeline(
+    model: str | Path | None = "default", use_rules: bool = True, rule_producers: list[str] | None = None
+) -> Language:
     """The kg extraction pipeline.
 
     ``model``: ``"default"`` adds the packaged trained recogniser when present;
@@ -57,7 +63,10 @@ def build_pipeline(model: str | Path | None = "default", use_rules: bool = True)
         # the recogniser carries its own tok2vec (no listener), so it can be sourced alone
         nlp.add_pipe("ner", source=trained, name="ner", before="kg_rules" if "kg_rules" in nlp.pipe_names else None)
     nlp.add_pipe("kg_rules")
-    nlp.add_pipe("kg_resolver", config={"use_model": model_path is not None, "use_rules": use_rules})
+    nlp.add_pipe("kg_resolver", config={
+        "use_model": model_path is not None, "use_rules": use_rules,
+        "rule_producers": rule_producers if rule_producers is not None else COMBINED_RULES,
+    })
     return nlp
 
 

@@ -108,6 +108,13 @@ def resolve(
     """Choose non-overlapping mentions, give acronyms their long form's type, mark roles."""
     chosen = _select(candidates)
     text = doc.text
+    # the trained recogniser types a long form better than its head word does
+    model_label = {(c.start, c.end): c.label for c in candidates if c.producer == "ner"}
+    chosen = [
+        c._replace(label=model_label[(c.start, c.end)])
+        if c.producer == "kg_abbreviations" and (c.start, c.end) in model_label else c
+        for c in chosen
+    ]
     # an acronym takes its long form's label
     by_span = {(c.start, c.end): c for c in chosen}
     for (ls, le), (ss, se) in abbreviations:
