@@ -12,11 +12,12 @@ from kg.extract.rules import Candidate
 
 __all__ = ["Resolved", "resolve", "PRODUCER_TIER", "proposal_spans"]
 
-#: Higher tiers win overlaps; within a tier the longer span wins.
+#: Higher tiers win overlaps; within a tier the longer span wins. The trained recogniser
+#: wins over every rule (rules fill the gaps it leaves); measured on the dev sets, BENCHMARKS.md.
 PRODUCER_TIER = {
+    "ner": 4,
     "kg_cues": 3,
     "kg_abbreviations": 3,
-    "ner": 2,
     "kg_gazetteer": 2,
     "kg_names": 1,
     "kg_noun_phrases": 1,
@@ -108,11 +109,17 @@ def resolve(
     """Choose non-overlapping mentions, give acronyms their long form's type, mark roles."""
     chosen = _select(candidates)
     text = doc.text
-    # the trained recogniser types a long form better than its head word does
+    # each helps the other: the recogniser types a long form better than its head word does,
+    # and a known name (gazetteer, exact case) types a span better than the recogniser
     model_label = {(c.start, c.end): c.label for c in candidates if c.producer == "ner"}
+    known_label = {(c.start, c.end): c.label for c in candidates
+                   if c.producer == "kg_gazetteer" and c.confidence >= 0.9}
     chosen = [
         c._replace(label=model_label[(c.start, c.end)])
-        if c.producer == "kg_abbreviations" and (c.start, c.end) in model_label else c
+        if c.producer == "kg_abbreviations" and (c.start, c.end) in model_label
+        else c._replace(label=known_label[(c.start, c.end)])
+        if c.producer == "ner" and (c.start, c.end) in known_label
+        else c
         for c in chosen
     ]
     # an acronym takes its long form's label
