@@ -10,10 +10,8 @@ part (training/splits.py) is scored, never trained on. SciERC test is reported, 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from pathlib import Path
 
 from _common import ROOT, SHARED, machine, save
 

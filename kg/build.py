@@ -21,7 +21,7 @@ import networkx as nx
 from kg.corpus import ReadReport, read_corpus, sample_corpus_files
 from kg.errors import OutputError
 from kg.extract.pipeline import EXTRACTOR_VERSION, Extraction, build_pipeline, extract
-from kg.graph import build_graph, graph_counts, paper_similarities
+from kg.graph import build_graph, concept_topics, graph_counts, paper_similarities
 from kg.io import atomic_write_lines, atomic_write_text, atomic_writer
 from kg.normalise import normalise
 from kg.rdf import build_rdf, write_ntriples
@@ -45,6 +45,7 @@ class BuildReport:
     concepts_by_type: dict[str, int] = field(default_factory=dict)
     edges_by_kind: dict[str, int] = field(default_factory=dict)
     triples: int = 0
+    topics: int = 0
     files: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cached_papers: int = 0
@@ -60,6 +61,7 @@ class BuildReport:
             "concepts_by_type": self.concepts_by_type,
             "edges_by_kind": self.edges_by_kind,
             "triples": self.triples,
+            "topics": self.topics,
             "files_written": self.files,
             "extractor": EXTRACTOR_VERSION,
             "cached_papers": self.cached_papers,
@@ -199,6 +201,8 @@ def build(
     if progress:
         progress("graph", 0, 1)
     g = build_graph(papers, concepts, mentions)
+    topics = concept_topics(g)
+    report.topics = len(topics)
     report.edges_by_kind = graph_counts(g)
     pc: dict[str, set[str]] = {}
     for m in mentions:
@@ -207,7 +211,7 @@ def build(
 
     if progress:
         progress("rdf", 0, 1)
-    rdf = build_rdf(papers, concepts, mentions, sims)
+    rdf = build_rdf(papers, concepts, mentions, sims, topics)
     marker = out / MARKER
     marker.unlink(missing_ok=True)  # an interrupted build is not mistaken for a finished one
     with atomic_writer(out / "kg.nt") as tmp:

@@ -256,6 +256,60 @@ def extract(
     err.print(f"{n} records, {m} mentions → {output}")
 
 
+@app.command()
+def similar(
+    paper: Annotated[str, typer.Argument(help="A paper id or its exact title.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many papers.")] = 10,
+    store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The papers most related to a paper, with a score and the shared concepts that make it."""
+    from kg.store import find_paper, open_store, similar_papers
+
+    try:
+        st = open_store(store)
+        pid, title = find_paper(st, paper)
+        rows = similar_papers(st, pid)[:limit]
+    except KGError as e:
+        raise _fail(e) from e
+    if as_json:
+        out.print_json(json.dumps({"paper": pid, "title": title, "similar": rows}))
+        return
+    t = Table(title=f"papers related to {title} ({pid})")
+    for col in ("score", "paper", "title", "shared concepts (rarer first)"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(f"{r['score']:.2f}", r["paper"], r["title"], ", ".join(r["shared"]))
+    out.print(t)
+
+
+@app.command()
+def topics(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many topics.")] = 30,
+    store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Topics: communities of the concept co-occurrence graph, labelled by their top concepts, largest first."""
+    from kg.store import collect, open_store, run_query, term_text
+
+    q = """SELECT ?topic ?label (COUNT(?m) AS ?size) WHERE { ?t a skos:Collection ; skos:prefLabel ?label ; skos:member ?m .
+           BIND(STRAFTER(STR(?t), "/topic/") AS ?topic) } GROUP BY ?topic ?label ORDER BY DESC(?size) ?topic"""
+    try:
+        res = collect(run_query(open_store(store), q))
+    except KGError as e:
+        raise _fail(e) from e
+    rows = [[term_text(x) for x in r] for r in res.rows][:limit]
+    if as_json:
+        out.print_json(json.dumps([{"topic": a, "label": b, "size": int(c)} for a, b, c in rows]))
+        return
+    t = Table(title=f"{len(res.rows)} topics")
+    for col in ("size", "topic", "top concepts"):
+        t.add_column(col, overflow="fold")
+    for a, b, c in rows:
+        t.add_row(c, a, b)
+    out.print(t)
+
+
 @app.command(name="eval")
 def eval_(
     gold: Annotated[Path, typer.Argument(help="Gold JSONL: id, text, entities (start, end, label), as in shared/gold.")],

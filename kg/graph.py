@@ -21,7 +21,15 @@ import networkx as nx
 
 from kg.records import Concept, Mention, Paper
 
-__all__ = ["build_graph", "paper_similarities", "cooccurrences", "Similarity", "graph_counts"]
+__all__ = [
+    "build_graph",
+    "paper_similarities",
+    "cooccurrences",
+    "concept_topics",
+    "Similarity",
+    "Topic",
+    "graph_counts",
+]
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,43 @@ def cooccurrences(
         if n >= min_papers:
             out.append((a, b, n, round(n * n_papers / (df[a] * df[b]), 4)))
     return out
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    label: str  # its top concepts' labels
+    members: tuple[str, ...]  # concept ids, most-mentioned first
+
+
+def concept_topics(g: nx.MultiDiGraph, min_size: int = 3, top: int = 3) -> list[Topic]:
+    """Communities of the concept co-occurrence graph (Louvain, fixed seed), largest first.
+
+    Each member concept node gets a ``topic`` attribute.
+
+    Each becomes a topic labelled by its ``top`` most-mentioned concepts; its id is
+    ``topic-<id of its most-mentioned concept>``, stable while that concept leads it.
+    """
+    h = nx.Graph()
+    for a, b, k, d in g.edges(keys=True, data=True):
+        if k == "cooccurs":
+            h.add_edge(a, b, weight=d["papers"])
+    if h.number_of_nodes() == 0:
+        return []
+    communities = nx.community.louvain_communities(h, weight="weight", seed=13)
+    topics = []
+    for com in communities:
+        if len(com) < min_size:
+            continue
+        members = sorted(com, key=lambda n: (-g.nodes[n].get("papers", 0), g.nodes[n].get("label", ""), n))
+        ids = tuple(n.split(":", 1)[1] for n in members)
+        label = ", ".join(g.nodes[n]["label"] for n in members[:top])
+        topics.append(Topic(id=f"topic-{ids[0]}", label=label, members=ids))
+    topics.sort(key=lambda t: (-len(t.members), t.id))
+    for t in topics:
+        for cid in t.members:
+            g.nodes[f"concept:{cid}"]["topic"] = t.id
+    return topics
 
 
 def build_graph(

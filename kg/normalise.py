@@ -72,7 +72,7 @@ def is_acronym(text: str) -> bool:
 def acronym_key(text: str) -> str:
     """``LLMs`` → ``llm``; ``SAM`` → ``sam``."""
     t = text.strip()
-    if len(t) > 2 and t.endswith("s") and t[-2].isupper():
+    if len(t) > 2 and t.endswith("s") and t[-2].isupper() and t.lower() not in _KEEP_PLURAL:
         t = t[:-1]
     return t.lower()
 
@@ -177,7 +177,7 @@ def normalise(extractions: Sequence[Extraction]) -> tuple[dict[str, Concept], li
         label = _prefer_label(non_acr or forms, key)
         if not non_acr:
             label = sorted(forms, key=lambda f: (acronym_key(f) != f.lower(), -forms[f], f))[0]
-            if label.endswith("s") and len(label) > 2 and label[-2].isupper():
+            if acronym_key(label) != label.lower():  # LLMs -> LLM, but FLOPs stays
                 label = label[:-1]
         c = Concept(id=cid, label=label, type=ctype, aliases=dict(sorted(forms.items())),
                     ambiguous=key in ambiguous)

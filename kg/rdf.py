@@ -14,7 +14,7 @@ from pathlib import Path
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS
 
-from kg.graph import Similarity
+from kg.graph import Similarity, Topic
 from kg.namespace import DATA, KG, PREFIXES
 from kg.records import Concept, Mention, Paper
 
@@ -62,6 +62,7 @@ def triples(
     concepts: dict[str, Concept],
     mentions: Sequence[Mention],
     similarities: Sequence[Similarity] = (),
+    topics: Sequence[Topic] = (),
 ) -> Iterator[tuple[URIRef, URIRef, Literal | URIRef]]:
     """All triples of the knowledge graph, as rdflib terms."""
     yield SCHEME, RDF.type, SKOS.ConceptScheme
@@ -158,6 +159,12 @@ def triples(
         yield si, KG.score, _dec(sim.score)
         for cid in sim.shared:
             yield si, KG.sharedConcept, concept_iri(cid)
+    for t in topics:
+        ti = DATA[f"topic/{t.id}"]
+        yield ti, RDF.type, SKOS.Collection
+        yield ti, SKOS.prefLabel, Literal(t.label)
+        for cid in t.members:
+            yield ti, SKOS.member, concept_iri(cid)
 
 
 def build_rdf(
@@ -165,12 +172,13 @@ def build_rdf(
     concepts: dict[str, Concept],
     mentions: Sequence[Mention],
     similarities: Sequence[Similarity] = (),
+    topics: Sequence[Topic] = (),
 ) -> Graph:
     """The knowledge graph as an rdflib ``Graph`` with the usual prefixes bound."""
     g = Graph()
     for prefix, ns in PREFIXES.items():
         g.bind(prefix, ns, override=True, replace=True)
-    for t in triples(papers, concepts, mentions, similarities):
+    for t in triples(papers, concepts, mentions, similarities, topics):
         g.add(t)
     return g
 

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -183,3 +184,42 @@ def term_text(term: object) -> str:
                 return f"{prefix}:{iri[len(ns):]}"
         return f"<{iri}>"
     return str(term)
+
+
+def find_paper(store: ox.Store, paper: str) -> tuple[str, str]:
+    """(id, title) of the paper whose id or title (any case) is ``paper``; suggests close titles if none."""
+    import difflib
+
+    from kg.errors import KGError
+
+    q = """SELECT ?key ?id ?title WHERE { ?p dcterms:identifier ?id ; dcterms:title ?title .
+           FILTER(STR(?id) = ?key || LCASE(STR(?title)) = LCASE(?key)) } LIMIT 1"""
+    rows = list(run_query(store, q, {"key": paper.strip()}))  # type: ignore[arg-type]
+    if rows:
+        return rows[0]["id"].value, rows[0]["title"].value
+    titles = [s["t"].value for s in run_query(store, "SELECT ?t WHERE { ?p a schema:ScholarlyArticle ; dcterms:title ?t }")]  # type: ignore[union-attr]
+    close = difflib.get_close_matches(paper, titles, n=3, cutoff=0.5)
+    close += [t for t in titles if paper.lower() in t.lower() and t not in close][: 3 - len(close)]
+    hint = f" Did you mean: {'; '.join(repr(t) for t in close)}?" if close else ""
+    raise KGError(f"no paper has the id or title {paper!r}.{hint}")
+
+
+def similar_papers(store: ox.Store, paper_id: str) -> list[dict[str, Any]]:
+    """Papers linked to ``paper_id`` by a ``kg:PaperSimilarity``, best first, shared concepts rarer first."""
+    q = """SELECT ?pid ?other ?title ?score ?label ?n WHERE {
+      ?p dcterms:identifier ?pid .
+      ?s kg:paper ?p ; kg:paper ?o ; kg:score ?score ; kg:sharedConcept ?c .
+      FILTER(?o != ?p)
+      ?o dcterms:identifier ?other ; dcterms:title ?title .
+      ?c skos:prefLabel ?label ; kg:paperCount ?n .
+    }"""
+    by_paper: dict[str, dict[str, Any]] = {}
+    for sol in run_query(store, q, {"pid": paper_id}):  # type: ignore[union-attr]
+        other = sol["other"].value
+        rec = by_paper.setdefault(other, {"paper": other, "title": sol["title"].value,
+                                          "score": float(sol["score"].value), "shared": []})
+        rec["shared"].append((int(sol["n"].value), sol["label"].value))
+    out = sorted(by_paper.values(), key=lambda r: (-r["score"], r["paper"]))
+    for r in out:
+        r["shared"] = [label for _, label in sorted(r["shared"])]
+    return out

@@ -29,7 +29,7 @@ def _error_line(result) -> str:
 
 def test_cli_every_command_is_documented():
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    for cmd in ("build", "query", "neighbors", "extract"):
+    for cmd in ("build", "query", "neighbors", "extract", "eval", "similar", "topics"):
         assert f"kg {cmd}" in readme
         assert kg(cmd, "--help").exit_code == 0
 
@@ -197,3 +197,23 @@ def test_cli_console_script_runs_from_a_subprocess(tmp_path):
     r = subprocess.run([exe, "query", "ASK {}", "--store", str(tmp_path / "x")], capture_output=True, text=True)
     assert r.returncode == 1
     assert r.stderr.strip().startswith("error:") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cli_similar_lists_related_papers_with_shared_concepts(mini_build):
+    r = kg("similar", "p1", "--store", str(mini_build / "store"), "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["similar"][0]["paper"] == "p2"
+    assert "HumanEval" in data["similar"][0]["shared"]
+    scores = [s["score"] for s in data["similar"]]
+    assert scores == sorted(scores, reverse=True)
+    r = kg("similar", "FastSpec", "--store", str(mini_build / "store"))
+    assert r.exit_code == 1 and "Did you mean" in _error_line(r) and "FastSpec: Speculative" in _error_line(r)
+
+
+def test_cli_topics(mini_build):
+    r = kg("topics", "--store", str(mini_build / "store"), "--json")
+    assert r.exit_code == 0, r.output
+    topics = json.loads(r.stdout)
+    assert topics and all(t["size"] >= 3 for t in topics)
+    assert any("HumanEval" in t["label"] for t in topics)

@@ -1,0 +1,55 @@
+"""Print the benchmark results (benchmarks/results/*.json) as the Markdown tables of BENCHMARKS.md.
+
+    python benchmarks/report.py
+"""
+
+from __future__ import annotations
+
+import json
+
+from _common import RESULTS
+
+LABELS = ("METHOD", "TASK", "DATASET", "METRIC")
+
+
+def quality() -> None:
+    data = json.loads((RESULTS / "quality.json").read_text())
+    print(f"Machine: {data['machine']}. Command: `{data['command']}`.\n")
+    print("| gold set | mode | P | R | **F1 (micro)** | " + " | ".join(f"{lab} F1" for lab in LABELS) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(LABELS))
+    for name, modes in data["results"].items():
+        for mode, r in modes.items():
+            m = r["micro"]
+            per = " | ".join(f"{r[lab]['f1']:.3f}" if lab in r else "—" for lab in LABELS)
+            print(f"| {name} | {mode} | {m['p']:.3f} | {m['r']:.3f} | **{m['f1']:.3f}** | {per} |")
+
+
+def extract() -> None:
+    d = json.loads((RESULTS / "extract.json").read_text())
+    print(f"\nMachine: {d['machine']}. Command: `{d['command']}`. {d['texts']} texts.\n")
+    print("| processes | en_core_web_sm abstracts/s | kg abstracts/s | kg time / en_core_web_sm time |")
+    print("|---|---|---|---|")
+    for k, v in d["speed"].items():
+        print(f"| {k.split('_')[0]} | {v['en_core_web_sm_abstracts_per_s']} | {v['kg_abstracts_per_s']} | **{v['ratio_kg_to_sm']}** |")
+    print(f"\nModel size on disk: {d['model_size_mb']} MB. Load time: kg pipeline {d['load_seconds']['kg']} s, "
+          f"en_core_web_sm {d['load_seconds']['en_core_web_sm']} s. 50,000 abstracts at the 2-process rate: "
+          f"{d['hours_for_50k_abstracts_2_processes']} h.")
+
+
+def build() -> None:
+    d = json.loads((RESULTS / "build.json").read_text())
+    print(f"\nMachine: {d['machine']}. Command: `{d['command']}`.\n")
+    print(f"- wall time: **{d['seconds']} s** (en_core_web_sm alone over the same texts: "
+          f"{d['baseline_en_core_web_sm_seconds']} s; ratio {d['ratio_to_baseline']})")
+    print(f"- rebuild with the extraction cache: {d['rebuild_seconds_with_cache']} s")
+    print(f"- peak memory (RSS): **{d['peak_rss_mib']} MiB**")
+    c = d["counts"]
+    print(f"- printed: {c['entries']} entries → {c['papers']} papers ({c['duplicates_merged']} duplicates merged); "
+          f"mentions {c['mentions_by_type']}; concepts {c['concepts_by_type']}; edges {c['edges_by_kind']}; "
+          f"{c['triples']} triples")
+
+
+if __name__ == "__main__":
+    quality()
+    extract()
+    build()
