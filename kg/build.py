@@ -25,7 +25,8 @@ from kg.graph import build_graph, concept_topics, graph_counts, paper_similariti
 from kg.io import atomic_write_lines, atomic_write_text, atomic_writer
 from kg.normalise import normalise
 from kg.rdf import build_rdf, write_ntriples
-from kg.records import LABELS, Concept, Mention, Paper
+from kg.records import LABELS, Concept, Mention, Paper, Relation
+from kg.relations import paper_relations
 from kg.store import load_store
 from kg.views import overview_data, render_html
 
@@ -33,7 +34,7 @@ __all__ = ["BuildReport", "build", "MARKER", "check_output_dir", "extraction_cac
 
 MARKER = ".kg-build.json"
 OUTPUT_FILES = (
-    "kg.ttl", "kg.nt", "kg.jsonld", "papers.jsonl", "mentions.jsonl", "concepts.csv",
+    "kg.ttl", "kg.nt", "kg.jsonld", "papers.jsonl", "mentions.jsonl", "relations.jsonl", "concepts.csv",
     "graph.graphml", "graph.html", "store",
 )
 
@@ -46,6 +47,7 @@ class BuildReport:
     edges_by_kind: dict[str, int] = field(default_factory=dict)
     triples: int = 0
     topics: int = 0
+    relations_by_type: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cached_papers: int = 0
@@ -62,6 +64,7 @@ class BuildReport:
             "edges_by_kind": self.edges_by_kind,
             "triples": self.triples,
             "topics": self.topics,
+            "relations_by_type": self.relations_by_type,
             "files_written": self.files,
             "extractor": EXTRACTOR_VERSION,
             "cached_papers": self.cached_papers,
@@ -147,6 +150,17 @@ def run_extraction(
     return [results[p.id] for p in papers], cached
 
 
+def find_all_relations(papers: Sequence[Paper], mentions: Sequence[Mention]) -> list[Relation]:
+    """Relations of every paper, from its merged mentions (see :mod:`kg.relations`)."""
+    by_paper: dict[str, list[Mention]] = {}
+    for m in mentions:
+        by_paper.setdefault(m.paper_id, []).append(m)
+    out: list[Relation] = []
+    for p in papers:
+        out.extend(paper_relations(p.id, p.text, by_paper.get(p.id, [])))
+    return out
+
+
 def _concepts_csv(concepts: dict[str, Concept]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -198,9 +212,11 @@ def build(
     report.mentions_by_type = {lab: n for lab in LABELS if (n := Counter(m.label for m in mentions)[lab])}
     report.concepts_by_type = {lab: n for lab in LABELS if (n := Counter(c.type for c in concepts.values())[lab])}
 
+    relations = find_all_relations(papers, mentions)
+    report.relations_by_type = dict(sorted(Counter(r.type for r in relations).items()))
     if progress:
         progress("graph", 0, 1)
-    g = build_graph(papers, concepts, mentions)
+    g = build_graph(papers, concepts, mentions, relations=relations)
     topics = concept_topics(g)
     report.topics = len(topics)
     report.edges_by_kind = graph_counts(g)
@@ -211,7 +227,7 @@ def build(
 
     if progress:
         progress("rdf", 0, 1)
-    rdf = build_rdf(papers, concepts, mentions, sims, topics)
+    rdf = build_rdf(papers, concepts, mentions, sims, topics, relations)
     marker = out / MARKER
     marker.unlink(missing_ok=True)  # an interrupted build is not mistaken for a finished one
     with atomic_writer(out / "kg.nt") as tmp:
@@ -224,6 +240,7 @@ def build(
 
     atomic_write_lines(out / "papers.jsonl", (p.to_dict() for p in papers))
     atomic_write_lines(out / "mentions.jsonl", (m.to_dict() for m in mentions))
+    atomic_write_lines(out / "relations.jsonl", (r.to_dict() for r in relations))
     atomic_write_text(out / "concepts.csv", _concepts_csv(concepts))
     _graphml(g, out / "graph.graphml")
     if progress:

@@ -89,6 +89,8 @@ def build(
     summary.add_row("concepts", ", ".join(f"{k.lower()} {v}" for k, v in report.concepts_by_type.items())
               + f" (total {sum(report.concepts_by_type.values())})")
     summary.add_row("edges", ", ".join(f"{k} {v}" for k, v in report.edges_by_kind.items()))
+    summary.add_row("relations", ", ".join(f"{k} {v}" for k, v in report.relations_by_type.items()) or "none")
+    summary.add_row("topics", str(report.topics))
     summary.add_row("triples", str(report.triples))
     summary.add_row("files written", "\n".join(report.files))
     summary.add_row("seconds", f"{report.seconds:.1f}" + (f" ({report.cached_papers} papers from cache)" if report.cached_papers else ""))

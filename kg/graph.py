@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from kg.records import Concept, Mention, Paper
+from kg.records import Concept, Mention, Paper, Relation
 
 __all__ = [
     "build_graph",
@@ -139,7 +139,8 @@ def concept_topics(g: nx.MultiDiGraph, min_size: int = 3, top: int = 3) -> list[
 
 
 def build_graph(
-    papers: Sequence[Paper], concepts: dict[str, Concept], mentions: Sequence[Mention], top_k: int = 10
+    papers: Sequence[Paper], concepts: dict[str, Concept], mentions: Sequence[Mention], top_k: int = 10,
+    relations: Sequence[Relation] = (),
 ) -> nx.MultiDiGraph:
     g: nx.MultiDiGraph = nx.MultiDiGraph()
     for p in papers:
@@ -162,6 +163,14 @@ def build_graph(
                    score=s.score, shared="|".join(s.shared))
     for a, b, n, strength in cooccurrences(pc, len(papers)):
         g.add_edge(f"concept:{a}", f"concept:{b}", key="cooccurs", kind="cooccurs", papers=n, strength=strength)
+    rel_papers: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    rel_conf: dict[tuple[str, str, str], float] = defaultdict(float)
+    for r in relations:
+        rel_papers[(r.head, r.tail, r.type)].add(r.paper_id)
+        rel_conf[(r.head, r.tail, r.type)] = max(rel_conf[(r.head, r.tail, r.type)], r.confidence)
+    for (h, t, typ), ps in sorted(rel_papers.items()):
+        g.add_edge(f"concept:{h}", f"concept:{t}", key=typ, kind=typ, papers=len(ps),
+                   confidence=rel_conf[(h, t, typ)], paper_ids="|".join(sorted(ps)))
     return g
 
 

@@ -51,6 +51,14 @@ class KG(DefinedNamespace):
     role: URIRef
     confidence: URIRef
     sentenceIndex: URIRef
+    # relations between concepts
+    RelationMention: URIRef
+    usedFor: URIRef
+    evaluatedOn: URIRef
+    measuredBy: URIRef
+    comparedWith: URIRef
+    partOf: URIRef
+    cue: URIRef
     # similarity
     similarTo: URIRef
     paper: URIRef

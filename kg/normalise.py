@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from kg.extract.pipeline import Extraction
+from kg.extract.resources import RuleResources, load_resources
 from kg.records import LABELS, Concept, Mention
 
 __all__ = ["concept_key", "acronym_key", "is_acronym", "slug", "concept_id", "normalise"]
@@ -104,10 +105,10 @@ def _prefer_label(forms: Counter[str], key: str) -> str:
     singular = [f for f in forms if is_singular(f)]
     pool = singular or list(forms)
 
-    def rank(f: str) -> tuple[int, int, int, int, str]:
+    def rank(f: str) -> tuple[int, int, int, int, int, str]:
         title_case = int(len(f.split()) > 1 and all(w[:1].isupper() for w in f.split()) and not is_acronym(f))
         sentence_cap = int(f[:1].isupper() and not is_acronym(f) and not any(c.isupper() for c in f[1:]))
-        return (-forms[f], title_case, sentence_cap, int(f.endswith("s")), f)
+        return (int(concept_key(f) != key), -forms[f], title_case, sentence_cap, int(f.endswith("s")), f)
 
     best = sorted(pool, key=rank)[0]
     if not singular and not is_acronym(best):
@@ -119,11 +120,17 @@ def _prefer_label(forms: Counter[str], key: str) -> str:
     return best
 
 
-def normalise(extractions: Sequence[Extraction]) -> tuple[dict[str, Concept], list[Mention]]:
+def normalise(
+    extractions: Sequence[Extraction], resources: RuleResources | None = None
+) -> tuple[dict[str, Concept], list[Mention]]:
     """Merge mentions into concepts; set each mention's ``concept`` (and its label to the concept's type).
 
-    Returns the concepts by id and all mentions, in paper then offset order.
+    Mentions whose normal form is generic (``method``, ``our approach``; the ``generic_concepts``
+    of ``resources/generic.json``) are dropped; a generic tail (``... method``) is cut when what
+    precedes it is a concept of its own. Returns the concepts by id and all mentions, in paper
+    then offset order.
     """
+    res = resources or load_resources()
     # 1. acronym senses: per paper, and how many papers give each expansion
     local: dict[str, dict[str, str]] = {}
     senses: dict[str, Counter[str]] = defaultdict(Counter)
@@ -151,19 +158,24 @@ def normalise(extractions: Sequence[Extraction]) -> tuple[dict[str, Concept], li
             return sk, False
         return concept_key(text), False
 
-    # 2. group mentions by key
+    # 2. group mentions by key; generic ones are dropped, a generic tail is cut when what
+    #    precedes it is a concept of its own
     mentions: list[Mention] = []
     by_key: dict[str, list[Mention]] = defaultdict(list)
     ambiguous: set[str] = set()
     for ex in extractions:
         for mention in ex.mentions:
             key, amb = resolve_key(ex.paper_id, mention.text)
-            if not key:
+            if not key or key in res.generic_concepts:
                 continue
             if amb:
                 ambiguous.add(key)
             by_key[key].append(mention)
             mentions.append(mention)
+    for key in sorted(by_key):
+        head, _, last = key.rpartition(" ")
+        if head and last in res.generic_tails and head in by_key:
+            by_key[head].extend(by_key.pop(key))
 
     # 3. one concept per key
     concepts: dict[str, Concept] = {}

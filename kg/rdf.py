@@ -16,7 +16,7 @@ from rdflib.namespace import DCTERMS, PROV, SKOS
 
 from kg.graph import Similarity, Topic
 from kg.namespace import DATA, KG, PREFIXES
-from kg.records import Concept, Mention, Paper
+from kg.records import Concept, Mention, Paper, Relation
 
 __all__ = [
     "TYPE_CLASS",
@@ -35,6 +35,9 @@ SCHEME = DATA["scheme"]
 TYPE_CLASS = {"METHOD": KG.Method, "TASK": KG.Task, "DATASET": KG.Dataset, "METRIC": KG.Metric}
 #: the role property a paper→concept link gets when the paper does not propose it
 ROLE_PROPERTY = {"METHOD": KG.uses, "TASK": KG.addresses, "DATASET": KG.evaluatesOn, "METRIC": KG.reports}
+RELATION_PROPERTY = {"USED_FOR": KG.usedFor, "EVALUATED_ON": KG.evaluatedOn, "MEASURED_BY": KG.measuredBy,
+                     "COMPARED_WITH": KG.comparedWith, "PART_OF": KG.partOf}
+RELATION_EXTRACTOR = "kg_relations"
 
 
 def paper_iri(pid: str) -> URIRef:
@@ -63,6 +66,7 @@ def triples(
     mentions: Sequence[Mention],
     similarities: Sequence[Similarity] = (),
     topics: Sequence[Topic] = (),
+    relations: Sequence[Relation] = (),
 ) -> Iterator[tuple[URIRef, URIRef, Literal | URIRef]]:
     """All triples of the knowledge graph, as rdflib terms."""
     yield SCHEME, RDF.type, SKOS.ConceptScheme
@@ -70,7 +74,7 @@ def triples(
     by_paper: dict[str, list[Mention]] = defaultdict(list)
     for m in mentions:
         by_paper[m.paper_id].append(m)
-    producers = sorted({m.producer for m in mentions if m.producer})
+    producers = sorted({m.producer for m in mentions if m.producer} | ({RELATION_EXTRACTOR} if relations else set()))
     for prod in producers:
         agent = DATA[f"extractor/{prod}"]
         yield agent, RDF.type, KG.Extractor
@@ -159,6 +163,24 @@ def triples(
         yield si, KG.score, _dec(sim.score)
         for cid in sim.shared:
             yield si, KG.sharedConcept, concept_iri(cid)
+    by_paper_rel: dict[str, int] = defaultdict(int)
+    for r in relations:
+        n = by_paper_rel[r.paper_id]
+        by_paper_rel[r.paper_id] += 1
+        prop = RELATION_PROPERTY[r.type]
+        head, tail = concept_iri(r.head), concept_iri(r.tail)
+        yield head, prop, tail
+        ri = DATA[f"relation/{r.paper_id}-{n}"]
+        yield ri, RDF.type, KG.RelationMention
+        yield ri, RDF.subject, head
+        yield ri, RDF.predicate, prop
+        yield ri, RDF.object, tail
+        yield ri, KG.inPaper, paper_iri(r.paper_id)
+        yield ri, KG.inSentence, DATA[f"sentence/{r.paper_id}-{r.sentence}"]
+        yield ri, KG.confidence, _dec(r.confidence)
+        if r.cue:
+            yield ri, KG.cue, Literal(r.cue)
+        yield ri, PROV.wasAttributedTo, DATA[f"extractor/{RELATION_EXTRACTOR}"]
     for t in topics:
         ti = DATA[f"topic/{t.id}"]
         yield ti, RDF.type, SKOS.Collection
@@ -173,12 +195,13 @@ def build_rdf(
     mentions: Sequence[Mention],
     similarities: Sequence[Similarity] = (),
     topics: Sequence[Topic] = (),
+    relations: Sequence[Relation] = (),
 ) -> Graph:
     """The knowledge graph as an rdflib ``Graph`` with the usual prefixes bound."""
     g = Graph()
     for prefix, ns in PREFIXES.items():
         g.bind(prefix, ns, override=True, replace=True)
-    for t in triples(papers, concepts, mentions, similarities, topics):
+    for t in triples(papers, concepts, mentions, similarities, topics, relations):
         g.add(t)
     return g
 

@@ -131,9 +131,16 @@ class Concept:
 class Relation:
     """A typed link between two concepts found in one paper's sentence."""
 
-    head: str
-    tail: str
-    type: str
+    head: str  # concept id
+    tail: str  # concept id
+    type: str  # USED_FOR, EVALUATED_ON, MEASURED_BY, COMPARED_WITH, PART_OF
     paper_id: str
     sentence: int
     confidence: float = 1.0
+    evidence: tuple[int, int, int, int] = (0, 0, 0, 0)  # head start/end, tail start/end in Paper.text
+    cue: str = ""  # the words between the two mentions that decided it
+
+    def to_dict(self) -> dict[str, object]:
+        return {"paper": self.paper_id, "head": self.head, "type": self.type, "tail": self.tail,
+                "sentence": self.sentence, "confidence": round(self.confidence, 4),
+                "head_span": list(self.evidence[:2]), "tail_span": list(self.evidence[2:]), "cue": self.cue}

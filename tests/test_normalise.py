@@ -94,3 +94,30 @@ def test_normalise_is_order_independent(texts):
 def test_normalise_slug_is_iri_safe(key):
     s = slug(key)
     assert s and all(c.isascii() and (c.isalnum() or c == "-") for c in s)
+
+
+def test_normalise_generic_heads_never_become_concepts():
+    exs = [_ex("a", [("method", "METHOD"), ("Framework", "METHOD"), ("performance", "METRIC"),
+                     ("our method", "METHOD"), ("LoRA", "METHOD")])]
+    concepts, mentions = normalise(exs)
+    assert list(concepts) == ["lora"]
+    assert [m.text for m in mentions] == ["LoRA"]
+
+
+def test_normalise_generic_tail_is_cut_when_the_rest_is_a_concept():
+    exs = [_ex("a", [("speculative decoding method", "METHOD")]), _ex("b", [("speculative decoding", "METHOD")]),
+           _ex("c", [("matching framework", "METHOD")])]
+    concepts, _ = normalise(exs)
+    assert set(concepts["speculative-decoding"].aliases) == {"speculative decoding method", "speculative decoding"}
+    assert "matching-framework" in concepts  # "matching" alone is no concept here: nothing to merge into
+
+
+def test_normalise_transformer_and_a_transformer_variant_stay_apart():
+    exs = [_ex("a", [("Transformer", "METHOD"), ("Transformers", "METHOD")]),
+           _ex("b", [("Single-Head Vision Transformer", "METHOD"), ("SHViT", "METHOD"), ("Transformer", "METHOD")],
+               [("Single-Head Vision Transformer", "SHViT")])]
+    concepts, mentions = normalise(exs)
+    assert concepts["transformer"].paper_count == 2
+    assert set(concepts["transformer"].aliases) == {"Transformer", "Transformers"}
+    shvit = concepts["single-head-vision-transformer"]
+    assert set(shvit.aliases) == {"Single-Head Vision Transformer", "SHViT"}

@@ -34,6 +34,8 @@ class RuleResources:
     generic: frozenset[str] = frozenset()
     strip_modifiers: frozenset[str] = frozenset()
     not_names: frozenset[str] = frozenset()
+    generic_concepts: frozenset[str] = frozenset()  # normal forms never kept as concepts
+    generic_tails: tuple[str, ...] = ()  # trailing heads cut when the rest is a concept
     gazetteer: dict[str, list[str]] = field(default_factory=dict)  # label -> terms
     cues: list[Cue] = field(default_factory=list)
 
@@ -58,6 +60,8 @@ def load_resources(directory: Path | None = None) -> RuleResources:
     res.generic = frozenset(w.lower() for w in generic["generic_heads"])
     res.strip_modifiers = frozenset(w.lower() for w in generic["strip_modifiers"])
     res.not_names = frozenset(generic["not_names"])
+    res.generic_concepts = frozenset(w.lower() for w in generic.get("generic_concepts", []))
+    res.generic_tails = tuple(generic.get("generic_tails", []))
     for rec in _jsonl(d / "gazetteer.jsonl"):
         res.gazetteer.setdefault(str(rec["label"]), []).extend(str(t) for t in rec["terms"])
     for rec in _jsonl(d / "cues.jsonl"):
