@@ -28,6 +28,7 @@ __all__ = ["concept_key", "acronym_key", "is_acronym", "slug", "concept_id", "no
 _KEEP_PLURAL = frozenset(
     ["series", "species", "news", "physics", "mathematics", "statistics", "dynamics", "ethics", "graphics", "robotics", "economics", "linguistics", "semantics", "analytics", "diagnostics", "genomics", "kinematics", "optics", "electronics", "logistics", "bias", "basis", "analysis", "axis", "thesis", "hypothesis", "synthesis", "corpus", "status", "focus", "consensus", "bus", "gas", "lens", "class", "loss", "cross", "less", "ss", "gps", "fps", "tops", "flops", "macs"]
 )
+_BASED = re.compile(r"^(.+?) based (?:model|architecture|approach|method|framework|system|network|technique)s?$")
 _PUNCT = re.compile(r"[^\w\s+#.]")
 _SPACES = re.compile(r"\s+")
 
@@ -156,7 +157,12 @@ def normalise(
                     return sk, True
                 return ranked[0][0], False
             return sk, False
-        return concept_key(text), False
+        key = concept_key(text)
+        if _BASED.match(key):  # "Transformer-based models" names the Transformer; "LLM-based" the LLM
+            prefix = re.split(r"[- ]based\b", text, maxsplit=1, flags=re.IGNORECASE)[0].strip()
+            if prefix:
+                return resolve_key(paper, prefix)
+        return key, False
 
     # 2. group mentions by key; generic ones are dropped, a generic tail is cut when what
     #    precedes it is a concept of its own

@@ -121,3 +121,12 @@ def test_normalise_transformer_and_a_transformer_variant_stay_apart():
     assert set(concepts["transformer"].aliases) == {"Transformer", "Transformers"}
     shvit = concepts["single-head-vision-transformer"]
     assert set(shvit.aliases) == {"Single-Head Vision Transformer", "SHViT"}
+
+
+def test_normalise_x_based_model_names_x():
+    exs = [_ex("a", [("large language models", "METHOD"), ("LLMs", "METHOD"), ("LLM-based methods", "METHOD")],
+               [("large language models", "LLMs")]),
+           _ex("b", [("Transformer-based architectures", "METHOD"), ("Transformer", "METHOD")])]
+    concepts, mentions = normalise(exs)
+    assert {m.text: m.concept for m in mentions}["LLM-based methods"] == "large-language-model"
+    assert "Transformer-based architectures" in concepts["transformer"].aliases

@@ -38,9 +38,11 @@ def extract_records(
         ms = []
         for m in sorted(ex.mentions, key=lambda m: (m.start, m.end)):
             c = concepts.get(m.concept)
+            if c is None:  # dropped by normalisation (a generic phrase)
+                continue
             ms.append({
                 "start": m.start, "end": m.end, "text": m.text, "label": m.label,
-                "concept": m.concept, "concept_label": c.label if c else m.text,
+                "concept": m.concept, "concept_label": c.label,
                 "confidence": round(m.confidence, 4), "role": m.role,
             })
         out.append({"id": p.id, "mentions": ms})
