@@ -100,16 +100,24 @@ def concept_id(key: str) -> str:
 
 def _prefer_label(forms: Counter[str], key: str) -> str:
     def is_singular(f: str) -> bool:
-        last = f.lower().split()[-1] if f.split() else f
-        return _singular(last) == last or is_acronym(f) and acronym_key(f) == f.lower()
+        low = f.lower()
+        if " of " in low or "-of-" in low:  # the head is before "of": Mixture-of-Experts stays as written
+            return True
+        last = low.split()[-1] if f.split() else f
+        return _singular(last) == last or is_acronym(f) and acronym_key(f) == low
 
     singular = [f for f in forms if is_singular(f)]
     pool = singular or list(forms)
 
-    def rank(f: str) -> tuple[int, int, int, int, int, str]:
+    by_case: Counter[str] = Counter()
+    for f, n in forms.items():
+        by_case[f.lower()] += n
+
+    def rank(f: str) -> tuple[int, int, int, int, int, int, str]:
         title_case = int(len(f.split()) > 1 and all(w[:1].isupper() for w in f.split()) and not is_acronym(f))
         sentence_cap = int(f[:1].isupper() and not is_acronym(f) and not any(c.isupper() for c in f[1:]))
-        return (int(concept_key(f) != key), -forms[f], title_case, sentence_cap, int(f.endswith("s")), f)
+        return (int(concept_key(f) != key), -by_case[f.lower()], title_case, sentence_cap,
+                int(f.endswith("s")), -forms[f], f)
 
     best = sorted(pool, key=rank)[0]
     if not singular and not is_acronym(best):

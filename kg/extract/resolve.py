@@ -46,6 +46,19 @@ class Resolved(NamedTuple):
     sentence_end: int
 
 
+_EDGE = " \t\n,;:.!?\"'`([{"
+
+
+def _trim(c: Candidate, text: str) -> Candidate:
+    """Cut spaces and punctuation off a span's edges (a closing bracket stays when it closes one inside)."""
+    s, e = c.start, c.end
+    while s < e and text[s] in _EDGE:
+        s += 1
+    while e > s and (text[e - 1] in _EDGE or text[e - 1] in ")]}" and text.count("(", s, e) < text.count(")", s, e)):
+        e -= 1
+    return c if (s, e) == (c.start, c.end) else c._replace(start=s, end=e)
+
+
 def _select(cands: Sequence[Candidate]) -> list[Candidate]:
     order = sorted(
         set(cands),
@@ -107,8 +120,9 @@ def resolve(
     abbreviations: Sequence[tuple[tuple[int, int], tuple[int, int]]] = (),
 ) -> list[Resolved]:
     """Choose non-overlapping mentions, give acronyms their long form's type, mark roles."""
-    chosen = _select(candidates)
     text = doc.text
+    candidates = [_trim(c, text) for c in candidates]
+    chosen = _select(candidates)
     # each helps the other: the recogniser types a long form better than its head word does,
     # and a known name (gazetteer, exact case) types a span better than the recogniser
     model_label = {(c.start, c.end): c.label for c in candidates if c.producer == "ner"}
