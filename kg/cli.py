@@ -264,6 +264,7 @@ def similar(
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many papers.")] = 10,
     store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    html_file: Annotated[Path | None, typer.Option("--html", help="Also write an interactive view to this file.")] = None,
 ) -> None:
     """The papers most related to a paper, with a score and the shared concepts that make it."""
     from kg.store import find_paper, open_store, similar_papers
@@ -274,6 +275,11 @@ def similar(
         rows = similar_papers(st, pid)[:limit]
     except KGError as e:
         raise _fail(e) from e
+    if html_file is not None:
+        from kg.views import render_html, similarity_data
+
+        render_html(similarity_data(pid, title, rows), html_file)
+        err.print(f"wrote {html_file}")
     if as_json:
         out.print_json(json.dumps({"paper": pid, "title": title, "similar": rows}))
         return

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -145,3 +146,22 @@ def neighbourhood_data(
                                    f"{label}\n{ctype.title()} · {papers} shared papers · hop {hop}"))
         data.edges.append(ViewEdge(via, nid, float(papers), f"{papers} papers link them"))
     return data
+
+
+def similarity_data(paper_id: str, title: str, similar: Sequence[dict[str, Any]]) -> ViewData:
+    """A paper, its most similar papers, and the shared concepts that link them (as edge tooltips)."""
+    data = ViewData(heading=f"Papers related to {title}")
+    center = f"paper:{paper_id}"
+    data.nodes.append(ViewNode(center, _short(title), "PAPER", 28, f"{title}\n{paper_id}"))
+    for s in similar:
+        nid = f"paper:{s['paper']}"
+        shared = [str(x) for x in s["shared"]]
+        score = float(s["score"])
+        data.nodes.append(ViewNode(nid, _short(str(s["title"])), "PAPER", 10 + 3 * score,
+                                   f"{s['title']}\n{s['paper']} · score {score:.2f}"))
+        data.edges.append(ViewEdge(center, nid, score, "shared: " + ", ".join(shared)))
+    return data
+
+
+def _short(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -200,8 +200,11 @@ def test_cli_console_script_runs_from_a_subprocess(tmp_path):
 
 
 def test_cli_similar_lists_related_papers_with_shared_concepts(mini_build):
-    r = kg("similar", "p1", "--store", str(mini_build / "store"), "--json")
+    page = mini_build.parent / "similar.html"
+    r = kg("similar", "p1", "--store", str(mini_build / "store"), "--json", "--html", str(page))
     assert r.exit_code == 0, r.output
+    html_text = page.read_text()
+    assert "DraftLite" in html_text and "shared: " in html_text
     data = json.loads(r.stdout)
     assert data["similar"][0]["paper"] == "p2"
     assert "HumanEval" in data["similar"][0]["shared"]
