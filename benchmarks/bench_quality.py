@@ -10,10 +10,11 @@ part (training/splits.py) is scored, never trained on. SciERC test is reported, 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
-from _common import ROOT, SHARED, machine, save
+from _common import RESULTS, ROOT, SHARED, machine, save
 
 sys.path.insert(0, str(ROOT / "training"))
 from splits import held_out  # noqa: E402
@@ -69,7 +70,11 @@ def main() -> int:
     args = ap.parse_args()
     if not GOLD.is_dir():
         raise SystemExit(f"{GOLD}: gold data not found beside the project")
-    results: dict[str, dict[str, object]] = {}
+    # results of other modes from an earlier run are kept; the modes run now replace theirs
+    previous = RESULTS / "quality.json"
+    results: dict[str, dict[str, object]] = (
+        json.loads(previous.read_text())["results"] if previous.exists() else {}
+    )
     for mode in args.modes.split(","):
         nlp = pipeline(mode)
         for s in args.sets.split(","):

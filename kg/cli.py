@@ -318,6 +318,27 @@ def topics(
     out.print(t)
 
 
+@app.command()
+def serve(
+    store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (default: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8077,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds a query may run.")] = 10.0,
+    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Result rows (or triples) a query may return.")] = 10_000,
+) -> None:
+    """Serve the store over HTTP: a read-only SPARQL 1.1 endpoint at /sparql."""
+    from kg.serve import ServerConfig, create_app
+
+    try:
+        app_ = create_app(ServerConfig(store, timeout, max_rows))
+    except KGError as e:
+        raise _fail(e) from e
+    import uvicorn
+
+    err.print(f"kg serving {store} at http://{host}:{port}/sparql (read-only; Ctrl+C stops)")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
 @app.command(name="eval")
 def eval_(
     gold: Annotated[Path, typer.Argument(help="Gold JSONL: id, text, entities (start, end, label), as in shared/gold.")],

@@ -29,7 +29,7 @@ def _error_line(result) -> str:
 
 def test_cli_every_command_is_documented():
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    for cmd in ("build", "query", "neighbors", "extract", "eval", "similar", "topics"):
+    for cmd in ("build", "query", "neighbors", "extract", "eval", "similar", "topics", "serve"):
         assert f"kg {cmd}" in readme
         assert kg(cmd, "--help").exit_code == 0
 
