@@ -6,12 +6,12 @@
 - Every query runs in a child process with a time limit (killed past it: 503 with a message)
   and a row cap (past it: 413 with a message); a malformed query gets 400 with the parser's
   message. The store is opened read-only.
-- ``/``: a page that says what is served and links the named queries.
+- ``/`` and below: the web explorer (:mod:`kg.web`): search, concept and paper pages, an
+  overview graph, a SPARQL page and the build's report; every script and style served by kg.
 """
 
 from __future__ import annotations
 
-import html
 import multiprocessing
 import re
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ import anyio
 import pyoxigraph as ox
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from kg.errors import StoreError
@@ -152,7 +152,10 @@ def create_app(config: ServerConfig) -> Starlette:
     store_dir = Path(config.store)
     if not (store_dir.is_dir()):
         raise StoreError(f"{store_dir}: no SPARQL store there; run `kg build` first or pass --store DIR")
-    ox.Store.read_only(str(store_dir))  # fail now, not at the first query, if it is no store
+    try:
+        page_store = ox.Store.read_only(str(store_dir))  # fail now, not at the first query, if it is no store
+    except OSError as err:
+        raise StoreError(f"{store_dir}: not a readable Oxigraph store ({err}); rebuild it with `kg build --force`") from err
     limiter = anyio.Semaphore(config.max_concurrent)
 
     async def sparql(request: Request) -> Response:
@@ -184,27 +187,15 @@ def create_app(config: ServerConfig) -> Starlette:
         return Response(outcome.body, status_code=outcome.status, media_type=outcome.media_type,
                         headers={"Cache-Control": "no-store"})
 
-    async def index(request: Request) -> Response:
-        from kg.store import named_queries
-
-        items = "".join(
-            f"<li><b>{html.escape(q.name)}</b> — {html.escape(q.description)}</li>" for q in named_queries().values()
-        )
-        page = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>kg</title></head><body>"
-            "<h1>kg</h1><p>SPARQL 1.1 endpoint: <code>/sparql</code> (GET <code>?query=</code> or POST). "
-            f"Read-only; {config.timeout:g} s and {config.max_rows} rows per query.</p>"
-            f"<h2>Named queries</h2><ul>{items}</ul></body></html>"
-        )
-        return HTMLResponse(page)
-
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "store": str(store_dir)})
 
+    from kg.web.app import explorer_routes
+
     return Starlette(routes=[
         Route("/sparql", sparql, methods=["GET", "POST"]),
-        Route("/", index),
         Route("/health", health),
+        *explorer_routes(page_store, store_dir, config.timeout, config.max_rows),
     ])
 
 

@@ -144,6 +144,16 @@ def test_serve_malformed_query_is_400_with_the_parser_message(server):
     assert status == 400 and body.startswith("malformed SPARQL query: error at 1:")
 
 
-def test_serve_index_lists_named_queries(server):
+def test_serve_pages_answer(server):
     status, ctype, body = _get(server + "/")
+    assert status == 200 and ctype.startswith("text/html") and "HumanEval" in body
+    status, _, body = _get(server + "/query")
     assert status == 200 and "papers-mentioning" in body
+    status, _, body = _get(server + "/concept/speculative-decoding")
+    assert status == 200 and "FastSpec" in body
+    status, _, body = _get(server + "/paper/p1")
+    assert status == 200 and "FastSpec" in body
+    status, _, body = _get(server + "/api/suggest?q=human")
+    assert status == 200 and json.loads(body)[0]["label"] == "HumanEval"
+    assert _get(server + "/concept/no-such-thing")[0] == 404
+    assert _get(server + "/paper/nope")[0] == 404

@@ -39,10 +39,14 @@ for _name in ("kg_candidates", "kg_abbreviations", "kg_mentions"):
 
 
 def set_sentence_breaks(doc: Doc) -> Doc:
-    """Start a sentence after every line break (the title is its own sentence)."""
+    """Start a sentence after every line break; the first line (a title) is one sentence."""
+    in_title = "\n" in doc.text
     for tok in doc[:-1]:
-        if "\n" in tok.text_with_ws and tok.is_space or tok.text_with_ws.endswith("\n"):
+        if (tok.is_space and "\n" in tok.text) or tok.text_with_ws.endswith("\n"):
             doc[tok.i + 1].is_sent_start = True
+            in_title = False
+        elif in_title and tok.i + 1 < len(doc) and not doc[tok.i + 1].is_space:
+            doc[tok.i + 1].is_sent_start = False
     return doc
 
 

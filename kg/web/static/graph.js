@@ -1,0 +1,21 @@
+// Draws the graph whose data the element's data-src names; node labels and tooltips are plain text.
+(function () {
+  const el = document.getElementById("graph");
+  if (!el || typeof vis === "undefined") return;
+  const colours = { METHOD: "#4e79a7", TASK: "#f28e2b", DATASET: "#59a14f", METRIC: "#b07aa1" };
+  fetch(el.dataset.src).then(function (r) { return r.json(); }).then(function (data) {
+    const hasLayout = data.nodes.length && data.nodes[0].x !== undefined;
+    data.nodes.forEach(function (n) { n.color = colours[n.group] || "#999"; n.shape = "dot"; });
+    const network = new vis.Network(el, { nodes: new vis.DataSet(data.nodes), edges: new vis.DataSet(data.edges) }, {
+      physics: hasLayout ? false : { stabilization: { iterations: 150 }, barnesHut: { springLength: 140 } },
+      edges: { smooth: false, color: { color: "#c8c8c8" } },
+      nodes: { font: { size: 14 }, scaling: { min: 8, max: 36 } },
+      interaction: { hover: true, tooltipDelay: 100 },
+    });
+    network.once("afterDrawing", function () { window.kgGraphDrawn = performance.now(); el.dataset.drawn = "1"; });
+    network.on("click", function (params) {
+      if (params.nodes.length) window.location.href = "/concept/" + encodeURIComponent(params.nodes[0]);
+    });
+    window.kgNetwork = network;
+  });
+})();
