@@ -35,7 +35,7 @@ __all__ = ["BuildReport", "build", "MARKER", "check_output_dir", "extraction_cac
 MARKER = ".kg-build.json"
 OUTPUT_FILES = (
     "kg.ttl", "kg.nt", "kg.jsonld", "papers.jsonl", "mentions.jsonl", "relations.jsonl", "concepts.csv",
-    "graph.graphml", "graph.html", "store",
+    "graph.graphml", "graph.html", "report.html", "figures", "store",
 )
 
 
@@ -246,6 +246,11 @@ def build(
     if progress:
         progress("views", 0, 1)
     render_html(overview_data(g), out / "graph.html")
+    if progress:
+        progress("report", 0, 1)
+    from kg.report import write_report
+
+    write_report(out, papers, concepts, mentions, topics)
     report.files = [str(out / f) for f in OUTPUT_FILES]
     report.seconds = time.perf_counter() - t0
     atomic_write_text(marker, json.dumps(report.to_dict(), indent=2) + "\n")

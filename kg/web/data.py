@@ -134,7 +134,7 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
     page.aliases = [x["a"] for x in _q(store, "SELECT ?c ?a WHERE {  ?c skos:altLabel ?a } ORDER BY ?a", c=ox.NamedNode(iri))]
     topic = _q(store, "SELECT ?c ?l WHERE {  ?t skos:member ?c ; skos:prefLabel ?l } LIMIT 1", c=ox.NamedNode(iri))
     page.topic = topic[0]["l"] if topic else ""
-    ev = _q(store, """SELECT ?c ?pid ?title ?role ?surface ?start ?sstart ?text WHERE { 
+    ev = _q(store, """SELECT ?c ?pid ?title ?role ?surface ?start ?sstart ?text WHERE {
         ?m kg:denotes ?c ; kg:inPaper ?p ; kg:role ?role ; kg:surfaceForm ?surface ; kg:startOffset ?start ;
            kg:inSentence ?s .
         ?s kg:startOffset ?sstart ; schema:text ?text .
@@ -155,14 +155,14 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
     page.evidence = sorted(by_paper.values(), key=lambda x: (x["role"] != "proposed", x["title"]))[:max_papers]
     page.neighbours = [
         {"id": _cid(x["o"]), "label": x["label"], "type": TYPES.get(x["type"], ""), "shared": x["shared"]}
-        for x in _q(store, """SELECT ?c ?o ?label ?type (COUNT(DISTINCT ?p) AS ?shared) WHERE { 
+        for x in _q(store, """SELECT ?c ?o ?label ?type (COUNT(DISTINCT ?p) AS ?shared) WHERE {
             ?p kg:mentions ?c ; kg:mentions ?o . FILTER(?o != ?c)
             ?o skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }
           GROUP BY ?c ?o ?label ?type ORDER BY DESC(?shared) ?label LIMIT 15""", c=ox.NamedNode(iri))
     ]
     names = {"usedFor": "used for", "evaluatedOn": "evaluated on", "measuredBy": "measured by",
              "comparedWith": "compared with", "partOf": "part of"}
-    rel = _q(store, """SELECT ?c ?dir ?prop ?o ?label (COUNT(DISTINCT ?p) AS ?papers) WHERE { 
+    rel = _q(store, """SELECT ?c ?dir ?prop ?o ?label (COUNT(DISTINCT ?p) AS ?papers) WHERE {
         { ?r rdf:subject ?c ; rdf:predicate ?prop ; rdf:object ?o . BIND("out" AS ?dir) }
         UNION { ?r rdf:object ?c ; rdf:predicate ?prop ; rdf:subject ?o . BIND("in" AS ?dir) }
         ?r kg:inPaper ?p . ?o skos:prefLabel ?label }
