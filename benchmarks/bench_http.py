@@ -1,0 +1,138 @@
+"""Latency of every named query through HTTP (`kg serve`), and time until a concept page's graph is drawn.
+
+Graphs: the sample corpus, and a larger one made of the first N papers of
+../shared/corpus/arxiv-cs (`--large N`, 0 to skip). Each named query (with the example values
+of the SPARQL page) is POSTed `--repeat` times to /sparql; median and p95 in ms. The browser
+figure is Debian's chromium (Playwright): from navigation start to vis-network's first
+`afterDrawing` on /concept/<most-mentioned concept>, median of 5 loads.
+
+    python benchmarks/bench_http.py [--large 3000] [--repeat 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from _common import SHARED, machine, save
+
+from kg.web.app import example_queries
+
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _kg() -> str:
+    exe = shutil.which("kg", path=str(Path(sys.executable).parent))
+    assert exe
+    return exe
+
+
+def measure(out: Path, repeat: int) -> dict[str, object]:
+    port = _port()
+    proc = subprocess.Popen([_kg(), "serve", "--store", str(out / "store"), "--port", str(port), "--timeout", "60"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        rows: dict[str, dict[str, float]] = {}
+        for ex in example_queries():
+            data = urllib.parse.urlencode({"query": ex["text"]}).encode()
+            times = []
+            for _ in range(repeat):
+                req = urllib.request.Request(base + "/sparql", data=data,
+                                             headers={"Accept": "application/sparql-results+json"})
+                t0 = time.perf_counter()
+                with urllib.request.urlopen(req, timeout=120) as r:
+                    body = r.read()
+                times.append((time.perf_counter() - t0) * 1000)
+            n = len(json.loads(body)["results"]["bindings"])
+            times.sort()
+            rows[ex["name"]] = {"median_ms": round(statistics.median(times), 1),
+                                "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1), "rows": n}
+            print(f"  {ex['name']:24s} median {rows[ex['name']]['median_ms']:7.1f} ms  p95 {rows[ex['name']]['p95_ms']:7.1f} ms  ({n} rows)", flush=True)
+        drawn = browser_draw_ms(base, out) if CHROMIUM.exists() else None
+        return {"queries": rows, "concept_graph_drawn_ms": drawn}
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def browser_draw_ms(base: str, out: Path) -> dict[str, object]:
+    import csv
+
+    from playwright.sync_api import sync_playwright
+
+    with (out / "concepts.csv").open() as f:
+        top = next(csv.DictReader(f))["id"]
+    times = []
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        page = b.new_page()
+        for _ in range(5):
+            page.goto(f"{base}/concept/{top}")
+            page.wait_for_selector("#graph[data-drawn='1']", timeout=60000)
+            times.append(page.evaluate("window.kgGraphDrawn"))
+        b.close()
+    return {"concept": top, "median_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--large", type=int, default=3000)
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp())
+    results: dict[str, object] = {"machine": machine(), "command": f"python benchmarks/bench_http.py --large {args.large} --repeat {args.repeat}"}
+    try:
+        subprocess.run([_kg(), "build", "-o", str(tmp / "sample"), "-q"], check=True, stdout=subprocess.DEVNULL)
+        print("sample corpus (396 papers)")
+        results["sample"] = measure(tmp / "sample", args.repeat)
+        src = SHARED / "corpus" / "arxiv-cs" / "papers.jsonl.gz"
+        if args.large and src.exists():
+            sub = tmp / f"arxiv-{args.large}.jsonl"
+            with gzip.open(src, "rt", encoding="utf-8") as f, sub.open("w", encoding="utf-8") as g:
+                for i, line in enumerate(f):
+                    if i >= args.large:
+                        break
+                    g.write(line)
+            t0 = time.perf_counter()
+            subprocess.run([_kg(), "build", str(sub), "-o", str(tmp / "large"), "-q", "-j", "2"], check=True,
+                           stdout=subprocess.DEVNULL)
+            build_s = time.perf_counter() - t0
+            marker = json.loads((tmp / "large" / ".kg-build.json").read_text())
+            print(f"arxiv-cs first {args.large} papers ({marker['triples']} triples, built in {build_s:.0f} s)")
+            results["large"] = {"papers": marker["papers"], "triples": marker["triples"], "build_seconds": round(build_s, 1),
+                                **measure(tmp / "large", args.repeat)}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    save("http", results)
+    print(json.dumps({k: v for k, v in results.items() if k in ("machine",)}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
