@@ -42,6 +42,13 @@ def _serve(store: Path):
     raise RuntimeError("kg serve did not start")
 
 
+_STORES: dict[str, str] = {}
+
+
+def site_store(base: str) -> str:
+    return _STORES[base]
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, data_dir):
     from kg.build import build
@@ -56,6 +63,7 @@ def site(tmp_path_factory, data_dir):
     src.write_text("\n".join(lines) + "\n")
     build([src], out)
     proc, base = _serve(out / "store")
+    _STORES[base] = str(out / "store")
     yield base
     proc.terminate()
     proc.wait(5)
@@ -151,3 +159,33 @@ def test_browser_user_text_is_shown_as_text_everywhere(site, page):
         page.wait_for_timeout(150)
     page.screenshot(path=str(page.shots / "xss.png"))
     _clean(page)
+
+
+def test_browser_search_results_and_offline_views_escape_titles(site, page, tmp_path):
+    page.goto(site + "/search?q=alert")
+    assert "<script>alert(1)</script>" in page.inner_text(".results")
+    assert page.locator(".results script, .results img").count() == 0
+    # the standalone pyvis view of `kg similar --html`: paper titles in node tooltips
+    from typer.testing import CliRunner
+
+    from kg.cli import app
+
+    store = site_store(site)
+    view = tmp_path / "similar.html"
+    r = CliRunner().invoke(app, ["similar", "x1", "--store", store, "--html", str(view)])
+    assert r.exit_code == 0, r.output
+    page.goto(view.as_uri())
+    page.wait_for_function("typeof network !== 'undefined'")
+    positions = page.evaluate("Object.values(network.getPositions()).map(p => network.canvasToDOM(p))")
+    box = page.locator("#mynetwork").bounding_box()
+    seen = []
+    for pos in positions:
+        page.mouse.move(box["x"] + pos["x"], box["y"] + pos["y"])
+        page.wait_for_timeout(300)
+        tip = page.locator("div.vis-tooltip")
+        if tip.count() and tip.is_visible():
+            seen.append(tip.inner_text())
+    page.screenshot(path=str(page.shots / "similar.png"))
+    assert any(EVIL_TITLES[0] in s for s in seen), seen
+    assert page.kg_dialogs == []
+    assert [u for u in page.kg_requests if not u.startswith(("http://127.0.0.1:", "file://"))] == []
