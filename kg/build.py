@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
+import pyoxigraph as ox
 
 from kg.corpus import ReadReport, read_corpus, sample_corpus_files
 from kg.errors import OutputError
@@ -24,10 +25,10 @@ from kg.extract.pipeline import EXTRACTOR_VERSION, Extraction, build_pipeline, e
 from kg.graph import build_graph, concept_topics, graph_counts, paper_similarities
 from kg.io import atomic_write_lines, atomic_write_text, atomic_writer
 from kg.normalise import normalise
-from kg.rdf import build_rdf, write_ntriples
+from kg.rdf import triples, write_ntriples_stream
 from kg.records import LABELS, Concept, Mention, Paper, Relation
 from kg.relations import paper_relations
-from kg.store import load_store
+from kg.store import dump_store, load_store
 from kg.views import overview_data, render_html
 
 __all__ = ["BuildReport", "build", "MARKER", "check_output_dir", "extraction_cache_key"]
@@ -227,16 +228,16 @@ def build(
 
     if progress:
         progress("rdf", 0, 1)
-    rdf = build_rdf(papers, concepts, mentions, sims, topics, relations)
     marker = out / MARKER
     marker.unlink(missing_ok=True)  # an interrupted build is not mistaken for a finished one
+    # streamed: N-Triples straight from the records, Turtle and JSON-LD by Oxigraph from the store
     with atomic_writer(out / "kg.nt") as tmp:
-        report.triples = write_ntriples(rdf, tmp)
-    atomic_write_text(out / "kg.ttl", rdf.serialize(format="turtle"))
-    atomic_write_text(out / "kg.jsonld", rdf.serialize(format="json-ld", indent=1, sort_keys=True))
+        report.triples = write_ntriples_stream(triples(papers, concepts, mentions, sims, topics, relations), tmp)
     if progress:
         progress("store", 0, 1)
     load_store(out / "kg.nt", out / "store")
+    dump_store(out / "store", out / "kg.ttl", ox.RdfFormat.TURTLE)
+    dump_store(out / "store", out / "kg.jsonld", ox.RdfFormat.JSON_LD)
 
     atomic_write_lines(out / "papers.jsonl", (p.to_dict() for p in papers))
     atomic_write_lines(out / "mentions.jsonl", (m.to_dict() for m in mentions))

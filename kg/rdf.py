@@ -7,10 +7,12 @@ sorted N-Triples.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import pyoxigraph as ox
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS
 
@@ -25,6 +27,8 @@ __all__ = [
     "concept_iri",
     "build_rdf",
     "write_ntriples",
+    "write_ntriples_stream",
+    "triples",
 ]
 
 SCHEMA_ARTICLE = URIRef("https://schema.org/ScholarlyArticle")
@@ -207,8 +211,27 @@ def build_rdf(
 
 
 def write_ntriples(g: Graph, path: Path) -> int:
-    """Write sorted N-Triples (byte-identical for the same graph); return the triple count."""
-    data = g.serialize(format="nt", encoding="utf-8")
-    lines = sorted({line for line in data.decode("utf-8").splitlines() if line.strip()})
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    """Write an rdflib graph as sorted N-Triples (byte-identical for the same graph); return the count."""
+    return write_ntriples_stream(iter(g), path)
+
+
+def _ox(term: URIRef | Literal) -> ox.NamedNode | ox.Literal:
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    return ox.NamedNode(str(term))
+
+
+def write_ntriples_stream(items: Iterable[tuple[Any, Any, Any]], path: Path) -> int:
+    """Write triples as sorted, de-duplicated N-Triples without building a graph in memory.
+
+    The same triples give byte-identical output; returns the number of triples written.
+    """
+    lines = sorted({f"{_ox(s)} {_ox(p)} {_ox(o)} ." for s, p, o in items})
+    with path.open("w", encoding="utf-8", newline="\n") as f:
+        for line in lines:
+            f.write(line + "\n")
     return len(lines)

@@ -12,12 +12,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import multiprocessing
 import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import pyoxigraph as ox
@@ -30,7 +39,7 @@ from kg.errors import StoreError
 from kg.namespace import PREFIXES
 from kg.sparql_results import MEDIA_TYPES, ask_results, select_results
 
-__all__ = ["ServerConfig", "create_app", "execute", "DEFAULT_PORT"]
+__all__ = ["ServerConfig", "create_app", "execute", "running_server", "free_port", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 8077
 GRAPH_TYPES = {"turtle": "text/turtle; charset=utf-8", "ntriples": "application/n-triples"}
@@ -47,6 +56,7 @@ _UPDATE = re.compile(
     re.IGNORECASE,
 )
 _FORK = multiprocessing.get_context("fork")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,18 @@ def _negotiate(request: Request) -> tuple[str, str]:
     return results, graph
 
 
+def _capped(items: Iterator[T], cap: int) -> list[T] | None:
+    """The items as a list, or ``None`` when there are more than ``cap``."""
+    out = list(itertools.islice(items, cap + 1))
+    return None if len(out) > cap else out
+
+
+def _too_many(cap: int, what: str) -> tuple[int, str, bytes]:
+    return (413, "text/plain; charset=utf-8",
+            f"the result has more than {cap} {what} (the server's cap); "
+            "add a LIMIT or make the query more selective".encode())
+
+
 def _child(conn: Connection, store: str, query: str, results_fmt: str, graph_fmt: str, max_rows: int) -> None:
     try:
         st = ox.Store.read_only(store)
@@ -90,24 +112,16 @@ def _child(conn: Connection, store: str, query: str, results_fmt: str, graph_fmt
             conn.send((200, MEDIA_TYPES[results_fmt], ask_results(bool(res), results_fmt)))
         elif isinstance(res, ox.QuerySolutions):
             variables = [v.value for v in res.variables]
-            rows: list[list[Any]] = []
-            for sol in res:
-                if len(rows) >= max_rows:
-                    conn.send((413, "text/plain; charset=utf-8",
-                               f"the result has more than {max_rows} rows (the server's cap); "
-                               "add a LIMIT or make the query more selective".encode()))
-                    return
-                rows.append([sol[v] for v in variables])
+            rows = _capped(([sol[v] for v in variables] for sol in res), max_rows)
+            if rows is None:
+                conn.send(_too_many(max_rows, "rows"))
+                return
             conn.send((200, MEDIA_TYPES[results_fmt], select_results(variables, rows, results_fmt)))
         else:
-            triples: list[ox.Triple] = []
-            for t in res:
-                if len(triples) >= max_rows:
-                    conn.send((413, "text/plain; charset=utf-8",
-                               f"the graph has more than {max_rows} triples (the server's cap); "
-                               "add a LIMIT or make the query more selective".encode()))
-                    return
-                triples.append(t)
+            triples = _capped(iter(res), max_rows)
+            if triples is None:
+                conn.send(_too_many(max_rows, "triples"))
+                return
             rdf_fmt = ox.RdfFormat.TURTLE if graph_fmt == "turtle" else ox.RdfFormat.N_TRIPLES
             body = ox.serialize(triples, format=rdf_fmt) or b""
             conn.send((200, GRAPH_TYPES[graph_fmt], body))
@@ -208,3 +222,41 @@ def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = DEFAULT_POR
     import uvicorn
 
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning", **uvicorn_args)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_server(store: Path | str, *args: str, start_timeout: float = 30.0) -> Iterator[str]:
+    """Run ``kg serve --store STORE ARGS`` in a child process on a free local port; yield its base URL.
+
+    For notebooks, tests and benchmarks: the real server, stopped on leaving the block.
+    """
+    port = free_port()
+    exe = shutil.which("kg", path=str(Path(sys.executable).parent)) or "kg"
+    proc = subprocess.Popen([exe, "serve", "--store", str(store), "--port", str(port), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                urllib.request.urlopen(base + "/health", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    err = proc.stderr.read().decode() if proc.stderr else ""
+                    raise RuntimeError(f"kg serve did not start: {err.strip()}") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -18,6 +18,7 @@ __all__ = [
     "NamedQuery",
     "QueryResult",
     "load_store",
+    "dump_store",
     "open_store",
     "named_queries",
     "get_named_query",
@@ -45,6 +46,17 @@ class QueryResult:
     rows: list[list[ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None]] = field(default_factory=list)
     boolean: bool | None = None
     triples: list[ox.Triple] | None = None
+
+
+def dump_store(store_dir: Path, path: Path, fmt: ox.RdfFormat) -> None:
+    """Write the store's default graph as Turtle or JSON-LD (Oxigraph's serialisers; written aside, then renamed)."""
+    st = ox.Store.read_only(str(store_dir))
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        st.dump(str(tmp), format=fmt, from_graph=ox.DefaultGraph(), prefixes=PREFIXES)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_store(nt_file: Path, store_dir: Path) -> int:

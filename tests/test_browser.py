@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,29 +11,6 @@ CHROMIUM = Path("/usr/lib/chromium/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)")
 
 EVIL_TITLES = ['<script>alert(1)</script> Attention Tricks', '"><img src=x onerror=alert(1)> Token Pruning Redux']
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(store: Path):
-    port = _free_port()
-    exe = shutil.which("kg", path=str(Path(sys.executable).parent))
-    assert exe
-    proc = subprocess.Popen([exe, "serve", "--store", str(store), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/health", timeout=1)
-            return proc, base
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("kg serve did not start")
 
 
 _STORES: dict[str, str] = {}
@@ -62,11 +33,11 @@ def site(tmp_path_factory, data_dir):
                              "abstract": "Token pruning for Vision Transformers (ViTs) reduces FLOPs on ImageNet."}))
     src.write_text("\n".join(lines) + "\n")
     build([src], out)
-    proc, base = _serve(out / "store")
-    _STORES[base] = str(out / "store")
-    yield base
-    proc.terminate()
-    proc.wait(5)
+    from kg.serve import running_server
+
+    with running_server(out / "store") as base:
+        _STORES[base] = str(out / "store")
+        yield base
 
 
 @pytest.fixture()

@@ -3,45 +3,20 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(mini_build):
-    port = _free_port()
-    exe = shutil.which("kg", path=str(Path(sys.executable).parent))
-    assert exe
-    proc = subprocess.Popen([exe, "serve", "--store", str(mini_build / "store"), "--port", str(port),
-                             "--timeout", "2", "--max-rows", "50"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("kg serve did not start: " + proc.stderr.read().decode())  # type: ignore[union-attr]
-    yield base
-    proc.terminate()
-    proc.wait(5)
+    from kg.serve import running_server
+
+    with running_server(mini_build / "store", "--timeout", "2", "--max-rows", "50") as base:
+        yield base
 
 
 def _get(url: str, accept: str | None = None, data: bytes | None = None, ctype: str | None = None):
