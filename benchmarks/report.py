@@ -49,7 +49,31 @@ def build() -> None:
           f"{c['triples']} triples")
 
 
+def http() -> None:
+    path = RESULTS / "http.json"
+    if not path.exists():
+        return
+    d = json.loads(path.read_text())
+    print(f"\nMachine: {d['machine']}. Command: `{d['command']}`.\n")
+    graphs = [k for k in ("sample", "large") if k in d]
+    head = " | ".join(f"{g} median ms | {g} p95 ms" for g in graphs)
+    print(f"| named query | {head} |")
+    print("|---|" + "---|---|" * len(graphs))
+    for name in d["sample"]["queries"]:
+        cells = " | ".join(f"{d[g]['queries'][name]['median_ms']} | {d[g]['queries'][name]['p95_ms']}" for g in graphs)
+        print(f"| {name} | {cells} |")
+    for g in graphs:
+        drawn = d[g].get("concept_graph_drawn_ms")
+        if drawn:
+            print(f"\n- {g}: concept page `/concept/{drawn['concept']}` graph drawn {drawn['median_ms']} ms after "
+                  f"navigation start (median of 5; max {drawn['max_ms']} ms)")
+    if "large" in d:
+        lg = d["large"]
+        print(f"- large graph: first {lg['papers']} papers of arxiv-cs, {lg['triples']} triples, built in {lg['build_seconds']} s (2 processes)")
+
+
 if __name__ == "__main__":
     quality()
     extract()
     build()
+    http()
