@@ -130,7 +130,7 @@ def write_report(out: Path, papers: Sequence[Paper], concepts: dict[str, Concept
     by_type = Counter(c.type for c in concepts.values())
     summary = ", ".join(f"{by_type[lab]} {lab.lower()}s" for lab in LABELS)
     page = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>kg report</title>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>kg report</title><link rel='icon' href='data:,'>"
         "<style>body{font-family:system-ui,sans-serif;max-width:75em;margin:1em auto;padding:0 1em}"
         "img{max-width:100%;border:1px solid #ddd}table{border-collapse:collapse}td,th{border:1px solid #ddd;"
         "padding:.2em .5em;text-align:left}</style></head><body>"

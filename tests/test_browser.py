@@ -90,6 +90,12 @@ def test_browser_search_concept_paper_and_back(site, page):
     page.goto(site + "/overview")
     page.wait_for_selector("#graph[data-drawn='1']", timeout=20000)
     page.screenshot(path=str(page.shots / "overview.png"))
+    page.goto(site + "/search?q=token")
+    page.screenshot(path=str(page.shots / "search.png"))
+    page.goto(site + "/report")
+    page.wait_for_selector("img")
+    assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    page.screenshot(path=str(page.shots / "report.png"), full_page=True)
     _clean(page)
 
 

@@ -118,8 +118,12 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
             return PlainTextResponse("no such figure", status_code=404)
         return FileResponse(path)
 
+    def favicon(request: Request) -> Response:
+        return Response(status_code=204)
+
     return [
         Route("/", home),
+        Route("/favicon.ico", favicon),
         Route("/search", search),
         Route("/api/suggest", suggest),
         Route("/concept/{cid}", concept),

@@ -139,7 +139,7 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
            kg:inSentence ?s .
         ?s kg:startOffset ?sstart ; schema:text ?text .
         ?p dcterms:identifier ?pid ; dcterms:title ?title .
-      } ORDER BY ?title ?start""", c=ox.NamedNode(iri))
+      } ORDER BY DESC(?role) ?title ?start LIMIT 400""", c=ox.NamedNode(iri))
     by_paper: dict[str, dict[str, Any]] = {}
     for e in ev:
         rec = by_paper.setdefault(e["pid"], {"paper": e["pid"], "title": e["title"], "role": e["role"], "segments": None})
