@@ -22,7 +22,7 @@ import pyoxigraph as ox
 from kg.corpus import ReadReport, read_corpus, sample_corpus_files
 from kg.errors import OutputError
 from kg.extract.pipeline import EXTRACTOR_VERSION, Extraction, build_pipeline, extract
-from kg.graph import build_graph, concept_topics, graph_counts, paper_similarities
+from kg.graph import build_graph, concept_topics, graph_counts, paper_concepts, paper_similarities
 from kg.io import atomic_write_lines, atomic_write_text, atomic_writer
 from kg.normalise import normalise
 from kg.rdf import triples, write_ntriples_stream
@@ -217,14 +217,11 @@ def build(
     report.relations_by_type = dict(sorted(Counter(r.type for r in relations).items()))
     if progress:
         progress("graph", 0, 1)
-    g = build_graph(papers, concepts, mentions, relations=relations)
+    sims = paper_similarities(paper_concepts(mentions), len(papers))
+    g = build_graph(papers, concepts, mentions, relations=relations, similarities=sims)
     topics = concept_topics(g)
     report.topics = len(topics)
     report.edges_by_kind = graph_counts(g)
-    pc: dict[str, set[str]] = {}
-    for m in mentions:
-        pc.setdefault(m.paper_id, set()).add(m.concept)
-    sims = paper_similarities(pc, len(papers))
 
     if progress:
         progress("rdf", 0, 1)

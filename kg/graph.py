@@ -23,6 +23,7 @@ from kg.records import Concept, Mention, Paper, Relation
 
 __all__ = [
     "build_graph",
+    "paper_concepts",
     "paper_similarities",
     "cooccurrences",
     "concept_topics",
@@ -40,7 +41,7 @@ class Similarity:
     shared: tuple[str, ...]
 
 
-def _paper_concepts(mentions: Iterable[Mention]) -> dict[str, set[str]]:
+def paper_concepts(mentions: Iterable[Mention]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = defaultdict(set)
     for m in mentions:
         if m.concept:
@@ -140,8 +141,9 @@ def concept_topics(g: nx.MultiDiGraph, min_size: int = 3, top: int = 3) -> list[
 
 def build_graph(
     papers: Sequence[Paper], concepts: dict[str, Concept], mentions: Sequence[Mention], top_k: int = 10,
-    relations: Sequence[Relation] = (),
+    relations: Sequence[Relation] = (), similarities: Sequence[Similarity] | None = None,
 ) -> nx.MultiDiGraph:
+    """The graph of the records; ``similarities`` are computed here unless given (as ``kg build`` does)."""
     g: nx.MultiDiGraph = nx.MultiDiGraph()
     for p in papers:
         g.add_node(f"paper:{p.id}", kind="paper", label=p.title, date=p.date or "")
@@ -157,8 +159,10 @@ def build_graph(
     for (pid, cid), n in sorted(counts.items()):
         g.add_edge(f"paper:{pid}", f"concept:{cid}", key="mentions", kind="mentions",
                    role="proposed" if (pid, cid) in proposed else "used", count=n)
-    pc = _paper_concepts(mentions)
-    for s in paper_similarities(pc, len(papers), top_k=top_k):
+    pc = paper_concepts(mentions)
+    if similarities is None:
+        similarities = paper_similarities(pc, len(papers), top_k=top_k)
+    for s in similarities:
         g.add_edge(f"paper:{s.a}", f"paper:{s.b}", key="similar", kind="similar",
                    score=s.score, shared="|".join(s.shared))
     for a, b, n, strength in cooccurrences(pc, len(papers)):

@@ -7,7 +7,7 @@ the spaCy components in :mod:`kg.extract.components` only call these.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from spacy.tokens import Doc, Span
@@ -218,7 +218,3 @@ def noun_phrase_candidates(doc: Doc, res: RuleResources) -> list[Candidate]:
         out.append(Candidate(t.start_char, t.end_char, label, "kg_noun_phrases", conf))
     return out
 
-
-def iter_sentence_bounds(doc: Doc) -> Iterable[tuple[int, int]]:
-    for s in doc.sents:
-        yield s.start_char, s.end_char
