@@ -2,9 +2,18 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: setup build test lint bench clean
+# the CPU build of PyTorch for the accurate recogniser (on these machines pip finds it on disk)
+TORCH ?= torch==2.13.0
 
-setup:  ## create .venv and install kg with its test tools
+.PHONY: setup setup-light build test lint bench clean
+
+setup:  ## create .venv and install kg, its accurate recogniser and its test tools
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet '$(TORCH)'
+	$(BIN)/pip install --quiet -e '.[dev,accurate]'
+
+setup-light:  ## the same without the accurate recogniser (no PyTorch)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -16,7 +25,7 @@ test:
 	$(BIN)/pytest -q
 
 lint:
-	$(BIN)/ruff check kg tests benchmarks
+	$(BIN)/ruff check kg tests benchmarks training
 	$(BIN)/mypy kg
 
 bench:

@@ -21,7 +21,7 @@ import pyoxigraph as ox
 
 from kg.corpus import ReadReport, read_corpus, sample_corpus_files
 from kg.errors import OutputError
-from kg.extract.pipeline import EXTRACTOR_VERSION, Extraction, build_pipeline, extract
+from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version
 from kg.graph import build_graph, concept_topics, graph_counts, paper_concepts, paper_similarities
 from kg.io import atomic_write_lines, atomic_write_text, atomic_writer
 from kg.normalise import normalise
@@ -52,6 +52,7 @@ class BuildReport:
     files: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cached_papers: int = 0
+    extractor: str = ""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -67,7 +68,7 @@ class BuildReport:
             "topics": self.topics,
             "relations_by_type": self.relations_by_type,
             "files_written": self.files,
-            "extractor": EXTRACTOR_VERSION,
+            "extractor": self.extractor,
             "cached_papers": self.cached_papers,
             "seconds": round(self.seconds, 2),
         }
@@ -89,8 +90,8 @@ def check_output_dir(out: Path, force: bool) -> None:
     shutil.rmtree(out)
 
 
-def extraction_cache_key(text: str) -> str:
-    return hashlib.sha1(f"{EXTRACTOR_VERSION}\x00{text}".encode()).hexdigest()
+def extraction_cache_key(text: str, version: str) -> str:
+    return hashlib.sha1(f"{version}\x00{text}".encode()).hexdigest()
 
 
 def _ex_to_json(ex: Extraction) -> dict[str, object]:
@@ -119,7 +120,8 @@ def run_extraction(
 ) -> tuple[list[Extraction], int]:
     """Extract every paper, reusing cached results keyed by (text, extractor version)."""
     cache: dict[str, dict[str, list[list[object]]]] = {}
-    cache_file = cache_dir / f"extract-{EXTRACTOR_VERSION}.jsonl" if cache_dir else None
+    version = extractor_version(model)
+    cache_file = cache_dir / f"extract-{version}.jsonl" if cache_dir else None
     if cache_file and cache_file.exists():
         with cache_file.open(encoding="utf-8") as f:
             for line in f:
@@ -131,7 +133,7 @@ def run_extraction(
     results: dict[str, Extraction] = {}
     todo = []
     for p in papers:
-        hit = cache.get(extraction_cache_key(p.text))
+        hit = cache.get(extraction_cache_key(p.text, version))
         if hit is not None:
             results[p.id] = _ex_from_json(p.id, p.text, hit)
             if progress:
@@ -144,9 +146,9 @@ def run_extraction(
         by_id = {p.id: p for p in todo}
         for ex in extract(todo, nlp, n_process=n_process, progress=progress):
             results[ex.paper_id] = ex
-            cache[extraction_cache_key(by_id[ex.paper_id].text)] = _ex_to_json(ex)  # type: ignore[assignment]
+            cache[extraction_cache_key(by_id[ex.paper_id].text, version)] = _ex_to_json(ex)  # type: ignore[assignment]
     if cache_file is not None:
-        keep = {extraction_cache_key(p.text) for p in papers}
+        keep = {extraction_cache_key(p.text, version) for p in papers}
         atomic_write_lines(cache_file, ({"key": k, "value": v} for k, v in sorted(cache.items()) if k in keep))
     return [results[p.id] for p in papers], cached
 
@@ -196,7 +198,7 @@ def build(
     out.mkdir(parents=True, exist_ok=True)
     files = list(inputs) if inputs else sample_corpus_files()
     papers, read_report = read_corpus(files, fmt)
-    report = BuildReport(read=read_report)
+    report = BuildReport(read=read_report, extractor=extractor_version(model))
 
     done = 0
 

