@@ -129,6 +129,15 @@ def _prefer_label(forms: Counter[str], key: str) -> str:
     return best
 
 
+_PAREN_ACRONYM = re.compile(r"^(.*\S)\s*\(\s*([^()]+?)\s*\)$")
+
+
+def strip_parenthetical_acronym(text: str) -> str:
+    """"long form (ACRONYM)" → "long form"; any other text unchanged."""
+    m = _PAREN_ACRONYM.match(text)
+    return m.group(1) if m and is_acronym(m.group(2)) else text
+
+
 def normalise(
     extractions: Sequence[Extraction], resources: RuleResources | None = None
 ) -> tuple[dict[str, Concept], list[Mention]]:
@@ -154,6 +163,9 @@ def normalise(
             senses[sk][lk] += 1
 
     def resolve_key(paper: str, text: str) -> tuple[str, bool]:
+        stripped = strip_parenthetical_acronym(text)
+        if stripped != text:  # "Segment Anything Model (SAM)" names the long form's concept
+            return resolve_key(paper, stripped)
         if is_acronym(text):
             sk = acronym_key(text)
             if sk in local.get(paper, {}):
@@ -198,7 +210,8 @@ def normalise(
         labels = Counter(m.label for m in ms)
         ctype = sorted(labels, key=lambda lab: (-labels[lab], LABELS.index(lab)))[0]
         forms = Counter(m.text for m in ms)
-        non_acr = Counter({f: n for f, n in forms.items() if not is_acronym(f) or concept_key(f) == key})
+        label_forms = Counter(strip_parenthetical_acronym(f) for f in forms.elements())
+        non_acr = Counter({f: n for f, n in label_forms.items() if not is_acronym(f) or concept_key(f) == key})
         cid = concept_id(key)
         label = _prefer_label(non_acr or forms, key)
         if not non_acr:

@@ -123,6 +123,7 @@ def _transitions() -> tuple[np.ndarray, np.ndarray]:
 
 
 _START, _TRANS = _transitions()
+_INSIDE = [i for i, t in enumerate(TAGS) if t.startswith("I-")]
 
 
 def viterbi(logprobs: np.ndarray) -> list[int]:
@@ -297,6 +298,11 @@ class EncoderRecogniser:
                 out.append([])
                 continue
             lp = np.stack([piece_lp[d][first[i]] for i in idx])
+            # a line break (title | abstract) ends every entity: no I- tag right after one
+            text, ws = texts[d], words[d]
+            for k in range(1, len(idx)):
+                if "\n" in text[ws[idx[k - 1]][1]:ws[idx[k]][0]]:
+                    lp[k, _INSIDE] = -np.inf
             best = viterbi(lp)
             tags = ["O"] * len(first)
             probs = np.ones(len(first))
@@ -305,7 +311,8 @@ class EncoderRecogniser:
                 probs[i] = math.exp(lp[k, best[k]])
             # a token with no piece (odd whitespace) inside an entity continues it
             for i in range(1, len(tags)):
-                if first[i] < 0 and tags[i - 1] != "O" and i + 1 < len(tags) and tags[i + 1].startswith("I-"):
+                if (first[i] < 0 and tags[i - 1] != "O" and i + 1 < len(tags) and tags[i + 1].startswith("I-")
+                        and "\n" not in text[ws[i][0]:ws[i][1]]):
                     tags[i] = "I-" + tags[i - 1][2:]
             out.append([(s, e, lab, float(probs[s:e].mean())) for s, e, lab in spans_from_tags(tags)])
         return out

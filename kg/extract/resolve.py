@@ -59,6 +59,31 @@ def _trim(c: Candidate, text: str) -> Candidate:
     return c if (s, e) == (c.start, c.end) else c._replace(start=s, end=e)
 
 
+def _cut(c: Candidate, text: str) -> list[Candidate]:
+    """Cut a recogniser span where it runs past a bracket or an aside.
+
+    An unclosed "(" or an unopened ")" cuts the span there; a " -- " aside is dropped.
+    ("long form (ACRONYM)" stays one mention, as the gold sets annotate it; normalisation
+    gives it the long form's concept.)
+    """
+    if c.producer != "ner":
+        return [c]
+    s, e = c.start, c.end
+    span = text[s:e]
+    cut = span.find(" -- ")
+    if cut > 0:
+        e = s + cut
+        span = text[s:e]
+    close = span.find(")")
+    if close >= 0 and "(" not in span[:close]:
+        s = s + close + 1
+        span = text[s:e]
+    opened = span.rfind("(")
+    if opened >= 0 and ")" not in span[opened:]:
+        e = s + opened
+    return [c._replace(start=s, end=e)] if e > s else []
+
+
 def _select(cands: Sequence[Candidate]) -> list[Candidate]:
     order = sorted(
         set(cands),
@@ -131,7 +156,7 @@ def resolve(
 ) -> list[Resolved]:
     """Choose non-overlapping mentions, give acronyms their long form's type, mark roles."""
     text = doc.text
-    candidates = [_trim(c, text) for c in candidates]
+    candidates = [_trim(p, text) for c in candidates for p in _cut(c, text)]
     chosen = _select(candidates)
     # each helps the other: the recogniser types a long form better than its head word does,
     # and a known name (gazetteer, exact case) types a span better than the recogniser
