@@ -234,6 +234,9 @@ def main() -> int:
             best = scores["mean_f1"]
             if not args.full:  # full fine-tuning is measured for comparison only: nothing to ship
                 save(enc.adapter_state(model), history, args, up)
+    import shutil
+
+    shutil.copyfile(HERE / "ENCODER_CARD.md", args.out / "MODEL_CARD.md")
     print(f"best mean dev F1 {best:.4f} → {args.out}")
     return 0
 

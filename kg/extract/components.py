@@ -166,8 +166,8 @@ def make_resolver(
 class EncoderNERComponent:
     """The accurate recogniser (:mod:`kg.extract.encoder`) as a spaCy component writing ``doc.ents``.
 
-    The transformer loads on first use, so a pipeline forked into several processes loads it
-    once in each, after the fork; ``threads`` caps PyTorch's threads per process (0: its default).
+    The transformer loads on first use; ``threads`` caps PyTorch's threads (0: its default, one
+    per core). :func:`kg.extract.pipeline.extract` runs a pipeline holding it in one process.
     """
 
     def __init__(self, name: str, adapter_dir: str | None, batch_size: int, threads: int) -> None:
@@ -186,16 +186,12 @@ class EncoderNERComponent:
 
     def _recogniser(self) -> encoder.EncoderRecogniser:
         if self._model is None:
-            import multiprocessing
-
             import torch
 
             from kg.extract.encoder import EncoderRecogniser
 
             if self.threads:
                 torch.set_num_threads(self.threads)
-            elif multiprocessing.parent_process() is not None:
-                torch.set_num_threads(1)  # one of several spaCy worker processes: one core each
             self._model = EncoderRecogniser(self.adapter_dir, batch_size=self.batch_size)
         return self._model
 

@@ -247,6 +247,7 @@ class EncoderRecogniser:
         if tuple(self.config["tags"]) != TAGS:
             raise AccurateModeUnavailable(f"{adapter_dir}: adapters were trained for other tags")
         encoder, self.tokenizer = load_base(base_dir)
+        self.tokenizer.model_max_length = 1 << 30  # type: ignore[attr-defined]  # texts are cut into windows here
         encoder = encoder.float()
         state = load_file(str(Path(adapter_dir) / "adapter.safetensors"))
         scale = self.config["lora_alpha"] / self.config["lora_r"]

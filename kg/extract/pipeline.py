@@ -137,6 +137,10 @@ def extract(
 ) -> Iterator[Extraction]:
     """Run the pipeline over papers, yielding one :class:`Extraction` per paper, in order."""
     nlp = nlp or build_pipeline()
+    if "kg_encoder" in nlp.pipe_names:
+        # PyTorch does not survive a fork once it has run (its thread pool hangs the child): the
+        # transformer runs in this one process and PyTorch spreads each batch over every core
+        n_process = 1
     items = ((p.text, p.id) for p in papers)
     for doc, pid in nlp.pipe(items, as_tuples=True, n_process=n_process, batch_size=batch_size):
         yield _to_mentions(pid, doc)
