@@ -34,6 +34,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))  # kg.errors (the kg package imports nothing heavy; kg.extract would need spaCy)
 _spec = importlib.util.spec_from_file_location("kg_encoder", ROOT / "kg" / "extract" / "encoder.py")
 assert _spec is not None and _spec.loader is not None
 enc = importlib.util.module_from_spec(_spec)
