@@ -28,6 +28,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import spacy
@@ -88,6 +89,22 @@ def to_doc(nlp_rules: spacy.Language, rec: dict, corpus: str, stats: Counter) ->
     return out
 
 
+CORPORA = ("scierc", "scirex", "scier", "tdmsci")
+
+
+def gold_records(gold: Path) -> Iterator[tuple[str, dict, bool]]:
+    """(corpus, record, is_dev) for every train and dev record of the four corpora; test is never read."""
+    for corpus in CORPORA:
+        for split in ("train", "dev"):
+            path = gold / corpus / f"{split}.jsonl"
+            if not path.exists():
+                continue
+            with path.open(encoding="utf-8") as f:
+                recs = [json.loads(line) for line in f if line.strip()]
+            for rec in recs:
+                yield corpus, rec, split == "dev" or (corpus in ("scirex", "tdmsci") and held_out(rec["id"]))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gold", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "gold")
@@ -102,18 +119,10 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stats: Counter = Counter()
     train, dev = DocBin(), DocBin()
-    for corpus in ("scierc", "scirex", "scier", "tdmsci"):
-        for split in ("train", "dev"):
-            path = args.gold / corpus / f"{split}.jsonl"
-            if not path.exists():
-                continue
-            with path.open(encoding="utf-8") as f:
-                recs = [json.loads(line) for line in f if line.strip()]
-            for rec in recs:
-                doc = to_doc(nlp_rules, rec, corpus, stats)
-                is_dev = split == "dev" or (corpus in ("scirex", "tdmsci") and held_out(rec["id"]))
-                (dev if is_dev else train).add(doc)
-                stats[f"{corpus}:{'dev' if is_dev else 'train'}_docs"] += 1
+    for corpus, rec, is_dev in gold_records(args.gold):
+        doc = to_doc(nlp_rules, rec, corpus, stats)
+        (dev if is_dev else train).add(doc)
+        stats[f"{corpus}:{'dev' if is_dev else 'train'}_docs"] += 1
     train.to_disk(args.out / "train.spacy")
     dev.to_disk(args.out / "dev.spacy")
     (args.out / "stats.json").write_text(json.dumps(dict(sorted(stats.items())), indent=1))

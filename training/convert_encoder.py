@@ -1,6 +1,7 @@
 """Export the gold sets as token-tagged JSON lines for training the transformer recogniser.
 
 Usage: python training/convert_encoder.py [--gold ../shared/gold] [--out training/encoder_data]
+→ training/encoder_data/data.jsonl.gz
 
 The same conversion as ``convert.py`` (label map, partial-annotation "missing" tokens, the fixed
 SciREX/TDMSci held-out split), written as one record per line:
@@ -16,16 +17,14 @@ PyTorch and transformers.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from convert import to_doc  # noqa: E402
-from splits import held_out  # noqa: E402
-
-CORPORA = ("scierc", "scirex", "scier", "tdmsci")
+from convert import gold_records, to_doc  # noqa: E402
 
 
 def main() -> int:
@@ -41,24 +40,16 @@ def main() -> int:
     nlp_rules = build_pipeline(model=None)
     args.out.mkdir(parents=True, exist_ok=True)
     stats: Counter = Counter()
-    with (args.out / "data.jsonl").open("w", encoding="utf-8") as out:
-        for corpus in CORPORA:
-            for split in ("train", "dev"):
-                path = args.gold / corpus / f"{split}.jsonl"
-                if not path.exists():
-                    continue
-                with path.open(encoding="utf-8") as f:
-                    recs = [json.loads(line) for line in f if line.strip()]
-                for rec in recs:
-                    doc = to_doc(nlp_rules, rec, corpus, stats)
-                    is_dev = split == "dev" or (corpus in ("scirex", "tdmsci") and held_out(rec["id"]))
-                    tags = ["-" if t.ent_iob_ == "" else ("O" if t.ent_iob_ == "O" else f"{t.ent_iob_}-{t.ent_type_}")
-                            for t in doc]
-                    out.write(json.dumps({
-                        "id": rec["id"], "corpus": corpus, "split": "dev" if is_dev else "train",
-                        "text": doc.text, "words": [[t.idx, t.idx + len(t.text)] for t in doc], "tags": tags,
-                    }, ensure_ascii=False) + "\n")
-                    stats[f"{corpus}:{'dev' if is_dev else 'train'}_docs"] += 1
+    with gzip.open(args.out / "data.jsonl.gz", "wt", encoding="utf-8") as out:
+        for corpus, rec, is_dev in gold_records(args.gold):
+            doc = to_doc(nlp_rules, rec, corpus, stats)
+            tags = ["-" if t.ent_iob_ == "" else ("O" if t.ent_iob_ == "O" else f"{t.ent_iob_}-{t.ent_type_}")
+                    for t in doc]
+            out.write(json.dumps({
+                "id": rec["id"], "corpus": corpus, "split": "dev" if is_dev else "train",
+                "text": doc.text, "words": [[t.idx, t.idx + len(t.text)] for t in doc], "tags": tags,
+            }, ensure_ascii=False) + "\n")
+            stats[f"{corpus}:{'dev' if is_dev else 'train'}_docs"] += 1
     print(json.dumps(dict(sorted(stats.items())), indent=1))
     return 0
 
