@@ -105,18 +105,26 @@ def gold_records(gold: Path) -> Iterator[tuple[str, dict, bool]]:
                 yield corpus, rec, split == "dev" or (corpus in ("scirex", "tdmsci") and held_out(rec["id"]))
 
 
-def main() -> int:
+def command_line(default_out: Path) -> tuple[argparse.Namespace, spacy.Language] | None:
+    """``--gold`` and ``--out`` of a conversion script, and the rules-only pipeline it tokenises with."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--gold", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "gold")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "corpus")
+    ap.add_argument("--out", type=Path, default=default_out)
     args = ap.parse_args()
     if not args.gold.is_dir():
         print(f"error: {args.gold}: gold data not found; pass --gold DIR", file=sys.stderr)
-        return 1
+        return None
     from kg.extract import build_pipeline
 
-    nlp_rules = build_pipeline(model=None)
     args.out.mkdir(parents=True, exist_ok=True)
+    return args, build_pipeline(model=None)
+
+
+def main() -> int:
+    setup = command_line(Path(__file__).resolve().parent / "corpus")
+    if setup is None:
+        return 1
+    args, nlp_rules = setup
     stats: Counter = Counter()
     train, dev = DocBin(), DocBin()
     for corpus, rec, is_dev in gold_records(args.gold):

@@ -16,7 +16,6 @@ PyTorch and transformers.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import sys
@@ -24,21 +23,14 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from convert import gold_records, to_doc  # noqa: E402
+from convert import command_line, gold_records, to_doc  # noqa: E402
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--gold", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "gold")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "encoder_data")
-    args = ap.parse_args()
-    if not args.gold.is_dir():
-        print(f"error: {args.gold}: gold data not found; pass --gold DIR", file=sys.stderr)
+    setup = command_line(Path(__file__).resolve().parent / "encoder_data")
+    if setup is None:
         return 1
-    from kg.extract import build_pipeline
-
-    nlp_rules = build_pipeline(model=None)
-    args.out.mkdir(parents=True, exist_ok=True)
+    args, nlp_rules = setup
     stats: Counter = Counter()
     with gzip.open(args.out / "data.jsonl.gz", "wt", encoding="utf-8") as out:
         for corpus, rec, is_dev in gold_records(args.gold):

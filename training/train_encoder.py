@@ -41,6 +41,8 @@ enc = importlib.util.module_from_spec(_spec)
 sys.modules["kg_encoder"] = enc
 _spec.loader.exec_module(enc)
 
+from kg.evaluate import PRF  # noqa: E402  (kg.evaluate needs nothing heavy either)
+
 ANNOTATED = {
     "scierc": {"METHOD", "TASK", "METRIC"},
     "scirex": {"METHOD", "TASK", "DATASET", "METRIC"},
@@ -149,9 +151,8 @@ def evaluate(model, items: list[dict], pad: int, device: str, size: int = 64) ->
         c[2] += len(gold)
     out = {}
     for corpus, (tp, np_, ng) in sorted(counts.items()):
-        p = tp / np_ if np_ else 0.0
-        r = tp / ng if ng else 0.0
-        out[corpus] = {"p": round(p, 4), "r": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
+        s = PRF(tp, np_, ng)
+        out[corpus] = {"p": round(s.p, 4), "r": round(s.r, 4), "f1": round(s.f1, 4)}
     out["mean_f1"] = round(sum(v["f1"] for v in out.values()) / max(1, len(counts)), 4)
     model.train()
     return out

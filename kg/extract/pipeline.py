@@ -39,8 +39,9 @@ def default_model_path() -> Path | None:
     return p if (p / "meta.json").exists() else None
 
 
-#: with a trained recogniser, the rule producers that still add candidates: the best mean F1 over
-#: the dev sets (BENCHMARKS.md); noun-phrase candidates cost more precision than they add recall
+#: with a trained recogniser (the CNN or the transformer), the rule producers that still add
+#: candidates: the best mean F1 over the dev sets for both (BENCHMARKS.md); noun-phrase
+#: candidates cost more precision than they add recall
 COMBINED_RULES: list[str] | None = ["kg_abbreviations", "kg_cues", "kg_gazetteer", "kg_names"]
 
 
@@ -60,8 +61,6 @@ def extractor_version(model: str | Path | None = "default") -> str:
 #: the transformer recogniser's entities with a lower mean tag probability are dropped: the best
 #: mean F1 over the five dev sets among 0, 0.5 … 0.9 (BENCHMARKS.md)
 ACCURATE_MIN_CONFIDENCE = 0.7
-#: with the transformer recogniser, the rule producers that still add candidates (BENCHMARKS.md)
-ACCURATE_RULES: list[str] | None = ["kg_abbreviations", "kg_cues", "kg_gazetteer", "kg_names"]
 
 
 def build_pipeline(
@@ -78,6 +77,7 @@ def build_pipeline(
 
     nlp = spacy.load(BASE_MODEL, exclude=["ner", "senter"])
     nlp.add_pipe("kg_sentence_breaks", before="parser")
+    has_model = True
     if model == "accurate":
         try:
             import kg.extract.encoder  # noqa: F401
@@ -86,26 +86,15 @@ def build_pipeline(
 
             raise KGError(f"the accurate recogniser needs {err.name}: install it with pip install 'kg[accurate]'") from err
         nlp.add_pipe("kg_encoder", config={"min_confidence": ACCURATE_MIN_CONFIDENCE})
-        nlp.add_pipe("kg_rules")
-        nlp.add_pipe("kg_resolver", config={
-            "use_model": True, "use_rules": use_rules,
-            "rule_producers": rule_producers if rule_producers is not None else ACCURATE_RULES,
-        })
-        return nlp
-    model_path: Path | None
-    if model == "default":
-        model_path = default_model_path()
-    elif model is None or model == "none":
-        model_path = None
     else:
-        model_path = Path(model)
-    if model_path is not None:
-        trained = spacy.load(model_path)
-        # the recogniser carries its own tok2vec (no listener), so it can be sourced alone
-        nlp.add_pipe("ner", source=trained, name="ner", before="kg_rules" if "kg_rules" in nlp.pipe_names else None)
+        model_path = default_model_path() if model == "default" else None if model in (None, "none") else Path(model)
+        has_model = model_path is not None
+        if model_path is not None:
+            # the recogniser carries its own tok2vec (no listener), so it can be sourced alone
+            nlp.add_pipe("ner", source=spacy.load(model_path), name="ner")
     nlp.add_pipe("kg_rules")
     nlp.add_pipe("kg_resolver", config={
-        "use_model": model_path is not None, "use_rules": use_rules,
+        "use_model": has_model, "use_rules": use_rules,
         "rule_producers": rule_producers if rule_producers is not None else COMBINED_RULES,
     })
     return nlp
