@@ -198,9 +198,15 @@ def normalise(
                 ambiguous.add(key)
             by_key[key].append(mention)
             mentions.append(mention)
+    label_form: dict[int, str] = {}  # id(mention) -> its form for choosing the label, tail cut
     for key in sorted(by_key):
         head, _, last = key.rpartition(" ")
-        if head and last in res.generic_tails and head in by_key:
+        # "symmetric clipping method" names symmetric clipping: cut when the rest is a concept
+        # seen elsewhere, or says enough alone (two words or more, not generic)
+        if (head and last in res.generic_tails and head not in res.generic_concepts
+                and (head in by_key or len(re.split(r"[ -]", head)) >= 2)):
+            for m in by_key[key]:
+                label_form[id(m)] = re.sub(r"[\s-]+\S+$", "", strip_parenthetical_acronym(m.text))
             by_key[head].extend(by_key.pop(key))
 
     # 3. one concept per key
@@ -210,7 +216,7 @@ def normalise(
         labels = Counter(m.label for m in ms)
         ctype = sorted(labels, key=lambda lab: (-labels[lab], LABELS.index(lab)))[0]
         forms = Counter(m.text for m in ms)
-        label_forms = Counter(strip_parenthetical_acronym(f) for f in forms.elements())
+        label_forms = Counter(label_form.get(id(m)) or strip_parenthetical_acronym(m.text) for m in ms)
         non_acr = Counter({f: n for f, n in label_forms.items() if not is_acronym(f) or concept_key(f) == key})
         cid = concept_id(key)
         label = _prefer_label(non_acr or forms, key)

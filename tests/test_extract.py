@@ -86,3 +86,28 @@ def test_extract_proposal_chain_stops_at_other_words():
     t = "T\nWe propose A and B as C methods."
     got = proposal_spans(t, [(0, 1), (2, len(t))], [(13, 14), (19, 20), (24, 25)])
     assert got == {0, 1}
+
+
+@pytest.mark.parametrize(("span", "expected"), [
+    ("RNNs and", "RNNs"),
+    ("manifold learning and", "manifold learning"),
+    ("of the attention layer", "attention layer"),
+    ("Segment Anything Model (SAM)", "Segment Anything Model (SAM)"),
+    ("and", "and"),  # a lone function word is left for the generic filters
+])
+def test_resolver_trims_dangling_function_words(span, expected):
+    from kg.extract.resolve import _trim
+    from kg.extract.rules import Candidate
+
+    text = f"We use {span}, here."
+    c = _trim(Candidate(7, 7 + len(span), "METHOD", "ner", 0.9), text)
+    assert text[c.start:c.end] == expected
+
+
+def test_title_case_hyphenated_words_are_not_names():
+    from kg.extract.resources import load_resources
+    from kg.extract.rules import looks_like_name
+
+    res = load_resources()
+    assert not any(looks_like_name(t, res) for t in ["Low-Bit", "Fine-Grained", "Multi-Vector", "Perplexity-Based"])
+    assert all(looks_like_name(t, res) for t in ["GPT-4", "ResNet-50", "Llama-2-70B", "BERT-Large"])

@@ -112,6 +112,16 @@ def test_normalise_generic_tail_is_cut_when_the_rest_is_a_concept():
     assert "matching-framework" in concepts  # "matching" alone is no concept here: nothing to merge into
 
 
+def test_normalise_generic_tail_is_cut_when_the_rest_says_enough_alone():
+    exs = [_ex("a", [("symmetric clipping method", "METHOD"), ("machine translation tasks", "TASK"),
+                     ("new approach", "METHOD")])]
+    concepts, _ = normalise(exs)
+    assert concepts["symmetric-clipping"].label == "symmetric clipping"
+    assert set(concepts["symmetric-clipping"].aliases) == {"symmetric clipping method"}
+    assert concepts["machine-translation"].label == "machine translation"
+    assert "new" not in concepts  # one word: the tail stays unless "new" were a concept of its own
+
+
 def test_normalise_transformer_and_a_transformer_variant_stay_apart():
     exs = [_ex("a", [("Transformer", "METHOD"), ("Transformers", "METHOD")]),
            _ex("b", [("Single-Head Vision Transformer", "METHOD"), ("SHViT", "METHOD"), ("Transformer", "METHOD")],

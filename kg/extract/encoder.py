@@ -245,7 +245,7 @@ class EncoderRecogniser:
     """Base encoder + merged adapters, predicting labelled token spans for texts."""
 
     def __init__(self, adapter_dir: Path | None = None, base_dir: Path | None = None,
-                 batch_size: int = 16) -> None:
+                 batch_size: int = 16, device: str = "cpu") -> None:
         from safetensors.torch import load_file
 
         adapter_dir = find_adapters(adapter_dir)
@@ -266,7 +266,8 @@ class EncoderRecogniser:
         hidden = int(getattr(encoder, "config").hidden_size)  # noqa: B009
         self.model = Tagger(encoder, hidden)
         self.model.head.load_state_dict({"weight": state["head.weight"].float(), "bias": state["head.bias"].float()})
-        self.model.eval()
+        self.device = torch.device(device)
+        self.model.to(self.device).eval()
         self.max_pieces = int(self.config.get("max_pieces", MAX_PIECES))
         self.batch_size = batch_size
 
@@ -294,7 +295,8 @@ class EncoderRecogniser:
                 for r, j in enumerate(batch):
                     ids[r, :len(j[3])] = torch.tensor(j[3])
                     mask[r, :len(j[3])] = 1
-                lp = torch.log_softmax(self.model(ids, mask).float(), dim=-1).numpy()
+                logits = self.model(ids.to(self.device), mask.to(self.device))
+                lp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
                 for r, (d, lo, hi, _) in enumerate(batch):
                     for p in range(lo, hi):
                         piece_lp[d][p] = lp[r, 1 + p - lo]

@@ -49,13 +49,33 @@ class Resolved(NamedTuple):
 _EDGE = " \t\n,;:.!?\"'`([{"
 
 
+#: function words that never end (or start) a name: a span running onto one stops before it
+_DANGLING = frozenset({"and", "or", "of", "for", "with", "to", "in", "on", "by", "from", "the", "a", "an", "via",
+                       "as", "at", "into", "than", "that", "which"})
+_LAST_WORD = re.compile(r"\s([A-Za-z]+)$")
+_FIRST_WORD = re.compile(r"([A-Za-z]+)\s")
+
+
 def _trim(c: Candidate, text: str) -> Candidate:
-    """Cut spaces and punctuation off a span's edges (a closing bracket stays when it closes one inside)."""
+    """Cut spaces, punctuation and dangling function words off a span's edges.
+
+    A closing bracket stays when it closes one inside; "RNNs and" → "RNNs", "of the X" → "X".
+    """
     s, e = c.start, c.end
-    while s < e and text[s] in _EDGE:
-        s += 1
-    while e > s and (text[e - 1] in _EDGE or text[e - 1] in ")]}" and text.count("(", s, e) < text.count(")", s, e)):
-        e -= 1
+    while True:
+        s0, e0 = s, e
+        while s < e and text[s] in _EDGE:
+            s += 1
+        while e > s and (text[e - 1] in _EDGE or text[e - 1] in ")]}" and text.count("(", s, e) < text.count(")", s, e)):
+            e -= 1
+        last = _LAST_WORD.search(text, s, e)
+        if last and last.start() > s and last.group(1).lower() in _DANGLING:
+            e = last.start()
+        first = _FIRST_WORD.match(text, s, e)
+        if first and first.end() < e and first.group(1).lower() in _DANGLING:
+            s = first.end()
+        if (s, e) == (s0, e0):
+            break
     return c if (s, e) == (c.start, c.end) else c._replace(start=s, end=e)
 
 

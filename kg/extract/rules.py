@@ -38,6 +38,7 @@ class Candidate(NamedTuple):
 
 _NAME = re.compile(r"(?<![\w$\\/.@-])[A-Za-z][A-Za-z0-9]*(?:[-.+/][A-Za-z0-9]+)*\+?(?![\w/@-])")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\S+\.(?:com|org|io|net|ai)/\S*")
+_TITLE_WORDS = re.compile(r"[A-Z]?[a-z]+(?:[-/][A-Z]?[a-z]+)+")
 _LIST_SPLIT = re.compile(r", and |, or |, | and | or ")
 
 
@@ -48,8 +49,10 @@ def looks_like_name(tok: str, res: RuleResources) -> bool:
     >>> r = load_resources()
     >>> [looks_like_name(t, r) for t in ["DeiT", "YOLOv10", "GPT-4", "The", "GPU", "model"]]
     [True, True, True, False, False, False]
+
+    Title-case words joined by hyphens are words, not names (``Low-Bit``, ``Fine-Grained``).
     """
-    if tok in res.not_names or len(tok) < 2:
+    if tok in res.not_names or len(tok) < 2 or _TITLE_WORDS.fullmatch(tok):
         return False
     upper = sum(c.isupper() for c in tok)
     digits = any(c.isdigit() for c in tok)
