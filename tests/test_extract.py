@@ -111,3 +111,11 @@ def test_title_case_hyphenated_words_are_not_names():
     res = load_resources()
     assert not any(looks_like_name(t, res) for t in ["Low-Bit", "Fine-Grained", "Multi-Vector", "Perplexity-Based"])
     assert all(looks_like_name(t, res) for t in ["GPT-4", "ResNet-50", "Llama-2-70B", "BERT-Large"])
+
+
+def test_urls_and_latex_markup_are_never_mentions(nlp):
+    _, ex, _, _ = _run(nlp, "\\tool: Sparser Selection for Mixture-of-Experts",
+                       "We present \\tool, which reduces computation by 50\\% on machine translation. "
+                       "Code is at https://github.com/NX-AI/flashrnn and www.example.org/x.")
+    assert ex.mentions  # machine translation, Mixture-of-Experts ...
+    assert not [m.text for m in ex.mentions if "\\" in m.text or "://" in m.text or "www." in m.text]

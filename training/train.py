@@ -1,6 +1,6 @@
 """Train kg's scientific entity recogniser and package it into kg/models/ner — one command.
 
-    python training/train.py [--gold ../shared/gold] [--max-epochs N]
+    python training/train.py [--gold ../shared/gold] [--max-epochs N] [--silver training/silver/silver8k.spacy]
 
 Steps: convert the gold sets (training/convert.py) → `spacy train training/config.cfg`
 → copy the best model's `ner` into kg/models/ner with its model card. The data itself
@@ -37,11 +37,32 @@ def package(best: Path, target: Path = TARGET) -> None:
     shutil.copyfile(HERE / "MODEL_CARD.md", target / "MODEL_CARD.md")
 
 
+def distil(silver: Path, gold_copies: int, max_epochs: int | None, init: Path) -> Path:
+    """Fine-tune the gold-trained recogniser on gold (repeated) + silver abstracts: config_distil.cfg."""
+    corpus = HERE / "distil_corpus"
+    if corpus.exists():
+        shutil.rmtree(corpus)
+    corpus.mkdir()
+    for i in range(gold_copies):
+        shutil.copyfile(HERE / "corpus" / "train.spacy", corpus / f"gold{i + 1}.spacy")
+    shutil.copyfile(silver, corpus / "silver.spacy")
+    cmd = [sys.executable, "-m", "spacy", "train", str(HERE / "config_distil.cfg"), "--output", str(HERE / "output_distil"),
+           "--paths.train", str(corpus), "--paths.dev", str(HERE / "corpus" / "dev.spacy"),
+           "--paths.init_model", str(init)]
+    if max_epochs:
+        cmd += ["--training.max_epochs", str(max_epochs)]
+    subprocess.run(cmd, check=True, cwd=ROOT)
+    return HERE / "output_distil" / "model-best"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gold", type=Path, default=ROOT.parent / "shared" / "gold")
     ap.add_argument("--max-epochs", type=int, default=None)
     ap.add_argument("--package-only", type=Path, default=None, help="package an already trained model-best")
+    ap.add_argument("--silver", type=Path, default=None,
+                    help="then fine-tune on gold + this silver DocBin (training/silver.py) before packaging")
+    ap.add_argument("--gold-copies", type=int, default=4, help="with --silver: how often the gold train set is repeated")
     args = ap.parse_args()
     if args.package_only:
         package(args.package_only)
@@ -53,7 +74,10 @@ def main() -> int:
     if args.max_epochs:
         cmd += ["--training.max_epochs", str(args.max_epochs)]
     subprocess.run(cmd, check=True, cwd=ROOT)
-    package(HERE / "output" / "model-best")
+    best = HERE / "output" / "model-best"
+    if args.silver:
+        best = distil(args.silver, args.gold_copies, None, best)
+    package(best)
     print(f"packaged {TARGET}")
     return 0
 

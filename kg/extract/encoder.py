@@ -225,7 +225,9 @@ class Tagger(nn.Module):
 def load_base(base_dir: Path | None = None) -> tuple[nn.Module, object]:
     """The base encoder (BertModel) and its fast tokenizer."""
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar in kg's own output
     base_dir = base_dir or base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     encoder = AutoModel.from_pretrained(str(base_dir))

@@ -56,6 +56,10 @@ _LAST_WORD = re.compile(r"\s([A-Za-z]+)$")
 _FIRST_WORD = re.compile(r"([A-Za-z]+)\s")
 
 
+#: never a concept: URLs, LaTeX markup (``\\tool``, ``50\\%``), spans without a letter
+_JUNK = re.compile(r"://|^www\.|\\|^[^A-Za-z]*$")
+
+
 def _trim(c: Candidate, text: str) -> Candidate:
     """Cut spaces, punctuation and dangling function words off a span's edges.
 
@@ -176,7 +180,8 @@ def resolve(
 ) -> list[Resolved]:
     """Choose non-overlapping mentions, give acronyms their long form's type, mark roles."""
     text = doc.text
-    candidates = [_trim(p, text) for c in candidates for p in _cut(c, text)]
+    trimmed = (_trim(p, text) for c in candidates for p in _cut(c, text))
+    candidates = [c for c in trimmed if not _JUNK.search(text[c.start:c.end])]
     chosen = _select(candidates)
     # each helps the other: the recogniser types a long form better than its head word does,
     # and a known name (gazetteer, exact case) types a span better than the recogniser
