@@ -1,6 +1,6 @@
 """Train kg's scientific entity recogniser and package it into kg/models/ner — one command.
 
-    python training/train.py [--gold ../shared/gold] [--max-epochs N] [--silver training/silver/silver8k.spacy]
+    python training/train.py [--gold ../shared/gold] [--max-epochs N] [--silver training/silver/silver.spacy]
 
 Steps: convert the gold sets (training/convert.py) → `spacy train training/config.cfg`
 → copy the best model's `ner` into kg/models/ner with its model card. The data itself
@@ -31,7 +31,7 @@ def package(best: Path, target: Path = TARGET) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(target)
     meta = json.loads((target / "meta.json").read_text())
-    meta.update({"name": "kg_ner", "version": "1.0.0", "license": "GPL-3.0-or-later",
+    meta.update({"name": "kg_ner", "version": "1.1.0", "license": "GPL-3.0-or-later",
                  "description": "kg scientific entity recogniser: METHOD, TASK, DATASET, METRIC"})
     (target / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     shutil.copyfile(HERE / "MODEL_CARD.md", target / "MODEL_CARD.md")
