@@ -33,6 +33,9 @@ _PUNCT = re.compile(r"[^\w\s+#.]")
 _SPACES = re.compile(r"\s+")
 
 
+_NAME_LIKE = re.compile(r"[A-Z].*[A-Z0-9]|[0-9]")  # "HumanEval", "MESA", "GPT-4" (not "Sparse")
+
+
 def _singular(word: str) -> str:
     if word in _KEEP_PLURAL or len(word) <= 3 or not word.endswith("s"):
         return word
@@ -201,10 +204,11 @@ def normalise(
     label_form: dict[int, str] = {}  # id(mention) -> its form for choosing the label, tail cut
     for key in sorted(by_key):
         head, _, last = key.rpartition(" ")
-        # "symmetric clipping method" names symmetric clipping: cut when the rest is a concept
-        # seen elsewhere, or says enough alone (two words or more, not generic)
+        # "symmetric clipping method" names symmetric clipping, "HumanEval benchmark" HumanEval: cut
+        # when the rest is a concept seen elsewhere, or says enough alone (two words or more, or a name)
         if (head and last in res.generic_tails and head not in res.generic_concepts
-                and (head in by_key or len(re.split(r"[ -]", head)) >= 2)):
+                and (head in by_key or len(re.split(r"[ -]", head)) >= 2
+                     or any(_NAME_LIKE.search(m.text.rsplit(None, 1)[0]) for m in by_key[key]))):
             for m in by_key[key]:
                 label_form[id(m)] = re.sub(r"[\s-]+\S+$", "", strip_parenthetical_acronym(m.text))
             by_key[head].extend(by_key.pop(key))

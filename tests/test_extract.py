@@ -119,3 +119,10 @@ def test_urls_and_latex_markup_are_never_mentions(nlp):
                        "Code is at https://github.com/NX-AI/flashrnn and www.example.org/x.")
     assert ex.mentions  # machine translation, Mixture-of-Experts ...
     assert not [m.text for m in ex.mentions if "\\" in m.text or "://" in m.text or "www." in m.text]
+
+
+def test_known_dataset_opening_a_longer_span_is_its_own_mention(nlp):
+    _, ex, concepts, _ = _run(nlp, "KV Prediction for Improved Time to First Token",
+                              "We demonstrate accuracy improvements of up to 30% on HumanEval python code completion.")
+    assert ("HumanEval", "DATASET") in {(m.text, m.label) for m in ex.mentions}
+    assert not [m.text for m in ex.mentions if m.text.startswith("HumanEval ")]

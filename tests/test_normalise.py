@@ -122,6 +122,11 @@ def test_normalise_generic_tail_is_cut_when_the_rest_says_enough_alone():
     assert "new" not in concepts  # one word: the tail stays unless "new" were a concept of its own
 
 
+def test_normalise_a_name_before_a_generic_tail_is_the_concept():
+    concepts, _ = normalise([_ex("a", [("HumanEval benchmark", "DATASET"), ("MESA method", "METHOD")])])
+    assert concepts["humaneval"].label == "HumanEval" and concepts["mesa"].label == "MESA"
+
+
 def test_normalise_transformer_and_a_transformer_variant_stay_apart():
     exs = [_ex("a", [("Transformer", "METHOD"), ("Transformers", "METHOD")]),
            _ex("b", [("Single-Head Vision Transformer", "METHOD"), ("SHViT", "METHOD"), ("Transformer", "METHOD")],

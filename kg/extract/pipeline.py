@@ -15,7 +15,7 @@ __all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "defa
            "extractor_version"]
 
 #: Bumped whenever rules or resources change (it keys the extraction cache).
-RULES_VERSION = "rules-5"
+RULES_VERSION = "rules-6"
 #: The default extractor: the bundled CNN recogniser + rules.
 EXTRACTOR_VERSION = f"ner-1.1+{RULES_VERSION}"
 #: The accurate extractor: the transformer recogniser (kg/models/encoder) + rules.

@@ -108,6 +108,27 @@ def _cut(c: Candidate, text: str) -> list[Candidate]:
     return [c._replace(start=s, end=e)] if e > s else []
 
 
+def _carve_known_datasets(chosen: list[Candidate], candidates: Sequence[Candidate], text: str) -> list[Candidate]:
+    """A known dataset name opening a longer span of another type is its own mention.
+
+    "HumanEval python code completion" (a task to the recogniser) → the dataset "HumanEval" and
+    the task "python code completion": the knowledge graph should know the paper uses HumanEval.
+    """
+    known = {c.start: c for c in candidates
+             if c.producer == "kg_gazetteer" and c.label == "DATASET" and c.confidence >= 0.9}
+    out = []
+    for c in chosen:
+        k = known.get(c.start)
+        if c.label != "DATASET" and k is not None and k.end < c.end and text[k.end:k.end + 1] == " ":
+            rest = _trim(c._replace(start=k.end), text)
+            out.append(k)
+            if rest.end > rest.start:
+                out.append(rest)
+        else:
+            out.append(c)
+    return out
+
+
 def _select(cands: Sequence[Candidate]) -> list[Candidate]:
     order = sorted(
         set(cands),
@@ -182,7 +203,7 @@ def resolve(
     text = doc.text
     trimmed = (_trim(p, text) for c in candidates for p in _cut(c, text))
     candidates = [c for c in trimmed if not _JUNK.search(text[c.start:c.end])]
-    chosen = _select(candidates)
+    chosen = _carve_known_datasets(_select(candidates), candidates, text)
     # each helps the other: the recogniser types a long form better than its head word does,
     # and a known name (gazetteer, exact case) types a span better than the recogniser
     model_label = {(c.start, c.end): c.label for c in candidates if c.producer == "ner"}
