@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
-import importlib.util
 import json
 import sys
 import time
@@ -77,12 +76,9 @@ def prepare(corpus: Path, n: int, out: Path) -> None:
 
 
 def label(tokens: Path, out: Path, base: Path | None, device: str, batch_size: int) -> None:
-    sys.path.insert(0, str(ROOT))  # kg.errors only: kg.extract would import spaCy
-    spec = importlib.util.spec_from_file_location("kg_encoder", ROOT / "kg" / "extract" / "encoder.py")
-    assert spec is not None and spec.loader is not None
-    enc = importlib.util.module_from_spec(spec)
-    sys.modules["kg_encoder"] = enc
-    spec.loader.exec_module(enc)
+    # kg's encoder module as the trainer loads it: without kg.extract, which would import spaCy
+    sys.path.insert(0, str(HERE))
+    from train_encoder import enc
 
     rec = enc.EncoderRecogniser(ROOT / "kg" / "models" / "encoder", base_dir=base, batch_size=batch_size,
                                 device=device)

@@ -37,7 +37,7 @@ def package(best: Path, target: Path = TARGET) -> None:
     shutil.copyfile(HERE / "MODEL_CARD.md", target / "MODEL_CARD.md")
 
 
-def distil(silver: Path, gold_copies: int, max_epochs: int | None, init: Path) -> Path:
+def distil(silver: Path, gold_copies: int, init: Path) -> Path:
     """Fine-tune the gold-trained recogniser on gold (repeated) + silver abstracts: config_distil.cfg."""
     corpus = HERE / "distil_corpus"
     if corpus.exists():
@@ -49,8 +49,6 @@ def distil(silver: Path, gold_copies: int, max_epochs: int | None, init: Path) -
     cmd = [sys.executable, "-m", "spacy", "train", str(HERE / "config_distil.cfg"), "--output", str(HERE / "output_distil"),
            "--paths.train", str(corpus), "--paths.dev", str(HERE / "corpus" / "dev.spacy"),
            "--paths.init_model", str(init)]
-    if max_epochs:
-        cmd += ["--training.max_epochs", str(max_epochs)]
     subprocess.run(cmd, check=True, cwd=ROOT)
     return HERE / "output_distil" / "model-best"
 
@@ -76,7 +74,7 @@ def main() -> int:
     subprocess.run(cmd, check=True, cwd=ROOT)
     best = HERE / "output" / "model-best"
     if args.silver:
-        best = distil(args.silver, args.gold_copies, None, best)
+        best = distil(args.silver, args.gold_copies, best)
     package(best)
     print(f"packaged {TARGET}")
     return 0
