@@ -1,0 +1,154 @@
+"""Seed-style training gold: concept annotations of arXiv cs abstracts, made by the kg developers.
+
+`training/seed_train/annotations.txt` lists, per arXiv paper of ``shared/corpus/arxiv-cs``, the
+Method / Task / Dataset / Metric concepts a researcher would list, following the annotation
+guidelines of ``shared/gold/seed-dev/GUIDELINES.md`` (the project's own gold, whose 20 papers stay
+dev-only). The papers are other papers than the sample corpus's, so nothing here overlaps the
+sample-corpus gold. Format::
+
+    # <arXiv id>
+    <T|M|D|Me>|<canonical name>|<alias>;<alias>;...|<p when the paper proposes it>
+
+Aliases are exact surface forms of the title or abstract; an empty alias list means the name itself.
+
+    python training/seed_train.py paper  OUT_DIR   # gold.jsonl + papers.jsonl (kg eval --paper format)
+    python training/seed_train.py mention OUT.jsonl # mention-level gold: every occurrence of every alias
+
+Both need ``shared/corpus/arxiv-cs/papers.jsonl.gz`` beside the project for the texts.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ANNOTATIONS = HERE / "seed_train" / "annotations.txt"
+CORPUS = HERE.parent.parent / "shared" / "corpus" / "arxiv-cs" / "papers.jsonl.gz"
+TYPES = {"M": "Method", "T": "Task", "D": "Dataset", "Me": "Metric"}
+LABELS = {"Method": "METHOD", "Task": "TASK", "Dataset": "DATASET", "Metric": "METRIC"}
+
+
+@dataclass
+class Entry:
+    type: str
+    name: str
+    aliases: list[str]
+    proposed: bool
+    line: int
+
+
+@dataclass
+class Annotated:
+    id: str
+    entries: list[Entry] = field(default_factory=list)
+
+
+def parse(path: Path = ANNOTATIONS) -> list[Annotated]:
+    """Papers and their concepts, in file order; a malformed line raises ``ValueError`` naming it."""
+    papers: list[Annotated] = []
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            m = re.fullmatch(r"#\s*(\d{4}\.\d{4,5})", line)
+            if m:
+                papers.append(Annotated(m.group(1)))
+            continue
+        parts = line.split("|")
+        if len(parts) != 4 or parts[0] not in TYPES or not parts[1].strip() or parts[3] not in ("", "p"):
+            raise ValueError(f"{path}:{n}: expected 'T|name|alias;alias|p?' with T in {sorted(TYPES)}: {line!r}")
+        if not papers:
+            raise ValueError(f"{path}:{n}: concept before the first '# <arXiv id>' line")
+        aliases = [a.strip() for a in parts[2].split(";") if a.strip()] or [parts[1].strip()]
+        papers[-1].entries.append(Entry(TYPES[parts[0]], parts[1].strip(), aliases, parts[3] == "p", n))
+    return papers
+
+
+def load_texts(ids: set[str], corpus: Path = CORPUS) -> dict[str, dict[str, str]]:
+    out = {}
+    with gzip.open(corpus, "rt", encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            if rec["id"] in ids:
+                out[rec["id"]] = {"id": rec["id"], "title": rec["title"], "abstract": rec["abstract"]}
+    return out
+
+
+def occurrences(text: str, alias: str) -> list[tuple[int, int]]:
+    """Word-bounded exact occurrences of ``alias`` in ``text``."""
+    pat = r"(?<![\w-])" + re.escape(alias) + r"(?![\w-])"
+    return [(m.start(), m.end()) for m in re.finditer(pat, text)]
+
+
+def check(papers: list[Annotated], texts: dict[str, dict[str, str]]) -> list[str]:
+    """One line per problem: a paper missing from the corpus, an alias not found in its text."""
+    problems = []
+    for p in papers:
+        t = texts.get(p.id)
+        if t is None:
+            problems.append(f"{ANNOTATIONS}: paper {p.id} is not in {CORPUS}")
+            continue
+        text = t["title"] + "\n" + t["abstract"]
+        for e in p.entries:
+            for a in e.aliases:
+                if not occurrences(text, a):
+                    problems.append(f"{ANNOTATIONS}:{e.line}: alias {a!r} not found in paper {p.id}")
+    return problems
+
+
+def paper_gold(papers: list[Annotated]) -> list[dict[str, object]]:
+    return [{"id": p.id, "entities": [{"type": e.type, "name": e.name, "aliases": e.aliases,
+                                       "proposed": e.proposed} for e in p.entries]} for p in papers]
+
+
+def mention_gold(papers: list[Annotated], texts: dict[str, dict[str, str]]) -> list[dict[str, object]]:
+    """Every occurrence of every alias as an entity; longer aliases win overlaps."""
+    out = []
+    for p in papers:
+        t = texts[p.id]
+        text = t["title"] + "\n" + t["abstract"]
+        cands = sorted(((s, e, LABELS[ent.type]) for ent in p.entries for a in ent.aliases
+                        for s, e in occurrences(text, a)), key=lambda x: (-(x[1] - x[0]), x[0]))
+        taken: list[tuple[int, int, str]] = []
+        for s, e, lab in cands:
+            if all(e <= ts or s >= te for ts, te, _ in taken):
+                taken.append((s, e, lab))
+        out.append({"id": p.id, "text": text, "entities": [
+            {"start": s, "end": e, "label": lab, "text": text[s:e]} for s, e, lab in sorted(taken)]})
+    return out
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] not in ("paper", "mention"):
+        print(__doc__)
+        return 2
+    papers = parse()
+    texts = load_texts({p.id for p in papers})
+    problems = check(papers, texts)
+    for msg in problems:
+        print(msg, file=sys.stderr)
+    if problems:
+        return 1
+    if argv[0] == "paper":
+        out = Path(argv[1])
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "gold.jsonl", "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in paper_gold(papers))
+        with open(out / "papers.jsonl", "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(texts[p.id], ensure_ascii=False) + "\n" for p in papers)
+    else:
+        with open(argv[1], "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in mention_gold(papers, texts))
+    n = sum(len(p.entries) for p in papers)
+    print(f"{len(papers)} papers, {n} concepts", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
