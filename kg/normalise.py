@@ -34,6 +34,9 @@ _SPACES = re.compile(r"\s+")
 
 
 _NAME_LIKE = re.compile(r"[A-Z].*[A-Z0-9]|[0-9]")  # "HumanEval", "MESA", "GPT-4" (not "Sparse")
+_NAME_WORD = re.compile(r"[A-Z]\S*[A-Z]|\d")  # one word that is a name: "BERT", "LLaMA-3.1", "8B"
+#: heads cut after a name only: "LLaMA-3.1 8B model" is LLaMA-3.1 8B, but "language model" stays whole
+_NAME_TAILS = frozenset({"model", "architecture", "network", "family", "series", "backbone"})
 
 
 def _singular(word: str) -> str:
@@ -206,9 +209,13 @@ def normalise(
         head, _, last = key.rpartition(" ")
         # "symmetric clipping method" names symmetric clipping, "HumanEval benchmark" HumanEval: cut
         # when the rest is a concept seen elsewhere, or says enough alone (two words or more, or a name)
-        if (head and last in res.generic_tails and head not in res.generic_concepts
-                and (head in by_key or len(re.split(r"[ -]", head)) >= 2
-                     or any(_NAME_LIKE.search(m.text.rsplit(None, 1)[0]) for m in by_key[key]))):
+        name_head = head and any(_NAME_LIKE.search(m.text.rsplit(None, 1)[0]) for m in by_key[key])
+        if (head and head not in res.generic_concepts
+                and ((last in res.generic_tails and (head in by_key or len(re.split(r"[ -]", head)) >= 2
+                                                     or name_head))
+                     or (last in _NAME_TAILS and any(_NAME_WORD.search(w) for m in by_key[key]
+                                                     if concept_key(m.text) == key
+                                                     for w in re.split(r"[\s-]+", m.text)[:-1])))):
             for m in by_key[key]:
                 label_form[id(m)] = re.sub(r"[\s-]+\S+$", "", strip_parenthetical_acronym(m.text))
             by_key[head].extend(by_key.pop(key))

@@ -126,3 +126,47 @@ def test_known_dataset_opening_a_longer_span_is_its_own_mention(nlp):
                               "We demonstrate accuracy improvements of up to 30% on HumanEval python code completion.")
     assert ("HumanEval", "DATASET") in {(m.text, m.label) for m in ex.mentions}
     assert not [m.text for m in ex.mentions if m.text.startswith("HumanEval ")]
+
+
+def test_hardware_is_never_a_mention(nlp):
+    _, ex, _, _ = _run(nlp, "SageAttention3: Microscaling FP4 Attention for Inference",
+                       "We leverage the new FP4 Tensor Cores in Blackwell GPUs to accelerate attention. "
+                       "It reaches 1038 TOPS on RTX5090 and runs a LLaMA-3.1 8B model on a single RTX 4090 GPU.")
+    texts = {m.text for m in ex.mentions}
+    assert not texts & {"FP4 Tensor Cores", "Blackwell GPUs", "RTX5090", "RTX 4090 GPU", "GPU"}
+    assert "SageAttention3" in texts
+
+
+@pytest.mark.parametrize("name", ["Llama-2-70B", "Qwen2.5-7B-Instruct", "GPT-5.2", "BLOOM-1b7", "LLaMA-3.1 8B"])
+def test_model_names_with_versions_or_sizes_are_methods(name):
+    from kg.extract.resolve import _MODEL_NAME
+
+    assert _MODEL_NAME.search(name)
+
+
+@pytest.mark.parametrize("name", ["ImageNet-1k", "GSM8K", "MATH-500", "CIFAR-10", "SQuAD 2.0", "WikiText-103"])
+def test_dataset_names_are_not_taken_for_models(name):
+    from kg.extract.resolve import _MODEL_NAME
+
+    assert not _MODEL_NAME.search(name)
+
+
+def test_title_case_titles_are_true_cased_from_the_abstract():
+    from kg.extract.pipeline import truecase_title
+
+    title = "Unsupervised Hallucination Detection by Inspecting Reasoning Processes with Mamba and CommVQ"
+    abstract = "Unsupervised hallucination detection finds hallucinated content of Mamba and CommVQ models " \
+               "by inspecting reasoning processes, unlike unsupervised methods."
+    out = truecase_title(title, abstract)
+    assert out == "unsupervised hallucination detection by inspecting reasoning processes with Mamba and CommVQ"
+    assert len(out) == len(title)
+    sentence_case = "Unsupervised hallucination detection by inspecting reasoning"
+    assert truecase_title(sentence_case, abstract) == sentence_case
+
+
+def test_mentions_keep_the_titles_own_case(nlp):
+    title = "Efficient Document Parsing via Parallel Token Prediction"
+    p, ex, _, _ = _run(nlp, title, "Document parsing is revolutionized by vision-language models. We propose "
+                                   "parallel token prediction for efficient document parsing.")
+    assert all(m.text == p.text[m.start:m.end] for m in ex.mentions)
+    assert any(m.end <= len(title) and m.text[0].isupper() for m in ex.mentions)

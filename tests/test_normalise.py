@@ -145,3 +145,11 @@ def test_normalise_x_based_model_names_x():
     concepts, mentions = normalise(exs)
     assert {m.text: m.concept for m in mentions}["LLM-based methods"] == "large-language-model"
     assert "Transformer-based architectures" in concepts["transformer"].aliases
+
+
+def test_normalise_model_after_a_name_is_cut_but_not_after_words():
+    concepts, _ = normalise([_ex("a", [("LLaMA-3.1 8B model", "METHOD"), ("BERT models", "METHOD"),
+                                       ("language model", "METHOD")])])
+    assert "LLaMA-3.1 8B" in {c.label for c in concepts.values()}
+    assert concepts["bert"].label == "BERT"
+    assert "language-model" in concepts

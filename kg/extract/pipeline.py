@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ __all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "defa
            "extractor_version"]
 
 #: Bumped whenever rules or resources change (it keys the extraction cache).
-RULES_VERSION = "rules-6"
+RULES_VERSION = "rules-7"
 #: The default extractor: the bundled CNN recogniser + rules.
 EXTRACTOR_VERSION = f"ner-1.1+{RULES_VERSION}"
 #: The accurate extractor: the transformer recogniser (kg/models/encoder) + rules.
@@ -100,11 +101,43 @@ def build_pipeline(
     return nlp
 
 
-def _to_mentions(paper_id: str, doc: object) -> Extraction:
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9']*")
+
+
+def truecase_title(title: str, abstract: str) -> str:
+    """``title`` with its title-case words lower-cased where the abstract writes them in lower case.
+
+    "Unsupervised Hallucination Detection by Inspecting Reasoning Processes" reads to a recogniser
+    like a string of names; the abstract says how the author writes each word in running text. A
+    word keeps its capital when the abstract never writes it in lower case (``Mamba``, ``Transformer``
+    mid-sentence) or it is not plain title case (``CommVQ``, ``LLMs``, ``GPT``). Only the case of
+    letters changes, so every offset into the title stays valid. Titles that are not in title case
+    are returned as they are.
+    """
+    words = [m for m in _WORD.finditer(title) if len(m.group()) > 3]
+    if not words or sum(m.group()[0].isupper() for m in words) < 0.6 * len(words):
+        return title
+    lower = {m.group() for m in _WORD.finditer(abstract) if m.group().islower()}
+    out = list(title)
+    for m in _WORD.finditer(title):
+        w = m.group()
+        if w[0].isupper() and w[1:].islower() and w.lower() in lower:
+            out[m.start()] = w[0].lower()
+    return "".join(out)
+
+
+def _model_text(paper: Paper) -> str:
+    """What the recogniser reads: ``paper.text`` with a title-case title true-cased (same length)."""
+    if paper.raw_text is not None or not paper.abstract:
+        return paper.text
+    return f"{truecase_title(paper.title, paper.abstract)}\n{paper.abstract}"
+
+
+def _to_mentions(paper_id: str, doc: object, text: str | None = None) -> Extraction:
     from spacy.tokens import Doc
 
     assert isinstance(doc, Doc)
-    text = doc.text
+    text = doc.text if text is None else text
     ex = Extraction(paper_id)
     for m in doc._.kg_mentions or []:
         if m["label"] not in LABELS:
@@ -133,8 +166,8 @@ def extract(
         # PyTorch does not survive a fork once it has run (its thread pool hangs the child): the
         # transformer runs in this one process and PyTorch spreads each batch over every core
         n_process = 1
-    items = ((p.text, p.id) for p in papers)
-    for doc, pid in nlp.pipe(items, as_tuples=True, n_process=n_process, batch_size=batch_size):
-        yield _to_mentions(pid, doc)
+    items = ((_model_text(p), (p.id, p.text)) for p in papers)
+    for doc, (pid, text) in nlp.pipe(items, as_tuples=True, n_process=n_process, batch_size=batch_size):
+        yield _to_mentions(pid, doc, text)
         if progress is not None:
             progress(1)

@@ -58,6 +58,19 @@ _FIRST_WORD = re.compile(r"([A-Za-z]+)\s")
 
 #: never a concept: URLs, LaTeX markup (``\\tool``, ``50\\%``), spans without a letter
 _JUNK = re.compile(r"://|^www\.|\\|^[^A-Za-z]*$")
+#: hardware is not a concept (GUIDELINES of the seed gold): "RTX 4090 GPU", "FP4 Tensor Cores", "A100"
+_HARDWARE = re.compile(
+    r"(?:^|\s)(?:GPUs?|TPUs?|CPUs?|NPUs?|FPGAs?|ASICs?|accelerators?|Tensor Cores?)$"
+    r"|^(?:(?:NVIDIA|Nvidia)\s)?(?:RTX|GTX)\s?\d{3,4}(?:\s?Ti)?$|^[AHVBL]\d{2,3}$|^TPUv?\d\w*$",
+)
+#: a model name the recogniser took for data or a task: a model family with a version or a size
+#: ("Llama-2-70B", "Qwen2.5-7B-Instruct", "GPT-5.2"), or any name with a parameter count ("BLOOM-1b7")
+_MODEL_NAME = re.compile(
+    r"^(?:GPT|LLaMA|Llama|Code\s?Llama|Qwen|QwQ|Mistral|Mixtral|Gemma|Phi|DeepSeek|Claude|Gemini|PaLM|OPT|BLOOMZ?|"
+    r"Falcon|Vicuna|LLaVA|OLMo|Pythia|InternLM|InternVL|Baichuan|ChatGLM|GLM|MiniCPM|SmolLM|Flan-T5|T5|BERT|"
+    r"RoBERTa|DeBERTa|ViT|CLIP|SigLIP|Whisper|StarCoder|Kimi|Grok|o[134])(?=[-\s.]?[\w.]*\d)"
+    r"|^[A-Z][\w.]*(?:[-\s][\w.]+)*[-\s]\d+(?:\.\d+)?[BM](?:[-\s][\w.]+)*$|^[A-Z]\w*-\d+b\d+$",
+)
 
 
 def _trim(c: Candidate, text: str) -> Candidate:
@@ -202,7 +215,10 @@ def resolve(
     """Choose non-overlapping mentions, give acronyms their long form's type, mark roles."""
     text = doc.text
     trimmed = (_trim(p, text) for c in candidates for p in _cut(c, text))
-    candidates = [c for c in trimmed if not _JUNK.search(text[c.start:c.end])]
+    candidates = [c for c in trimmed if not _JUNK.search(text[c.start:c.end])
+                  and not _HARDWARE.search(text[c.start:c.end])]
+    candidates = [c._replace(label="METHOD") if c.label != "METHOD" and _MODEL_NAME.search(text[c.start:c.end])
+                  else c for c in candidates]
     chosen = _carve_known_datasets(_select(candidates), candidates, text)
     # each helps the other: the recogniser types a long form better than its head word does,
     # and a known name (gazetteer, exact case) types a span better than the recogniser
