@@ -170,3 +170,11 @@ def test_mentions_keep_the_titles_own_case(nlp):
                                    "parallel token prediction for efficient document parsing.")
     assert all(m.text == p.text[m.start:m.end] for m in ex.mentions)
     assert any(m.end <= len(title) and m.text[0].isupper() for m in ex.mentions)
+
+
+def test_a_name_shown_to_be_data_is_a_dataset_in_the_whole_paper(nlp):
+    _, ex, _, _ = _run(nlp, "DischargeSim: A Simulation Benchmark for Doctor-Patient Communication",
+                       "We introduce DischargeSim, a novel benchmark that evaluates LLMs as discharge educators. "
+                       "DischargeSim simulates conversations. We also report results on TrustMH-Bench.")
+    labels = {(m.text, m.label) for m in ex.mentions if m.text in ("DischargeSim", "TrustMH-Bench")}
+    assert labels == {("DischargeSim", "DATASET"), ("TrustMH-Bench", "DATASET")}

@@ -121,6 +121,26 @@ def _cut(c: Candidate, text: str) -> list[Candidate]:
     return [c._replace(start=s, end=e)] if e > s else []
 
 
+#: a name that is a benchmark by its own suffix: "TrustMH-Bench", "OmniDocBench", "QRC-Eval"
+_BENCH_NAME = re.compile(r"^[A-Z][\w.+-]*(?:Bench|-[Bb]ench|-Eval|Eval)(?:[-\s][\w.]+)?$")
+#: "X, a (new) benchmark ..." / "X, a dataset ...": the apposition says what X is
+_DATA_APPOSITION = re.compile(
+    r"^\s*(?:\([^()]*\)\s*)?,\s*(?:a|an|the)\s+(?:[\w-]+\s+){0,4}?(?:benchmark|dataset|corpus|test suite)s?\b",
+    re.IGNORECASE,
+)
+
+
+def _datasets_by_form(cands: list[Candidate], text: str) -> list[Candidate]:
+    """Names a paper shows to be data: by their suffix, or by an apposition at any one mention."""
+    def named(c: Candidate) -> str:
+        return text[c.start:c.end]
+
+    data = {named(c) for c in cands
+            if _BENCH_NAME.match(named(c)) or (" " not in named(c) and re.search(r"[A-Z].*[A-Z0-9]", named(c))
+                                               and _DATA_APPOSITION.match(text[c.end:c.end + 120]))}
+    return [c._replace(label="DATASET") if c.label in ("METHOD", "TASK") and named(c) in data else c for c in cands]
+
+
 def _carve_known_datasets(chosen: list[Candidate], candidates: Sequence[Candidate], text: str) -> list[Candidate]:
     """A known dataset name opening a longer span of another type is its own mention.
 
@@ -219,6 +239,7 @@ def resolve(
                   and not _HARDWARE.search(text[c.start:c.end])]
     candidates = [c._replace(label="METHOD") if c.label != "METHOD" and _MODEL_NAME.search(text[c.start:c.end])
                   else c for c in candidates]
+    candidates = _datasets_by_form(candidates, text)
     chosen = _carve_known_datasets(_select(candidates), candidates, text)
     # each helps the other: the recogniser types a long form better than its head word does,
     # and a known name (gazetteer, exact case) types a span better than the recogniser
