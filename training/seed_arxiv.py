@@ -1,6 +1,11 @@
-"""Seed-style training gold: concept annotations of arXiv cs abstracts, made by the kg developers.
+"""seed-arxiv: seed-style concept annotations of 46 arXiv cs abstracts, made by the kg developers.
 
-`training/seed_train/annotations.txt` lists, per arXiv paper of ``shared/corpus/arxiv-cs``, the
+A second concept-level tuning set beside ``shared/gold/seed-dev`` (20 papers): rules are kept only
+when they do not lose on either, so they are not fitted to 20 papers. No model is trained on it yet.
+The papers were drawn from ``shared/corpus/arxiv-cs`` (cs.LG / cs.CL, by a hash of the id, among
+abstracts that talk about models, training or inference); their texts stay there.
+
+`training/seed_arxiv/annotations.txt` lists, per arXiv paper of ``shared/corpus/arxiv-cs``, the
 Method / Task / Dataset / Metric concepts a researcher would list, following the annotation
 guidelines of ``shared/gold/seed-dev/GUIDELINES.md`` (the project's own gold, whose 20 papers stay
 dev-only). The papers are other papers than the sample corpus's, so nothing here overlaps the
@@ -11,8 +16,8 @@ sample-corpus gold. Format::
 
 Aliases are exact surface forms of the title or abstract; an empty alias list means the name itself.
 
-    python training/seed_train.py paper  OUT_DIR   # gold.jsonl + papers.jsonl (kg eval --paper format)
-    python training/seed_train.py mention OUT.jsonl # mention-level gold: every occurrence of every alias
+    python training/seed_arxiv.py paper  OUT_DIR   # gold.jsonl + papers.jsonl (kg eval --paper format)
+    python training/seed_arxiv.py mention OUT.jsonl # mention-level gold: every occurrence of every alias
 
 Both need ``shared/corpus/arxiv-cs/papers.jsonl.gz`` beside the project for the texts.
 """
@@ -27,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ANNOTATIONS = HERE / "seed_train" / "annotations.txt"
+ANNOTATIONS = HERE / "seed_arxiv" / "annotations.txt"
 CORPUS = HERE.parent.parent / "shared" / "corpus" / "arxiv-cs" / "papers.jsonl.gz"
 TYPES = {"M": "Method", "T": "Task", "D": "Dataset", "Me": "Metric"}
 LABELS = {"Method": "METHOD", "Task": "TASK", "Dataset": "DATASET", "Metric": "METRIC"}
@@ -86,19 +91,19 @@ def occurrences(text: str, alias: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(pat, text)]
 
 
-def check(papers: list[Annotated], texts: dict[str, dict[str, str]]) -> list[str]:
+def check(papers: list[Annotated], texts: dict[str, dict[str, str]], path: Path = ANNOTATIONS) -> list[str]:
     """One line per problem: a paper missing from the corpus, an alias not found in its text."""
     problems = []
     for p in papers:
         t = texts.get(p.id)
         if t is None:
-            problems.append(f"{ANNOTATIONS}: paper {p.id} is not in {CORPUS}")
+            problems.append(f"{path}: paper {p.id} is not in {CORPUS}")
             continue
         text = t["title"] + "\n" + t["abstract"]
         for e in p.entries:
             for a in e.aliases:
                 if not occurrences(text, a):
-                    problems.append(f"{ANNOTATIONS}:{e.line}: alias {a!r} not found in paper {p.id}")
+                    problems.append(f"{path}:{e.line}: alias {a!r} not found in paper {p.id}")
     return problems
 
 

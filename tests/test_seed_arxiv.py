@@ -1,0 +1,53 @@
+"""The developers' seed-style annotations (training/seed_arxiv.py): parsed strictly, every alias found."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "training"))
+seed_arxiv = pytest.importorskip("seed_arxiv")
+
+TEXT = {"2501.00001": {"id": "2501.00001", "title": "CommVQ: Commutative Vector Quantization for KV Cache Compression",
+                       "abstract": "We propose Commutative Vector Quantization (CommVQ) for LLM inference. "
+                                   "CommVQ beats KV cache quantization baselines on GSM8K."}}
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "annotations.txt"
+    p.write_text(body, encoding="utf-8")
+    return p
+
+
+def test_annotations_parse_to_seed_gold_and_mentions(tmp_path):
+    path = _write(tmp_path, "# 2501.00001\nM|Commutative Vector Quantization|Commutative Vector Quantization;CommVQ|p\n"
+                            "M|KV cache quantization||\nT|KV cache compression|KV Cache Compression|\nD|GSM8K|GSM8K|\n")
+    papers = seed_arxiv.parse(path)
+    assert seed_arxiv.check(papers, TEXT) == []
+    (gold,) = seed_arxiv.paper_gold(papers)
+    assert gold["entities"][0] == {"type": "Method", "name": "Commutative Vector Quantization",
+                                   "aliases": ["Commutative Vector Quantization", "CommVQ"], "proposed": True}
+    assert gold["entities"][1]["aliases"] == ["KV cache quantization"]  # no alias: the name itself
+    (rec,) = seed_arxiv.mention_gold(papers, TEXT)
+    got = [(rec["text"][e["start"]:e["end"]], e["label"]) for e in rec["entities"]]
+    # every occurrence; "CommVQ" inside the title's "CommVQ:" counts, "KV Cache" inside the task does not repeat
+    assert got.count(("CommVQ", "METHOD")) == 3
+    assert ("KV Cache Compression", "TASK") in got and ("GSM8K", "DATASET") in got
+    assert ("KV cache quantization", "METHOD") in got
+
+
+def test_a_bad_line_or_a_missing_alias_is_named(tmp_path):
+    with pytest.raises(ValueError, match=r"annotations.txt:2: expected"):
+        seed_arxiv.parse(_write(tmp_path, "# 2501.00001\nX|thing|thing|\n"))
+    path = _write(tmp_path, "# 2501.00001\nM|CommVQ|CommVQs|\n")
+    (problem,) = seed_arxiv.check(seed_arxiv.parse(path), TEXT, path)
+    assert problem == f"{path}:2: alias 'CommVQs' not found in paper 2501.00001"
+
+
+def test_the_committed_annotations_parse():
+    papers = seed_arxiv.parse()
+    assert len(papers) >= 40 and len({p.id for p in papers}) == len(papers)
+    assert all(p.entries for p in papers)
