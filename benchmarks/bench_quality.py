@@ -61,17 +61,15 @@ def run(set_name: str, nlp) -> dict[str, object]:
         texts = seed_arxiv.load_texts({a.id for a in annotated})
         papers = [Paper(id=a.id, title=texts[a.id]["title"], abstract=texts[a.id]["abstract"]) for a in annotated]
         scores = score_papers(seed_arxiv.paper_gold(annotated), extract_records(papers, nlp=nlp))
-        out = scores.to_dict()
-        out["seconds"] = round(time.perf_counter() - t0, 1)
-        return out
-    gold = load_jsonl(GOLD / rel)
-    if heldout:
-        gold = [g for g in gold if held_out(g["id"])]
-    if mapping is None:
+    elif mapping is None:
+        gold = load_jsonl(GOLD / rel)
         papers = [Paper(id=str(p["id"]), title=p["title"], abstract=p["abstract"])
                   for p in load_jsonl(GOLD / "seed-dev" / "papers.jsonl")]
         scores = score_papers(gold, extract_records(papers, nlp=nlp))
     else:
+        gold = load_jsonl(GOLD / rel)
+        if heldout:
+            gold = [g for g in gold if held_out(g["id"])]
         papers = [Paper(id=str(g["id"]), title="", abstract="", raw_text=g["text"]) for g in gold]
         scores = score_mentions(gold, extract_records(papers, nlp=nlp), mapping)
     out = scores.to_dict()

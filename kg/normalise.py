@@ -35,8 +35,6 @@ _SPACES = re.compile(r"\s+")
 
 _NAME_LIKE = re.compile(r"[A-Z].*[A-Z0-9]|[0-9]")  # "HumanEval", "MESA", "GPT-4" (not "Sparse")
 _NAME_WORD = re.compile(r"[A-Z]\S*[A-Z]|\d")  # one word that is a name: "BERT", "LLaMA-3.1", "8B"
-#: heads cut after a name only: "LLaMA-3.1 8B model" is LLaMA-3.1 8B, but "language model" stays whole
-_NAME_TAILS = frozenset({"model", "architecture", "network", "family", "series", "backbone"})
 
 
 def _singular(word: str) -> str:
@@ -144,6 +142,26 @@ def strip_parenthetical_acronym(text: str) -> str:
     return m.group(1) if m and is_acronym(m.group(2)) else text
 
 
+def _cut_tail(key: str, by_key: dict[str, list[Mention]], res: RuleResources) -> bool:
+    """Whether ``key``'s last word is a tail to cut, so that the rest names the concept.
+
+    A generic tail ("method", "benchmark") goes when the rest is a concept seen elsewhere, has two
+    words or more, or is a name; "model" and its kind only after a name written as such
+    ("LLaMA-3.1 8B model", not "language model" or "Segment Anything Model").
+    """
+    head, _, last = key.rpartition(" ")
+    if not head or head in res.generic_concepts:
+        return False
+    ms = by_key[key]
+    if last in res.generic_tails:
+        return (head in by_key or len(re.split(r"[ -]", head)) >= 2
+                or any(_NAME_LIKE.search(m.text.rsplit(None, 1)[0]) for m in ms))
+    if last in res.name_tails:
+        return any(_NAME_WORD.search(w) for m in ms if concept_key(m.text) == key
+                   for w in re.split(r"[\s-]+", m.text)[:-1])
+    return False
+
+
 def normalise(
     extractions: Sequence[Extraction], resources: RuleResources | None = None
 ) -> tuple[dict[str, Concept], list[Mention]]:
@@ -206,16 +224,8 @@ def normalise(
             mentions.append(mention)
     label_form: dict[int, str] = {}  # id(mention) -> its form for choosing the label, tail cut
     for key in sorted(by_key):
-        head, _, last = key.rpartition(" ")
-        # "symmetric clipping method" names symmetric clipping, "HumanEval benchmark" HumanEval: cut
-        # when the rest is a concept seen elsewhere, or says enough alone (two words or more, or a name)
-        name_head = head and any(_NAME_LIKE.search(m.text.rsplit(None, 1)[0]) for m in by_key[key])
-        if (head and head not in res.generic_concepts
-                and ((last in res.generic_tails and (head in by_key or len(re.split(r"[ -]", head)) >= 2
-                                                     or name_head))
-                     or (last in _NAME_TAILS and any(_NAME_WORD.search(w) for m in by_key[key]
-                                                     if concept_key(m.text) == key
-                                                     for w in re.split(r"[\s-]+", m.text)[:-1])))):
+        head = key.rpartition(" ")[0]
+        if _cut_tail(key, by_key, res):  # "symmetric clipping method" names symmetric clipping
             for m in by_key[key]:
                 label_form[id(m)] = re.sub(r"[\s-]+\S+$", "", strip_parenthetical_acronym(m.text))
             by_key[head].extend(by_key.pop(key))

@@ -133,11 +133,11 @@ def _model_text(paper: Paper) -> str:
     return f"{truecase_title(paper.title, paper.abstract)}\n{paper.abstract}"
 
 
-def _to_mentions(paper_id: str, doc: object, text: str | None = None) -> Extraction:
+def _to_mentions(paper_id: str, doc: object, text: str) -> Extraction:
+    """The doc's mentions as offsets into ``text``, the paper's own text (the doc may be true-cased)."""
     from spacy.tokens import Doc
 
     assert isinstance(doc, Doc)
-    text = doc.text if text is None else text
     ex = Extraction(paper_id)
     for m in doc._.kg_mentions or []:
         if m["label"] not in LABELS:

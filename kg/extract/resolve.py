@@ -130,15 +130,31 @@ _DATA_APPOSITION = re.compile(
 )
 
 
+_NAME = re.compile(r"[A-Z].*[A-Z0-9]")  # capitals inside, or a capital and a digit: "DischargeSim"
+
+
+def _is_concept(c: Candidate, text: str) -> bool:
+    span = text[c.start:c.end]
+    return not _JUNK.search(span) and not _HARDWARE.search(span)
+
+
+def _typed_by_form(c: Candidate, text: str) -> Candidate:
+    """A versioned or sized model name is a method whatever the recogniser said."""
+    if c.label != "METHOD" and _MODEL_NAME.search(text[c.start:c.end]):
+        return c._replace(label="METHOD")
+    return c
+
+
 def _datasets_by_form(cands: list[Candidate], text: str) -> list[Candidate]:
     """Names a paper shows to be data: by their suffix, or by an apposition at any one mention."""
-    def named(c: Candidate) -> str:
-        return text[c.start:c.end]
-
-    data = {named(c) for c in cands
-            if _BENCH_NAME.match(named(c)) or (" " not in named(c) and re.search(r"[A-Z].*[A-Z0-9]", named(c))
-                                               and _DATA_APPOSITION.match(text[c.end:c.end + 120]))}
-    return [c._replace(label="DATASET") if c.label in ("METHOD", "TASK") and named(c) in data else c for c in cands]
+    data = set()
+    for c in cands:
+        name = text[c.start:c.end]
+        if _BENCH_NAME.match(name) or (" " not in name and _NAME.search(name)
+                                       and _DATA_APPOSITION.match(text[c.end:c.end + 120])):
+            data.add(name)
+    return [c._replace(label="DATASET") if c.label in ("METHOD", "TASK") and text[c.start:c.end] in data else c
+            for c in cands]
 
 
 def _carve_known_datasets(chosen: list[Candidate], candidates: Sequence[Candidate], text: str) -> list[Candidate]:
@@ -235,11 +251,7 @@ def resolve(
     """Choose non-overlapping mentions, give acronyms their long form's type, mark roles."""
     text = doc.text
     trimmed = (_trim(p, text) for c in candidates for p in _cut(c, text))
-    candidates = [c for c in trimmed if not _JUNK.search(text[c.start:c.end])
-                  and not _HARDWARE.search(text[c.start:c.end])]
-    candidates = [c._replace(label="METHOD") if c.label != "METHOD" and _MODEL_NAME.search(text[c.start:c.end])
-                  else c for c in candidates]
-    candidates = _datasets_by_form(candidates, text)
+    candidates = _datasets_by_form([_typed_by_form(c, text) for c in trimmed if _is_concept(c, text)], text)
     chosen = _carve_known_datasets(_select(candidates), candidates, text)
     # each helps the other: the recogniser types a long form better than its head word does,
     # and a known name (gazetteer, exact case) types a span better than the recogniser

@@ -36,6 +36,7 @@ class RuleResources:
     not_names: frozenset[str] = frozenset()
     generic_concepts: frozenset[str] = frozenset()  # normal forms never kept as concepts
     generic_tails: tuple[str, ...] = ()  # trailing heads cut when the rest is a concept
+    name_tails: frozenset[str] = frozenset()  # trailing heads cut only after a name ("BERT model")
     gazetteer: dict[str, list[str]] = field(default_factory=dict)  # label -> terms
     cues: list[Cue] = field(default_factory=list)
 
@@ -62,6 +63,7 @@ def load_resources(directory: Path | None = None) -> RuleResources:
     res.not_names = frozenset(generic["not_names"])
     res.generic_concepts = frozenset(w.lower() for w in generic.get("generic_concepts", []))
     res.generic_tails = tuple(generic.get("generic_tails", []))
+    res.name_tails = frozenset(generic.get("name_tails", []))
     for rec in _jsonl(d / "gazetteer.jsonl"):
         res.gazetteer.setdefault(str(rec["label"]), []).extend(str(t) for t in rec["terms"])
     for rec in _jsonl(d / "cues.jsonl"):
