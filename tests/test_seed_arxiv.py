@@ -51,3 +51,31 @@ def test_the_committed_annotations_parse():
     papers = seed_arxiv.parse()
     assert len(papers) >= 40 and len({p.id for p in papers}) == len(papers)
     assert all(p.entries for p in papers)
+
+
+def test_training_part_becomes_spacy_docs_with_true_cased_titles(tmp_path):
+    spacy = pytest.importorskip("spacy")
+    from spacy.tokens import DocBin
+
+    text = {"2501.00002": {"id": "2501.00002", "title": "Sparse Attention for Long Context Inference",
+                           "abstract": "We study sparse attention for long context inference on RULER."}}
+    path = _write(tmp_path, "# 2501.00002\nM|sparse attention|Sparse Attention;sparse attention|\n"
+                            "T|long context inference|Long Context Inference;long context inference|\n"
+                            "D|RULER|RULER|\n")
+    out = tmp_path / "seed.spacy"
+    assert seed_arxiv.to_docbin(seed_arxiv.parse(path), text, out) == 1
+    (doc,) = DocBin().from_disk(out).get_docs(spacy.blank("en").vocab)
+    # the title reads as the extractor reads it (true-cased), every alias occurrence is an entity
+    assert doc.text.startswith("sparse attention for long context inference\n")
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("sparse attention", "METHOD"), ("long context inference", "TASK"),
+        ("sparse attention", "METHOD"), ("long context inference", "TASK"), ("RULER", "DATASET")]
+    # tokens outside the aliases are "no entity" (the seed convention annotates all four types)
+    assert all(t.ent_iob_ in ("B", "I", "O") for t in doc)
+
+
+def test_the_committed_training_part_is_disjoint_from_the_tuning_part():
+    tune = {p.id for p in seed_arxiv.parse()}
+    train = seed_arxiv.parse(seed_arxiv.TRAIN)
+    assert len(train) >= 50 and len({p.id for p in train}) == len(train)
+    assert not tune & {p.id for p in train}

@@ -1,7 +1,8 @@
-"""seed-arxiv: seed-style concept annotations of 46 arXiv cs abstracts, made by the kg developers.
+"""seed-arxiv: seed-style concept annotations of arXiv cs abstracts (46 to tune on, 58 to train on), by the kg developers.
 
 A second concept-level tuning set beside ``shared/gold/seed-dev`` (20 papers): rules are kept only
-when they do not lose on either, so they are not fitted to 20 papers. No model is trained on it yet.
+when they do not lose on either, so they are not fitted to 20 papers. The shipped model is not trained on
+the training part: a fine-tune with it was measured and not adopted (BENCHMARKS.md).
 The papers were drawn from ``shared/corpus/arxiv-cs`` (cs.LG / cs.CL, by a hash of the id, among
 abstracts that talk about models, training or inference); their texts stay there.
 
@@ -18,6 +19,13 @@ Aliases are exact surface forms of the title or abstract; an empty alias list me
 
     python training/seed_arxiv.py paper  OUT_DIR   # gold.jsonl + papers.jsonl (kg eval --paper format)
     python training/seed_arxiv.py mention OUT.jsonl # mention-level gold: every occurrence of every alias
+    python training/seed_arxiv.py spacy OUT.spacy   # the *training* part (train.txt) as a spaCy DocBin
+
+`annotations.txt` (46 papers) is the tuning part: scored by ``benchmarks/bench_quality.py``, never
+trained on. `train.txt` (58 other papers, picked by sha1("seed-arxiv:" + id) among cs.CL / cs.LG
+abstracts of 700-1,600 characters outside the silver set) is the training part: its every alias
+occurrence is an entity and every other token "no entity" (the seed convention annotates all four
+types), titles true-cased as the extractor reads them (``kg.extract.pipeline.truecase_title``).
 
 Both need ``shared/corpus/arxiv-cs/papers.jsonl.gz`` beside the project for the texts.
 """
@@ -33,6 +41,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ANNOTATIONS = HERE / "seed_arxiv" / "annotations.txt"
+TRAIN = HERE / "seed_arxiv" / "train.txt"
 CORPUS = HERE.parent.parent / "shared" / "corpus" / "arxiv-cs" / "papers.jsonl.gz"
 TYPES = {"M": "Method", "T": "Task", "D": "Dataset", "Me": "Metric"}
 LABELS = {"Method": "METHOD", "Task": "TASK", "Dataset": "DATASET", "Metric": "METRIC"}
@@ -129,13 +138,37 @@ def mention_gold(papers: list[Annotated], texts: dict[str, dict[str, str]]) -> l
     return out
 
 
+def to_docbin(papers: list[Annotated], texts: dict[str, dict[str, str]], out: Path) -> int:
+    """The papers as spaCy training docs (true-cased titles, every alias occurrence an entity)."""
+    sys.path.insert(0, str(HERE.parent))
+    import spacy
+    from spacy.tokens import DocBin
+
+    from kg.extract.pipeline import truecase_title
+
+    nlp = spacy.blank("en")
+    db = DocBin()
+    for rec in mention_gold(papers, texts):
+        t = texts[str(rec["id"])]
+        text = truecase_title(t["title"], t["abstract"]) + "\n" + t["abstract"]
+        doc = nlp.make_doc(text)
+        spans = [doc.char_span(e["start"], e["end"], label=e["label"], alignment_mode="contract")
+                 for e in rec["entities"]]  # type: ignore[union-attr]
+        doc.ents = [s for s in spans if s is not None and len(s)]
+        db.add(doc)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    db.to_disk(out)
+    return len(db)
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in ("paper", "mention"):
+    if len(argv) != 2 or argv[0] not in ("paper", "mention", "spacy"):
         print(__doc__)
         return 2
-    papers = parse()
+    source = TRAIN if argv[0] == "spacy" else ANNOTATIONS
+    papers = parse(source)
     texts = load_texts({p.id for p in papers})
-    problems = check(papers, texts)
+    problems = check(papers, texts, source)
     for msg in problems:
         print(msg, file=sys.stderr)
     if problems:
@@ -147,6 +180,8 @@ def main(argv: list[str]) -> int:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in paper_gold(papers))
         with open(out / "papers.jsonl", "w", encoding="utf-8") as f:
             f.writelines(json.dumps(texts[p.id], ensure_ascii=False) + "\n" for p in papers)
+    elif argv[0] == "spacy":
+        to_docbin(papers, texts, Path(argv[1]))
     else:
         with open(argv[1], "w", encoding="utf-8") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in mention_gold(papers, texts))
