@@ -122,6 +122,16 @@ def test_normalise_generic_tail_is_cut_when_the_rest_says_enough_alone():
     assert "new" not in concepts  # one word: the tail stays unless "new" were a concept of its own
 
 
+def test_normalise_steps_abilities_and_points_are_tails_too():
+    exs = [_ex("a", [("checkpoint merging step", "METHOD"), ("reasoning planning abilities", "TASK"),
+                     ("macro-F1 points", "METRIC"), ("data point", "METHOD")])]
+    concepts, _ = normalise(exs)
+    assert concepts["checkpoint-merging"].label == "checkpoint merging"
+    assert concepts["reasoning-planning"].label == "reasoning planning"
+    assert concepts["macro-f1"].label == "macro-F1"
+    assert "data-point" in concepts  # one plain word before the tail: it stays whole
+
+
 def test_normalise_a_name_before_a_generic_tail_is_the_concept():
     concepts, _ = normalise([_ex("a", [("HumanEval benchmark", "DATASET"), ("MESA method", "METHOD")])])
     assert concepts["humaneval"].label == "HumanEval" and concepts["mesa"].label == "MESA"
