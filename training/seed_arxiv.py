@@ -25,7 +25,7 @@ Aliases are exact surface forms of the title or abstract; an empty alias list me
 trained on. `train.txt` (58 other papers, picked by sha1("seed-arxiv:" + id) among cs.CL / cs.LG
 abstracts of 700-1,600 characters outside the silver set) is the training part: its every alias
 occurrence is an entity and every other token "no entity" (the seed convention annotates all four
-types), titles true-cased as the extractor reads them (``kg.extract.pipeline.truecase_title``).
+types), titles true-cased as the extractor reads them (``kg.extract.pipeline.model_text``).
 
 Both need ``shared/corpus/arxiv-cs/papers.jsonl.gz`` beside the project for the texts.
 """
@@ -94,6 +94,11 @@ def load_texts(ids: set[str], corpus: Path = CORPUS) -> dict[str, dict[str, str]
     return out
 
 
+def paper_text(t: dict[str, str]) -> str:
+    """The text offsets point into, as kg builds it from a paper (``Paper.text``)."""
+    return t["title"] + "\n" + t["abstract"]
+
+
 def occurrences(text: str, alias: str) -> list[tuple[int, int]]:
     """Word-bounded exact occurrences of ``alias`` in ``text``."""
     pat = r"(?<![\w-])" + re.escape(alias) + r"(?![\w-])"
@@ -108,7 +113,7 @@ def check(papers: list[Annotated], texts: dict[str, dict[str, str]], path: Path 
         if t is None:
             problems.append(f"{path}: paper {p.id} is not in {CORPUS}")
             continue
-        text = t["title"] + "\n" + t["abstract"]
+        text = paper_text(t)
         for e in p.entries:
             for a in e.aliases:
                 if not occurrences(text, a):
@@ -125,8 +130,7 @@ def mention_gold(papers: list[Annotated], texts: dict[str, dict[str, str]]) -> l
     """Every occurrence of every alias as an entity; longer aliases win overlaps."""
     out = []
     for p in papers:
-        t = texts[p.id]
-        text = t["title"] + "\n" + t["abstract"]
+        text = paper_text(texts[p.id])
         cands = sorted(((s, e, LABELS[ent.type]) for ent in p.entries for a in ent.aliases
                         for s, e in occurrences(text, a)), key=lambda x: (-(x[1] - x[0]), x[0]))
         taken: list[tuple[int, int, str]] = []
@@ -144,14 +148,14 @@ def to_docbin(papers: list[Annotated], texts: dict[str, dict[str, str]], out: Pa
     import spacy
     from spacy.tokens import DocBin
 
-    from kg.extract.pipeline import truecase_title
+    from kg.extract.pipeline import model_text
+    from kg.records import Paper
 
     nlp = spacy.blank("en")
     db = DocBin()
     for rec in mention_gold(papers, texts):
         t = texts[str(rec["id"])]
-        text = truecase_title(t["title"], t["abstract"]) + "\n" + t["abstract"]
-        doc = nlp.make_doc(text)
+        doc = nlp.make_doc(model_text(Paper(id=t["id"], title=t["title"], abstract=t["abstract"])))
         spans = [doc.char_span(e["start"], e["end"], label=e["label"], alignment_mode="contract")
                  for e in rec["entities"]]  # type: ignore[union-attr]
         doc.ents = [s for s in spans if s is not None and len(s)]

@@ -12,7 +12,7 @@ from spacy.language import Language
 
 from kg.records import LABELS, Mention, Paper
 
-__all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "default_model_path",
+__all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "model_text", "default_model_path",
            "extractor_version"]
 
 #: Bumped whenever rules or resources change (it keys the extraction cache).
@@ -126,7 +126,7 @@ def truecase_title(title: str, abstract: str) -> str:
     return "".join(out)
 
 
-def _model_text(paper: Paper) -> str:
+def model_text(paper: Paper) -> str:
     """What the recogniser reads: ``paper.text`` with a title-case title true-cased (same length)."""
     if paper.raw_text is not None or not paper.abstract:
         return paper.text
@@ -166,7 +166,7 @@ def extract(
         # PyTorch does not survive a fork once it has run (its thread pool hangs the child): the
         # transformer runs in this one process and PyTorch spreads each batch over every core
         n_process = 1
-    items = ((_model_text(p), (p.id, p.text)) for p in papers)
+    items = ((model_text(p), (p.id, p.text)) for p in papers)
     for doc, (pid, text) in nlp.pipe(items, as_tuples=True, n_process=n_process, batch_size=batch_size):
         yield _to_mentions(pid, doc, text)
         if progress is not None:
