@@ -20,6 +20,7 @@ Aliases are exact surface forms of the title or abstract; an empty alias list me
     python training/seed_arxiv.py paper  OUT_DIR   # gold.jsonl + papers.jsonl (kg eval --paper format)
     python training/seed_arxiv.py mention OUT.jsonl # mention-level gold: every occurrence of every alias
     python training/seed_arxiv.py spacy OUT.spacy   # the *training* part (train.txt) as a spaCy DocBin
+    python training/seed_arxiv.py encoder OUT.jsonl.gz  # both parts for train_encoder.py (train / dev split)
 
 `annotations.txt` (46 papers) is the tuning part: scored by ``benchmarks/bench_quality.py``, never
 trained on. `train.txt` (58 other papers, picked by sha1("seed-arxiv:" + id) among cs.CL / cs.LG
@@ -165,7 +166,47 @@ def to_docbin(papers: list[Annotated], texts: dict[str, dict[str, str]], out: Pa
     return len(db)
 
 
+def encoder_records(papers: list[Annotated], texts: dict[str, dict[str, str]], split: str) -> list[dict[str, object]]:
+    """The papers in ``train_encoder.py``'s format (corpus "seed": all four types annotated, so every other
+    token is ``O``), over the text the recogniser reads (true-cased title), tokenised as kg tokenises."""
+    sys.path.insert(0, str(HERE.parent))
+    from kg.extract import build_pipeline
+    from kg.extract.pipeline import model_text
+    from kg.records import Paper
+
+    tokenizer = build_pipeline(model=None).tokenizer
+    out = []
+    for rec in mention_gold(papers, texts):
+        t = texts[str(rec["id"])]
+        doc = tokenizer(model_text(Paper(id=t["id"], title=t["title"], abstract=t["abstract"])))
+        tags = ["O"] * len(doc)
+        for e in rec["entities"]:  # type: ignore[union-attr]
+            span = doc.char_span(e["start"], e["end"], alignment_mode="contract")
+            if span is None or not len(span):
+                continue
+            for k, i in enumerate(range(span.start, span.end)):
+                tags[i] = ("B-" if k == 0 else "I-") + e["label"]
+        out.append({"id": t["id"], "corpus": "seed", "split": split, "text": doc.text,
+                    "words": [[w.idx, w.idx + len(w.text)] for w in doc], "tags": tags})
+    return out
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "encoder":
+        recs = []
+        for source, split in ((TRAIN, "train"), (ANNOTATIONS, "dev")):
+            papers = parse(source)
+            texts = load_texts({p.id for p in papers})
+            problems = check(papers, texts, source)
+            for msg in problems:
+                print(msg, file=sys.stderr)
+            if problems:
+                return 1
+            recs += encoder_records(papers, texts, split)
+        with gzip.open(argv[1], "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
+        print(f"{len(recs)} records → {argv[1]}", file=sys.stderr)
+        return 0
     if len(argv) != 2 or argv[0] not in ("paper", "mention", "spacy"):
         print(__doc__)
         return 2

@@ -48,6 +48,7 @@ ANNOTATED = {
     "scirex": {"METHOD", "TASK", "DATASET", "METRIC"},
     "scier": {"METHOD", "TASK", "DATASET"},
     "tdmsci": {"TASK", "DATASET", "METRIC"},
+    "seed": {"METHOD", "TASK", "DATASET", "METRIC"},  # training/seed_arxiv.py encoder: concept-level convention
 }
 
 
@@ -160,7 +161,8 @@ def evaluate(model, items: list[dict], pad: int, device: str, size: int = 64) ->
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=HERE / "encoder_data" / "data.jsonl.gz")
+    ap.add_argument("--data", type=Path, action="append",
+                    help="records (repeatable; default training/encoder_data/data.jsonl.gz)")
     ap.add_argument("--base", type=Path, default=None, help="base encoder dir (default: the installed package)")
     ap.add_argument("--out", type=Path, default=ROOT / "kg" / "models" / "encoder")
     ap.add_argument("--epochs", type=int, default=20)
@@ -190,9 +192,11 @@ def main() -> int:
         enc.add_lora(encoder, args.r, args.alpha, dropout=0.1)
     model = enc.Tagger(encoder, int(encoder.config.hidden_size)).to(device)
 
-    opener = gzip.open if args.data.suffix == ".gz" else open
-    with opener(args.data, "rt", encoding="utf-8") as f:
-        recs = [json.loads(line) for line in f]
+    recs = []
+    for path in args.data or [HERE / "encoder_data" / "data.jsonl.gz"]:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            recs += [json.loads(line) for line in f]
     up = {k: int(v) for k, v in (x.split("=") for x in args.upsample.split(",") if x)}
     train_recs = [r for r in recs if r["split"] == "train" for _ in range(up.get(r["corpus"], 1))]
     dev_recs = [r for r in recs if r["split"] == "dev"]

@@ -91,8 +91,12 @@ def build_pipeline(
         model_path = default_model_path() if model == "default" else None if model in (None, "none") else Path(model)
         has_model = model_path is not None
         if model_path is not None:
-            # the recogniser carries its own tok2vec (no listener), so it can be sourced alone
-            nlp.add_pipe("ner", source=spacy.load(model_path), name="ner")
+            # the recogniser carries its own tok2vec (no listener), so it can be sourced alone;
+            # static vectors it was trained with travel into the shared vocab (the base pipeline has none)
+            source = spacy.load(model_path)
+            if source.vocab.vectors.shape[0] and not nlp.vocab.vectors.shape[0]:
+                nlp.vocab.vectors = source.vocab.vectors
+            nlp.add_pipe("ner", source=source, name="ner")
     nlp.add_pipe("kg_rules")
     nlp.add_pipe("kg_resolver", config={
         "use_model": has_model, "use_rules": use_rules,
