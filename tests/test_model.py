@@ -27,6 +27,18 @@ def test_model_is_loaded_by_default(nlp):
     assert set(nlp.get_pipe("ner").labels) == {"METHOD", "TASK", "DATASET", "METRIC"}
 
 
+def test_model_static_vectors_reach_the_extraction_pipeline(nlp):
+    """The recogniser was trained with word vectors keyed by the lower-case form: the pipeline it is
+    sourced into (en_core_web_sm, which has none) must carry them, or the recogniser reads zeros."""
+    import numpy as np
+
+    vectors = nlp.vocab.vectors
+    assert vectors.shape == (20000, 96)
+    doc = nlp.make_doc("Quantization QUANTIZATION quantization")
+    rows = [vectors[t.lower] for t in doc]
+    assert np.any(rows[0]) and all(np.array_equal(rows[0], r) for r in rows[1:])
+
+
 def _mentions(nlp, title: str, abstract: str):
     (ex,) = list(extract([Paper("x", title, abstract)], nlp))
     concepts, mentions = normalise([ex])

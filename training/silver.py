@@ -8,7 +8,9 @@ and the CNN trains on gold + these silver tags.
     python training/silver.py prepare [--n 16000]    # arXiv abstracts → tokens (needs spaCy)
     python training/silver.py label [--device cuda]   # tokens → transformer tags (torch only: runs on a GPU box)
     python training/silver.py convert [--limit 8000]  # tokens + tags → training/silver/silver.spacy
-    python training/train.py --silver training/silver/silver.spacy
+    python training/train.py --silver training/silver/silver.spacy      # distil into the gold-trained CNN
+    python training/vectors.py && python training/train.py --vectors training/vectors/nlp \
+        --silver training/silver/silver.spacy                             # the shipped model: vectors, from scratch
 
 The shipped model used these defaults; the label step ran on one H100 (16,000 abstracts in 66 s;
 ``--base training/encoder_base``, an fp16 copy of the base encoder, to carry less) and takes about

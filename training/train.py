@@ -1,9 +1,13 @@
 """Train kg's scientific entity recogniser and package it into kg/models/ner — one command.
 
     python training/train.py [--gold ../shared/gold] [--max-epochs N] [--silver training/silver/silver.spacy]
+    python training/train.py --vectors training/vectors/nlp --silver training/silver/silver.spacy
 
 Steps: convert the gold sets (training/convert.py) → `spacy train training/config.cfg`
-→ copy the best model's `ner` into kg/models/ner with its model card. The data itself
+→ copy the best model's `ner` into kg/models/ner with its model card. With ``--silver`` the
+gold-trained model is then fine-tuned on gold (repeated) + silver (``config_distil.cfg``); with
+``--vectors`` (``training/vectors.py``) a recogniser with static word vectors is instead trained
+from scratch on gold (repeated) + silver (``config_vectors.cfg``). The data itself
 stays in training/corpus (ignored by git); only the trained weights are committed.
 """
 
@@ -31,14 +35,14 @@ def package(best: Path, target: Path = TARGET) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(target)
     meta = json.loads((target / "meta.json").read_text())
-    meta.update({"name": "kg_ner", "version": "1.1.0", "license": "GPL-3.0-or-later",
+    meta.update({"name": "kg_ner", "version": "1.2.0", "license": "GPL-3.0-or-later",
                  "description": "kg scientific entity recogniser: METHOD, TASK, DATASET, METRIC"})
     (target / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     shutil.copyfile(HERE / "MODEL_CARD.md", target / "MODEL_CARD.md")
 
 
-def distil(silver: Path, gold_copies: int, init: Path) -> Path:
-    """Fine-tune the gold-trained recogniser on gold (repeated) + silver abstracts: config_distil.cfg."""
+def mixed_corpus(silver: Path, gold_copies: int) -> Path:
+    """A folder of DocBins spaCy reads as one training corpus: the gold train set ``gold_copies`` times + silver."""
     corpus = HERE / "distil_corpus"
     if corpus.exists():
         shutil.rmtree(corpus)
@@ -46,8 +50,13 @@ def distil(silver: Path, gold_copies: int, init: Path) -> Path:
     for i in range(gold_copies):
         shutil.copyfile(HERE / "corpus" / "train.spacy", corpus / f"gold{i + 1}.spacy")
     shutil.copyfile(silver, corpus / "silver.spacy")
+    return corpus
+
+
+def distil(silver: Path, gold_copies: int, init: Path) -> Path:
+    """Fine-tune the gold-trained recogniser on gold (repeated) + silver abstracts: config_distil.cfg."""
     cmd = [sys.executable, "-m", "spacy", "train", str(HERE / "config_distil.cfg"), "--output", str(HERE / "output_distil"),
-           "--paths.train", str(corpus), "--paths.dev", str(HERE / "corpus" / "dev.spacy"),
+           "--paths.train", str(mixed_corpus(silver, gold_copies)), "--paths.dev", str(HERE / "corpus" / "dev.spacy"),
            "--paths.init_model", str(init)]
     subprocess.run(cmd, check=True, cwd=ROOT)
     return HERE / "output_distil" / "model-best"
@@ -61,12 +70,25 @@ def main() -> int:
     ap.add_argument("--silver", type=Path, default=None,
                     help="then fine-tune on gold + this silver DocBin (training/silver.py) before packaging")
     ap.add_argument("--gold-copies", type=int, default=4, help="with --silver: how often the gold train set is repeated")
+    ap.add_argument("--vectors", type=Path, default=None,
+                    help="static vectors (training/vectors.py): train config_vectors.cfg on gold + --silver from scratch")
     args = ap.parse_args()
     if args.package_only:
         package(args.package_only)
         return 0
     py = sys.executable
     subprocess.run([py, str(HERE / "convert.py"), "--gold", str(args.gold)], check=True)
+    if args.vectors:
+        if not args.silver:
+            ap.error("--vectors needs --silver (training/silver.py)")
+        out = HERE / "output_vectors"
+        subprocess.run([py, "-m", "spacy", "train", str(HERE / "config_vectors.cfg"), "--output", str(out),
+                        "--paths.train", str(mixed_corpus(args.silver, args.gold_copies)),
+                        "--paths.dev", str(HERE / "corpus" / "dev.spacy"), "--paths.vectors", str(args.vectors)],
+                       check=True, cwd=ROOT)
+        package(out / "model-best")
+        print(f"packaged {TARGET}")
+        return 0
     cmd = [py, "-m", "spacy", "train", str(HERE / "config.cfg"), "--output", str(HERE / "output"),
            "--paths.train", str(HERE / "corpus" / "train.spacy"), "--paths.dev", str(HERE / "corpus" / "dev.spacy")]
     if args.max_epochs:

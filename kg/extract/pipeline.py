@@ -18,7 +18,7 @@ __all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "mode
 #: Bumped whenever rules or resources change (it keys the extraction cache).
 RULES_VERSION = "rules-7"
 #: The default extractor: the bundled CNN recogniser + rules.
-EXTRACTOR_VERSION = f"ner-1.1+{RULES_VERSION}"
+EXTRACTOR_VERSION = f"ner-1.2+{RULES_VERSION}"
 #: The accurate extractor: the transformer recogniser (kg/models/encoder) + rules.
 ACCURATE_VERSION = f"encoder-1.1+{RULES_VERSION}"
 
@@ -40,10 +40,12 @@ def default_model_path() -> Path | None:
     return p if (p / "meta.json").exists() else None
 
 
-#: with a trained recogniser (the CNN or the transformer), the rule producers that still add
-#: candidates: the best mean F1 over the dev sets for both (BENCHMARKS.md); noun-phrase
-#: candidates cost more precision than they add recall
-COMBINED_RULES: list[str] | None = ["kg_abbreviations", "kg_cues", "kg_gazetteer", "kg_names"]
+#: with a trained recogniser, the rule producers that still add candidates: the best mean F1
+#: over the dev sets for each recogniser (BENCHMARKS.md); noun-phrase candidates cost more
+#: precision than they add recall, and name-like tokens help the transformer but no longer the
+#: CNN trained with word vectors
+COMBINED_RULES: list[str] | None = ["kg_abbreviations", "kg_cues", "kg_gazetteer"]
+ACCURATE_RULES: list[str] | None = ["kg_abbreviations", "kg_cues", "kg_gazetteer", "kg_names"]
 
 
 def extractor_version(model: str | Path | None = "default") -> str:
@@ -100,7 +102,8 @@ def build_pipeline(
     nlp.add_pipe("kg_rules")
     nlp.add_pipe("kg_resolver", config={
         "use_model": has_model, "use_rules": use_rules,
-        "rule_producers": rule_producers if rule_producers is not None else COMBINED_RULES,
+        "rule_producers": rule_producers if rule_producers is not None
+        else ACCURATE_RULES if model == "accurate" else COMBINED_RULES,
     })
     return nlp
 
