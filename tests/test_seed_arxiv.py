@@ -79,3 +79,19 @@ def test_the_committed_training_part_is_disjoint_from_the_tuning_part():
     train = seed_arxiv.parse(seed_arxiv.TRAIN)
     assert len(train) >= 50 and len({p.id for p in train}) == len(train)
     assert not tune & {p.id for p in train}
+
+
+def test_encoder_records_tag_every_alias_and_leave_the_rest_outside(tmp_path):
+    """The encoder trainer's format: kg's tokens over the true-cased text, BIO tags, every other token O."""
+    path = _write(tmp_path, "# 2501.00001\nM|Commutative Vector Quantization|Commutative Vector Quantization;CommVQ|p\n"
+                            "D|GSM8K|GSM8K|\nT|LLM inference|LLM inference|\n")
+    (rec,) = seed_arxiv.encoder_records(seed_arxiv.parse(path), TEXT, "train")
+    assert rec["corpus"] == "seed" and rec["split"] == "train" and len(rec["tags"]) == len(rec["words"])
+    tagged = [(rec["text"][s:e], t) for (s, e), t in zip(rec["words"], rec["tags"], strict=True) if t != "O"]
+    assert tagged.count(("CommVQ", "B-METHOD")) == 3
+    assert ("LLM", "B-TASK") in tagged and ("inference", "I-TASK") in tagged
+    assert ("Commutative", "B-METHOD") in tagged and ("Quantization", "I-METHOD") in tagged
+    assert ("KV", "O") in [(rec["text"][s:e], t) for (s, e), t in zip(rec["words"], rec["tags"], strict=True)]
+    # a text-final "GSM8K." is one spaCy token (no split after a capital): an alias that does not
+    # cover whole tokens is left out, as convert.py does for the gold corpora
+    assert set(rec["tags"]) <= {"O", "B-METHOD", "I-METHOD", "B-TASK", "I-TASK"}

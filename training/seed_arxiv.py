@@ -191,18 +191,24 @@ def encoder_records(papers: list[Annotated], texts: dict[str, dict[str, str]], s
     return out
 
 
+def _checked(source: Path) -> tuple[list[Annotated], dict[str, dict[str, str]]] | None:
+    """The papers of ``source`` and their texts; None (problems printed) when an alias or paper is missing."""
+    papers = parse(source)
+    texts = load_texts({p.id for p in papers})
+    problems = check(papers, texts, source)
+    for msg in problems:
+        print(msg, file=sys.stderr)
+    return None if problems else (papers, texts)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "encoder":
         recs = []
         for source, split in ((TRAIN, "train"), (ANNOTATIONS, "dev")):
-            papers = parse(source)
-            texts = load_texts({p.id for p in papers})
-            problems = check(papers, texts, source)
-            for msg in problems:
-                print(msg, file=sys.stderr)
-            if problems:
+            loaded = _checked(source)
+            if loaded is None:
                 return 1
-            recs += encoder_records(papers, texts, split)
+            recs += encoder_records(*loaded, split)
         with gzip.open(argv[1], "wt", encoding="utf-8") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
         print(f"{len(recs)} records → {argv[1]}", file=sys.stderr)
@@ -210,14 +216,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] not in ("paper", "mention", "spacy"):
         print(__doc__)
         return 2
-    source = TRAIN if argv[0] == "spacy" else ANNOTATIONS
-    papers = parse(source)
-    texts = load_texts({p.id for p in papers})
-    problems = check(papers, texts, source)
-    for msg in problems:
-        print(msg, file=sys.stderr)
-    if problems:
+    loaded = _checked(TRAIN if argv[0] == "spacy" else ANNOTATIONS)
+    if loaded is None:
         return 1
+    papers, texts = loaded
     if argv[0] == "paper":
         out = Path(argv[1])
         out.mkdir(parents=True, exist_ok=True)
