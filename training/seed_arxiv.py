@@ -39,6 +39,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ANNOTATIONS = HERE / "seed_arxiv" / "annotations.txt"
@@ -143,24 +144,30 @@ def mention_gold(papers: list[Annotated], texts: dict[str, dict[str, str]]) -> l
     return out
 
 
-def to_docbin(papers: list[Annotated], texts: dict[str, dict[str, str]], out: Path) -> int:
-    """The papers as spaCy training docs (true-cased titles, every alias occurrence an entity)."""
+def entity_docs(papers: list[Annotated], texts: dict[str, dict[str, str]], make_doc) -> list[tuple[str, Any]]:
+    """(paper id, doc) for each paper: a doc of the text the recogniser reads (true-cased title), every alias occurrence that
+    covers whole tokens an entity (``mention_gold``), tokenised by ``make_doc``."""
     sys.path.insert(0, str(HERE.parent))
-    import spacy
-    from spacy.tokens import DocBin
-
     from kg.extract.pipeline import model_text
     from kg.records import Paper
 
-    nlp = spacy.blank("en")
-    db = DocBin()
+    docs = []
     for rec in mention_gold(papers, texts):
         t = texts[str(rec["id"])]
-        doc = nlp.make_doc(model_text(Paper(id=t["id"], title=t["title"], abstract=t["abstract"])))
+        doc = make_doc(model_text(Paper(id=t["id"], title=t["title"], abstract=t["abstract"])))
         spans = [doc.char_span(e["start"], e["end"], label=e["label"], alignment_mode="contract")
                  for e in rec["entities"]]  # type: ignore[union-attr]
         doc.ents = [s for s in spans if s is not None and len(s)]
-        db.add(doc)
+        docs.append((t["id"], doc))
+    return docs
+
+
+def to_docbin(papers: list[Annotated], texts: dict[str, dict[str, str]], out: Path) -> int:
+    """The papers as spaCy training docs (true-cased titles, every alias occurrence an entity)."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    db = DocBin(docs=[doc for _, doc in entity_docs(papers, texts, spacy.blank("en").make_doc)])
     out.parent.mkdir(parents=True, exist_ok=True)
     db.to_disk(out)
     return len(db)
@@ -171,24 +178,11 @@ def encoder_records(papers: list[Annotated], texts: dict[str, dict[str, str]], s
     token is ``O``), over the text the recogniser reads (true-cased title), tokenised as kg tokenises."""
     sys.path.insert(0, str(HERE.parent))
     from kg.extract import build_pipeline
-    from kg.extract.pipeline import model_text
-    from kg.records import Paper
 
-    tokenizer = build_pipeline(model=None).tokenizer
-    out = []
-    for rec in mention_gold(papers, texts):
-        t = texts[str(rec["id"])]
-        doc = tokenizer(model_text(Paper(id=t["id"], title=t["title"], abstract=t["abstract"])))
-        tags = ["O"] * len(doc)
-        for e in rec["entities"]:  # type: ignore[union-attr]
-            span = doc.char_span(e["start"], e["end"], alignment_mode="contract")
-            if span is None or not len(span):
-                continue
-            for k, i in enumerate(range(span.start, span.end)):
-                tags[i] = ("B-" if k == 0 else "I-") + e["label"]
-        out.append({"id": t["id"], "corpus": "seed", "split": split, "text": doc.text,
-                    "words": [[w.idx, w.idx + len(w.text)] for w in doc], "tags": tags})
-    return out
+    return [{"id": pid, "corpus": "seed", "split": split, "text": doc.text,
+             "words": [[w.idx, w.idx + len(w.text)] for w in doc],
+             "tags": ["O" if w.ent_iob_ == "O" else f"{w.ent_iob_}-{w.ent_type_}" for w in doc]}
+            for pid, doc in entity_docs(papers, texts, build_pipeline(model=None).tokenizer)]
 
 
 def _checked(source: Path) -> tuple[list[Annotated], dict[str, dict[str, str]]] | None:

@@ -7,7 +7,7 @@ Steps: convert the gold sets (training/convert.py) → `spacy train training/con
 → copy the best model's `ner` into kg/models/ner with its model card. With ``--silver`` the
 gold-trained model is then fine-tuned on gold (repeated) + silver (``config_distil.cfg``); with
 ``--vectors`` (``training/vectors.py``) a recogniser with static word vectors is instead trained
-from scratch on gold (repeated) + silver (``config_vectors.cfg``). The data itself
+from scratch on gold (repeated) + silver (``config.cfg`` with the ``VECTORS`` overrides). The data itself
 stays in training/corpus (ignored by git); only the trained weights are committed.
 """
 
@@ -41,6 +41,12 @@ def package(best: Path, target: Path = TARGET) -> None:
     shutil.copyfile(HERE / "MODEL_CARD.md", target / "MODEL_CARD.md")
 
 
+#: ``config.cfg`` overrides for the recogniser with static vectors: the same network reading the vectors
+#: beside its hash embeddings, a fixed 10,000 steps over gold + silver (BENCHMARKS.md, session 6)
+VECTORS = ["--components.ner.model.tok2vec.embed.include_static_vectors", "true", "--training.max_epochs", "0",
+           "--training.max_steps", "10000", "--training.patience", "0", "--training.eval_frequency", "1000"]
+
+
 def mixed_corpus(silver: Path, gold_copies: int) -> Path:
     """A folder of DocBins spaCy reads as one training corpus: the gold train set ``gold_copies`` times + silver."""
     corpus = HERE / "distil_corpus"
@@ -71,7 +77,7 @@ def main() -> int:
                     help="then fine-tune on gold + this silver DocBin (training/silver.py) before packaging")
     ap.add_argument("--gold-copies", type=int, default=4, help="with --silver: how often the gold train set is repeated")
     ap.add_argument("--vectors", type=Path, default=None,
-                    help="static vectors (training/vectors.py): train config_vectors.cfg on gold + --silver from scratch")
+                    help="static vectors (training/vectors.py): train with them on gold + --silver from scratch")
     args = ap.parse_args()
     if args.package_only:
         package(args.package_only)
@@ -82,9 +88,9 @@ def main() -> int:
         if not args.silver:
             ap.error("--vectors needs --silver (training/silver.py)")
         out = HERE / "output_vectors"
-        subprocess.run([py, "-m", "spacy", "train", str(HERE / "config_vectors.cfg"), "--output", str(out),
+        subprocess.run([py, "-m", "spacy", "train", str(HERE / "config.cfg"), "--output", str(out),
                         "--paths.train", str(mixed_corpus(args.silver, args.gold_copies)),
-                        "--paths.dev", str(HERE / "corpus" / "dev.spacy"), "--paths.vectors", str(args.vectors)],
+                        "--paths.dev", str(HERE / "corpus" / "dev.spacy"), "--paths.vectors", str(args.vectors), *VECTORS],
                        check=True, cwd=ROOT)
         package(out / "model-best")
         print(f"packaged {TARGET}")

@@ -6,13 +6,13 @@ The CNN recogniser learns word identity only from hash embeddings trained on the
 data; word2vec vectors learnt from all 74,675 abstracts of ``shared/corpus/arxiv-cs`` (CC0 arXiv
 metadata, no annotations, the evaluation sets' papers removed upstream) tell it which unseen words
 behave like seen ones. Texts are tokenised by kg's own tokenizer and lowercased (the vectors are
-keyed by ``LOWER``, so a true-cased title finds the same row); word2vec CBOW, 96 dimensions; the
-50,000 most frequent words are kept and pruned to ``--rows`` rows by ``spacy init vectors`` (a
-pruned word maps to its nearest kept row), so the table stays a few MB.
+keyed by ``LOWER``, so a true-cased title finds the same row); word2vec CBOW, 96 dimensions; at
+most ``--words`` of the most frequent words are kept (40,010 here) and pruned to ``--rows`` rows by
+``spacy init vectors`` (a pruned word maps to its nearest kept row), so the table stays a few MB.
 
 Output: ``OUT/vectors.txt`` (word2vec text format) and ``OUT/nlp`` (a blank pipeline holding the
-vectors, for ``[initialize] vectors`` of ``training/config_vectors.cfg``). Needs ``gensim``
-(``pip install gensim``; training only, never at run time).
+vectors, for ``python training/train.py --vectors OUT/nlp``). Needs ``gensim``
+(``pip install -e '.[train]'``; training only, never at run time).
 """
 
 from __future__ import annotations
