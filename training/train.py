@@ -2,6 +2,8 @@
 
     python training/train.py [--gold ../shared/gold] [--max-epochs N] [--silver training/silver/silver.spacy]
     python training/train.py --vectors training/vectors/nlp --silver training/silver/silver.spacy
+    python training/train.py --vectors training/vectors/nlp --silver training/silver/silver.spacy \
+        --init-tok2vec training/pretrain/weights/model0.bin       # tok2vec pretrained by training/pretrain.py
 
 Steps: convert the gold sets (training/convert.py) → `spacy train training/config.cfg`
 → copy the best model's `ner` into kg/models/ner with its model card. With ``--silver`` the
@@ -28,12 +30,18 @@ TARGET = ROOT / "kg" / "models" / "ner"
 def package(best: Path, target: Path = TARGET) -> None:
     """Copy a trained pipeline (``model-best``) into the package, dropping training-only files."""
     import spacy
+    from thinc.api import Config
 
     nlp = spacy.load(best)
     if target.exists():
         shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(target)
+    # the shipped config names no training-time callback (only training/pretrain.py registers it)
+    cfg = Config().from_disk(target / "config.cfg", interpolate=False)
+    if cfg["initialize"].get("after_init"):
+        cfg["initialize"]["after_init"] = None
+        cfg.to_disk(target / "config.cfg")
     meta = json.loads((target / "meta.json").read_text())
     meta.update({"name": "kg_ner", "version": "1.2.0", "license": "GPL-3.0-or-later",
                  "description": "kg scientific entity recogniser: METHOD, TASK, DATASET, METRIC"})
@@ -78,20 +86,28 @@ def main() -> int:
     ap.add_argument("--gold-copies", type=int, default=4, help="with --silver: how often the gold train set is repeated")
     ap.add_argument("--vectors", type=Path, default=None,
                     help="static vectors (training/vectors.py): train with them on gold + --silver from scratch")
+    ap.add_argument("--init-tok2vec", type=Path, default=None,
+                    help="with --vectors: start the tok2vec from these pretrained weights (training/pretrain.py)")
     args = ap.parse_args()
     if args.package_only:
         package(args.package_only)
         return 0
+    if args.vectors and not args.silver:
+        ap.error("--vectors needs --silver (training/silver.py)")
+    if args.init_tok2vec and not args.vectors:
+        ap.error("--init-tok2vec needs --vectors (the pretrained tok2vec reads the static vectors)")
     py = sys.executable
     subprocess.run([py, str(HERE / "convert.py"), "--gold", str(args.gold)], check=True)
     if args.vectors:
-        if not args.silver:
-            ap.error("--vectors needs --silver (training/silver.py)")
         out = HERE / "output_vectors"
+        pretrained = []
+        if args.init_tok2vec:
+            callback = {"@callbacks": "kg.ner_tok2vec.v1", "path": str(args.init_tok2vec)}
+            pretrained = ["--code", str(HERE / "pretrain.py"), "--initialize.after_init", json.dumps(callback)]
         subprocess.run([py, "-m", "spacy", "train", str(HERE / "config.cfg"), "--output", str(out),
                         "--paths.train", str(mixed_corpus(args.silver, args.gold_copies)),
-                        "--paths.dev", str(HERE / "corpus" / "dev.spacy"), "--paths.vectors", str(args.vectors), *VECTORS],
-                       check=True, cwd=ROOT)
+                        "--paths.dev", str(HERE / "corpus" / "dev.spacy"), "--paths.vectors", str(args.vectors),
+                        *VECTORS, *pretrained], check=True, cwd=ROOT)
         package(out / "model-best")
         print(f"packaged {TARGET}")
         return 0
