@@ -163,3 +163,11 @@ def test_normalise_model_after_a_name_is_cut_but_not_after_words():
     assert "LLaMA-3.1 8B" in {c.label for c in concepts.values()}
     assert concepts["bert"].label == "BERT"
     assert "language-model" in concepts
+
+
+def test_normalise_library_after_a_name_is_cut_but_not_after_words():
+    concepts, _ = normalise([_ex("a", [("ConstrINT library", "METHOD"), ("DeepSpeed toolkit", "METHOD"),
+                                       ("optimization library", "METHOD")])])
+    assert concepts["constrint"].label == "ConstrINT" and "ConstrINT library" in concepts["constrint"].aliases
+    assert concepts["deepspeed"].label == "DeepSpeed"
+    assert "optimization-library" in concepts  # no name before the tail: the phrase stays whole
