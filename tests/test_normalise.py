@@ -165,9 +165,11 @@ def test_normalise_model_after_a_name_is_cut_but_not_after_words():
     assert "language-model" in concepts
 
 
-def test_normalise_library_after_a_name_is_cut_but_not_after_words():
+def test_normalise_library_or_layer_after_a_name_is_cut_but_not_after_words():
     concepts, _ = normalise([_ex("a", [("ConstrINT library", "METHOD"), ("DeepSpeed toolkit", "METHOD"),
-                                       ("optimization library", "METHOD")])])
+                                       ("optimization library", "METHOD"), ("MLP layers", "METHOD"),
+                                       ("MatMul operations", "METHOD"), ("attention layer", "METHOD")])])
     assert concepts["constrint"].label == "ConstrINT" and "ConstrINT library" in concepts["constrint"].aliases
     assert concepts["deepspeed"].label == "DeepSpeed"
-    assert "optimization-library" in concepts  # no name before the tail: the phrase stays whole
+    assert concepts["mlp"].label == "MLP" and concepts["matmul"].label == "MatMul"
+    assert "optimization-library" in concepts and "attention-layer" in concepts  # no name before the tail
