@@ -29,6 +29,9 @@ _KEEP_PLURAL = frozenset(
     ["series", "species", "news", "physics", "mathematics", "statistics", "dynamics", "ethics", "graphics", "robotics", "economics", "linguistics", "semantics", "analytics", "diagnostics", "genomics", "kinematics", "optics", "electronics", "logistics", "bias", "basis", "analysis", "axis", "thesis", "hypothesis", "synthesis", "corpus", "status", "focus", "consensus", "bus", "gas", "lens", "class", "loss", "cross", "less", "ss", "gps", "fps", "tops", "flops", "macs"]
 )
 _BASED = re.compile(r"^(.+?) based (?:model|architecture|approach|method|framework|system|network|technique)s?$")
+#: "An Exploration of 8-Bit Training", "a study of X": a title's framing around the concept it names
+_STUDY_OF = re.compile(r"^(?:(?:an?|the) )?(?:exploration|study|investigation|survey|overview|examination) of ",
+                       re.IGNORECASE)
 _PUNCT = re.compile(r"[^\w\s+#.]")
 _SPACES = re.compile(r"\s+")
 
@@ -201,6 +204,9 @@ def normalise(
                     return sk, True
                 return ranked[0][0], False
             return sk, False
+        study = _STUDY_OF.match(text)
+        if study and len(text) > study.end():
+            return resolve_key(paper, text[study.end():])
         key = concept_key(text)
         if _BASED.match(key):  # "Transformer-based models" names the Transformer; "LLM-based" the LLM
             prefix = re.split(r"[- ]based\b", text, maxsplit=1, flags=re.IGNORECASE)[0].strip()
@@ -213,6 +219,7 @@ def normalise(
     mentions: list[Mention] = []
     by_key: dict[str, list[Mention]] = defaultdict(list)
     ambiguous: set[str] = set()
+    label_form: dict[int, str] = {}  # id(mention) -> its form for choosing the label, framing or tail cut
     for ex in extractions:
         for mention in ex.mentions:
             key, amb = resolve_key(ex.paper_id, mention.text)
@@ -220,14 +227,16 @@ def normalise(
                 continue
             if amb:
                 ambiguous.add(key)
+            study = _STUDY_OF.match(mention.text)
+            if study:
+                label_form[id(mention)] = mention.text[study.end():]
             by_key[key].append(mention)
             mentions.append(mention)
-    label_form: dict[int, str] = {}  # id(mention) -> its form for choosing the label, tail cut
     for key in sorted(by_key):
         head = key.rpartition(" ")[0]
         if _cut_tail(key, by_key, res):  # "symmetric clipping method" names symmetric clipping
             for m in by_key[key]:
-                label_form[id(m)] = re.sub(r"[\s-]+\S+$", "", strip_parenthetical_acronym(m.text))
+                label_form[id(m)] = re.sub(r"[\s-]+\S+$", "", strip_parenthetical_acronym(label_form.get(id(m), m.text)))
             by_key[head].extend(by_key.pop(key))
 
     # 3. one concept per key

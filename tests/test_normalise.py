@@ -173,3 +173,12 @@ def test_normalise_library_or_layer_after_a_name_is_cut_but_not_after_words():
     assert concepts["deepspeed"].label == "DeepSpeed"
     assert concepts["mlp"].label == "MLP" and concepts["matmul"].label == "MatMul"
     assert "optimization-library" in concepts and "attention-layer" in concepts  # no name before the tail
+
+
+def test_normalise_a_study_of_x_names_x():
+    exs = [_ex("a", [("An Exploration of 8-Bit Training", "METHOD"), ("8-bit training", "METHOD")]),
+           _ex("b", [("A Study of Symmetric Clipping Methods", "METHOD")])]
+    concepts, mentions = normalise(exs)
+    assert {m.concept for m in mentions if m.paper_id == "a"} == {"8-bit-training"}
+    assert "An Exploration of 8-Bit Training" in concepts["8-bit-training"].aliases
+    assert concepts["symmetric-clipping"].label == "Symmetric Clipping"
