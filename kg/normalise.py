@@ -30,7 +30,7 @@ _KEEP_PLURAL = frozenset(
 )
 _BASED = re.compile(r"^(.+?) based (?:model|architecture|approach|method|framework|system|network|technique)s?$")
 #: "An Exploration of 8-Bit Training", "a study of X": a title's framing around the concept it names
-_STUDY_OF = re.compile(r"^(?:(?:an?|the) )?(?:exploration|study|investigation|survey|overview|examination) of ",
+_STUDY_OF = re.compile(r"^(?:(?:an?|the) )?(?:exploration|study|investigation|survey|overview|examination) of (?=\S)",
                        re.IGNORECASE)
 _PUNCT = re.compile(r"[^\w\s+#.]")
 _SPACES = re.compile(r"\s+")
@@ -66,6 +66,16 @@ def concept_key(text: str) -> str:
         return ""
     words[-1] = _singular(words[-1])
     return " ".join(words)
+
+
+def strip_framing(text: str) -> str:
+    """``text`` without a title's framing around the concept it names.
+
+    >>> strip_framing("An Exploration of 8-Bit Training"), strip_framing("number of parameters")
+    ('8-Bit Training', 'number of parameters')
+    """
+    study = _STUDY_OF.match(text)
+    return text[study.end():] if study else text
 
 
 def is_acronym(text: str) -> bool:
@@ -204,9 +214,9 @@ def normalise(
                     return sk, True
                 return ranked[0][0], False
             return sk, False
-        study = _STUDY_OF.match(text)
-        if study and len(text) > study.end():
-            return resolve_key(paper, text[study.end():])
+        unframed = strip_framing(text)
+        if unframed != text:  # "An Exploration of 8-Bit Training" names 8-bit training
+            return resolve_key(paper, unframed)
         key = concept_key(text)
         if _BASED.match(key):  # "Transformer-based models" names the Transformer; "LLM-based" the LLM
             prefix = re.split(r"[- ]based\b", text, maxsplit=1, flags=re.IGNORECASE)[0].strip()
@@ -227,9 +237,9 @@ def normalise(
                 continue
             if amb:
                 ambiguous.add(key)
-            study = _STUDY_OF.match(mention.text)
-            if study:
-                label_form[id(mention)] = mention.text[study.end():]
+            unframed = strip_framing(mention.text)
+            if unframed != mention.text:
+                label_form[id(mention)] = unframed
             by_key[key].append(mention)
             mentions.append(mention)
     for key in sorted(by_key):

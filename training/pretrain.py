@@ -15,7 +15,7 @@ The weights (``OUT/model<N>.bin``) are loaded into the NER's own tok2vec after i
 from __future__ import annotations
 
 import argparse
-import gzip
+import copy
 import json
 import subprocess
 import sys
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import spacy
 from thinc.api import Config
+from vectors import paper_texts
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -42,14 +43,14 @@ PRETRAINING = {
 def pretrain_config(base: Path = HERE / "config.cfg") -> Config:
     """``base`` with its NER's tok2vec (static vectors on) as a standalone ``tok2vec`` component to pretrain."""
     cfg = Config().from_disk(base, interpolate=False)
-    tok2vec = json.loads(json.dumps(cfg["components"]["ner"]["model"]["tok2vec"]))
+    tok2vec = copy.deepcopy(cfg["components"]["ner"]["model"]["tok2vec"])
     tok2vec["embed"]["include_static_vectors"] = True
     cfg["nlp"]["pipeline"] = ["tok2vec"]
     cfg["components"] = {"tok2vec": {"factory": "tok2vec", "model": tok2vec}}
     cfg["paths"]["raw_text"] = None
     cfg["corpora"]["pretrain"] = {"@readers": "spacy.JsonlCorpus.v1", "path": "${paths.raw_text}",
                                   "min_length": 5, "max_length": 500, "limit": 0}
-    cfg["pretraining"] = json.loads(json.dumps(PRETRAINING))
+    cfg["pretraining"] = copy.deepcopy(PRETRAINING)
     return cfg
 
 
@@ -70,10 +71,9 @@ def ner_tok2vec(path: str | None):  # type: ignore[no-untyped-def]
 def raw_texts(corpus: Path, out: Path) -> int:
     """Title and abstract of every paper as ``{"text": ...}`` lines, the input `spacy pretrain` reads."""
     n = 0
-    with gzip.open(corpus, "rt", encoding="utf-8") as f, out.open("w", encoding="utf-8") as o:
-        for line in f:
-            rec = json.loads(line)
-            o.write(json.dumps({"text": rec["title"] + "\n" + rec["abstract"]}) + "\n")
+    with out.open("w", encoding="utf-8") as o:
+        for text in paper_texts(corpus):
+            o.write(json.dumps({"text": text}) + "\n")
             n += 1
     return n
 

@@ -31,15 +31,21 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 
+def paper_texts(corpus: Path) -> Iterator[str]:
+    """Title and abstract of every paper of a gzipped JSON-lines corpus, as one text."""
+    with gzip.open(corpus, "rt", encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            yield rec["title"] + "\n" + rec["abstract"]
+
+
 def sentences(corpus: Path) -> Iterator[list[str]]:
     """Title and abstract of every paper as one lowercased token list, tokenised as kg tokenises."""
     from kg.extract import build_pipeline
 
     tokenizer = build_pipeline(model=None).tokenizer
-    with gzip.open(corpus, "rt", encoding="utf-8") as f:
-        texts = (json.loads(line) for line in f)
-        for doc in tokenizer.pipe(t["title"] + "\n" + t["abstract"] for t in texts):
-            yield [t.lower_ for t in doc if not t.is_space]
+    for doc in tokenizer.pipe(paper_texts(corpus)):
+        yield [t.lower_ for t in doc if not t.is_space]
 
 
 def main() -> int:
