@@ -4,10 +4,11 @@ Exact-span micro and per-label P/R/F1 (as `kg eval`), and paper-level concept F1
 shared/gold/seed-dev. SciREX and TDMSci ship only a train split here: their fixed 15% held-out
 part (training/splits.py) is scored, never trained on. SciERC test is reported, never tuned on.
 
-    python benchmarks/bench_quality.py [--modes rules,model,combined,encoder,accurate] [--sets scierc-dev,...]
+    python benchmarks/bench_quality.py [--modes rules,model,combined,encoder,ensemble,accurate] [--sets scierc-dev,...]
 
 Modes: rules alone; the CNN recogniser alone ("model") and with the rules ("combined", the
-default extractor); the transformer recogniser alone ("encoder") and with the rules ("accurate",
+default extractor); the transformer recogniser alone ("encoder"), checked by the CNN ("ensemble":
+its less confident entities kept only where the CNN agrees) and that with the rules ("accurate",
 ``--model accurate``; needs ``pip install 'kg[accurate]'``).
 """
 
@@ -46,8 +47,12 @@ def pipeline(mode: str):
     model = default_model_path()
     if mode == "rules":
         return build_pipeline(None)
-    if mode in ("encoder", "accurate"):  # the optional transformer recogniser, alone / with the rules
-        return build_pipeline("accurate", use_rules=(mode == "accurate"))
+    if mode == "encoder":  # the optional transformer recogniser alone
+        return build_pipeline("accurate", use_rules=False, agreement=False)
+    if mode == "ensemble":  # the transformer recogniser checked by the CNN, no rules
+        return build_pipeline("accurate", use_rules=False)
+    if mode == "accurate":  # the transformer checked by the CNN, with the rules
+        return build_pipeline("accurate")
     if model is None:
         raise SystemExit("no packaged model at kg/models/ner: train it first (python training/train.py)")
     return build_pipeline(model, use_rules=(mode == "combined"))

@@ -41,9 +41,12 @@ def test_adapters_are_small_and_inside_the_installed_package():
     assert Path(kg.__file__).parent not in encoder.base_model_dir().parents
 
 
-def test_accurate_pipeline_has_the_encoder(accurate_nlp):
-    assert "kg_encoder" in accurate_nlp.pipe_names and "ner" not in accurate_nlp.pipe_names
+def test_accurate_pipeline_has_the_encoder_checked_by_the_cnn(accurate_nlp):
+    names = accurate_nlp.pipe_names
+    assert names.index("ner") < names.index("kg_encoder") < names.index("kg_resolver")
     assert extractor_version("accurate") != extractor_version("default")
+    alone = build_pipeline("accurate", agreement=False)
+    assert "kg_encoder" in alone.pipe_names and "ner" not in alone.pipe_names
 
 
 def test_accurate_sample_sentences_give_expected_mentions(accurate_nlp):
@@ -138,12 +141,41 @@ def test_cli_extract_accurate(tmp_path, data_dir):
 
 
 def test_confidence_floor_drops_unsure_entities():
-    from kg.extract.pipeline import ACCURATE_MIN_CONFIDENCE
+    from kg.extract.pipeline import ENCODER_MIN_CONFIDENCE
 
-    nlp = build_pipeline("accurate")
-    assert nlp.get_pipe("kg_encoder").min_confidence == ACCURATE_MIN_CONFIDENCE > 0
+    nlp = build_pipeline("accurate", agreement=False)
+    assert nlp.get_pipe("kg_encoder").min_confidence == ENCODER_MIN_CONFIDENCE > 0
     text = "We evaluate speculative decoding on HumanEval and report latency."
     doc = nlp(text)
-    assert doc.ents and all(c >= ACCURATE_MIN_CONFIDENCE for c in doc._.kg_ner_confidence.values())
+    assert doc.ents and all(c >= ENCODER_MIN_CONFIDENCE for c in doc._.kg_ner_confidence.values())
     nlp.get_pipe("kg_encoder").min_confidence = 1.01  # no probability reaches it
     assert not nlp(text).ents
+
+
+AGREEMENT_TEXTS = [
+    "Scaling Large Language Model Training\nWe present a full-stack approach to large-scale LLM training, "
+    "with computation and communication overlapping and network performance tuning.",
+    "We propose MESA, a training-free adaptive inference method for multi-modal LLMs that combines "
+    "progressive token pruning with iterative token merging, evaluated on VQA2.0 and GQA by accuracy and FLOPs.",
+    "Sparse retrievers such as SPLADE rely on lexical matching; we study how pre-trained language model "
+    "initialization affects effectiveness and efficiency on MS MARCO.",
+]
+
+
+def test_unsure_transformer_entities_stay_only_where_the_cnn_agrees(accurate_nlp):
+    from kg.extract.pipeline import ACCURATE_MIN_CONFIDENCE
+
+    cnn = build_pipeline("default", use_rules=False)
+    alone = build_pipeline("accurate", use_rules=False, agreement=False)
+    alone.get_pipe("kg_encoder").min_confidence = 0.0  # every transformer entity, with its probability
+    rescued = 0
+    for text in AGREEMENT_TEXTS:
+        doc = accurate_nlp(text)
+        agreed = {(e.start, e.end, e.label_) for e in cnn(text).ents}
+        all_ents = alone(text)
+        kept = {(e.start, e.end, e.label_) for e in doc.ents}
+        for e in all_ents.ents:
+            key, conf = (e.start, e.end, e.label_), all_ents._.kg_ner_confidence[(e.start_char, e.end_char)]
+            assert (key in kept) == (conf >= ACCURATE_MIN_CONFIDENCE or key in agreed), (e.text, conf)
+            rescued += conf < ACCURATE_MIN_CONFIDENCE and key in kept
+    assert rescued, "no unsure entity was confirmed by the CNN in these texts"

