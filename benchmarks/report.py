@@ -10,6 +10,8 @@ import json
 from _common import RESULTS
 
 LABELS = ("METHOD", "TASK", "DATASET", "METRIC")
+#: the order of bench_quality's modes in the table (a mode not listed goes last)
+MODES = ("combined", "rules", "model", "encoder", "ensemble", "accurate")
 
 
 def quality() -> None:
@@ -18,7 +20,7 @@ def quality() -> None:
     print("| gold set | mode | P | R | **F1 (micro)** | " + " | ".join(f"{lab} F1" for lab in LABELS) + " |")
     print("|---|---|---|---|---|" + "---|" * len(LABELS))
     for name, modes in data["results"].items():
-        for mode, r in modes.items():
+        for mode, r in sorted(modes.items(), key=lambda kv: (MODES + (kv[0],)).index(kv[0])):
             m = r["micro"]
             per = " | ".join(f"{r[lab]['f1']:.3f}" if lab in r else "—" for lab in LABELS)
             print(f"| {name} | {mode} | {m['p']:.3f} | {m['r']:.3f} | **{m['f1']:.3f}** | {per} |")
