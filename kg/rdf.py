@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pyoxigraph as ox
 from rdflib import RDF, XSD, Graph, Literal, URIRef
@@ -23,6 +24,8 @@ from kg.records import Concept, Mention, Paper, Relation
 __all__ = [
     "TYPE_CLASS",
     "ROLE_PROPERTY",
+    "mint",
+    "iri_segment",
     "paper_iri",
     "concept_iri",
     "build_rdf",
@@ -44,14 +47,41 @@ RELATION_PROPERTY = {"USED_FOR": KG.usedFor, "EVALUATED_ON": KG.evaluatedOn, "ME
 RELATION_EXTRACTOR = "kg_relations"
 
 
-def paper_iri(pid: str) -> URIRef:
-    from urllib.parse import quote
+def iri_segment(value: object) -> str:
+    """``value`` as one IRI path segment: percent-encoded UTF-8, valid for any string.
 
-    return DATA[f"paper/{quote(pid, safe='')}"]
+    Letters, digits and ``-._~`` stay as they are, so ids such as ``2401.12345``, ``p1`` or a
+    concept slug keep their readable IRIs; everything else (space, ``"``, ``<``, ``/``, ``#``,
+    ``%``, control characters, non-ASCII, lone surrogates) is ``%XX``.
+
+    >>> iri_segment("a b/<c>"), iri_segment("2401.12345v2")
+    ('a%20b%2F%3Cc%3E', '2401.12345v2')
+    """
+    return quote(str(value), safe="", encoding="utf-8", errors="surrogatepass")
+
+
+def mint(kind: str, *parts: object) -> URIRef:
+    """The one place kg mints a data IRI: ``DATA/<kind>/<part>-<part>...``, valid for any parts.
+
+    Each part is percent-encoded (:func:`iri_segment`); in a compound IRI a ``-`` inside a part is
+    encoded too (``%2D``), so ``("x-y", "z")`` and ``("x", "y-z")`` never give the same IRI.
+
+    >>> str(mint("mention", "p 1", 0)).rsplit("/", 1)[-1], str(mint("similarity", "x-y", "z")).rsplit("/", 1)[-1]
+    ('p%201-0', 'x%2Dy-z')
+    """
+    if len(parts) == 1:
+        tail = iri_segment(parts[0])
+    else:
+        tail = "-".join(iri_segment(p).replace("-", "%2D") for p in parts)
+    return DATA[f"{kind}/{tail}"]
+
+
+def paper_iri(pid: str) -> URIRef:
+    return mint("paper", pid)
 
 
 def concept_iri(cid: str) -> URIRef:
-    return DATA[f"concept/{cid}"]
+    return mint("concept", cid)
 
 
 def _dec(x: float) -> Literal:
@@ -80,7 +110,7 @@ def triples(
         by_paper[m.paper_id].append(m)
     producers = sorted({m.producer for m in mentions if m.producer} | ({RELATION_EXTRACTOR} if relations else set()))
     for prod in producers:
-        agent = DATA[f"extractor/{prod}"]
+        agent = mint("extractor", prod)
         yield agent, RDF.type, KG.Extractor
         yield agent, RDF.type, PROV.SoftwareAgent
         yield agent, DCTERMS.title, Literal(prod)
@@ -115,10 +145,10 @@ def triples(
             links[c.id].add(KG.mentions)
             links[c.id].add(KG.proposes if m.role == "proposed" else ROLE_PROPERTY[c.type])
             sentences[m.sentence] = (m.sentence_start, m.sentence_end)
-            mi = DATA[f"mention/{p.id}-{i}"]
+            mi = mint("mention", p.id, i)
             yield mi, RDF.type, KG.Mention
             yield mi, KG.inPaper, s
-            yield mi, KG.inSentence, DATA[f"sentence/{p.id}-{m.sentence}"]
+            yield mi, KG.inSentence, mint("sentence", p.id, m.sentence)
             yield mi, KG.denotes, ci
             yield mi, KG.startOffset, Literal(m.start)
             yield mi, KG.endOffset, Literal(m.end)
@@ -126,12 +156,12 @@ def triples(
             yield mi, KG.entityType, TYPE_CLASS[c.type]
             yield mi, KG.role, Literal(m.role)
             yield mi, KG.confidence, _dec(m.confidence)
-            yield mi, PROV.wasAttributedTo, DATA[f"extractor/{m.producer or 'unknown'}"]
+            yield mi, PROV.wasAttributedTo, mint("extractor", m.producer or "unknown")
         for cid, props in links.items():
             for prop in props:
                 yield s, prop, concept_iri(cid)
         for idx, (s_start, s_end) in sentences.items():
-            si = DATA[f"sentence/{p.id}-{idx}"]
+            si = mint("sentence", p.id, idx)
             yield si, RDF.type, KG.Sentence
             yield si, DCTERMS.isPartOf, s
             yield si, KG.sentenceIndex, Literal(idx)
@@ -139,7 +169,7 @@ def triples(
             yield si, KG.endOffset, Literal(s_end)
             yield si, SCHEMA_TEXT, Literal(text[s_start:s_end].strip())
     if any(m.producer == "unknown" or not m.producer for m in mentions):
-        yield DATA["extractor/unknown"], RDF.type, KG.Extractor
+        yield mint("extractor", "unknown"), RDF.type, KG.Extractor
     for c in concepts.values():
         ci = concept_iri(c.id)
         yield ci, RDF.type, SKOS.Concept
@@ -158,7 +188,7 @@ def triples(
             yield ci, KG.ambiguous, Literal(True)
     for sim in similarities:
         a, b = paper_iri(sim.a), paper_iri(sim.b)
-        si = DATA[f"similarity/{sim.a}-{sim.b}"]
+        si = mint("similarity", sim.a, sim.b)
         yield a, KG.similarTo, b
         yield b, KG.similarTo, a
         yield si, RDF.type, KG.PaperSimilarity
@@ -174,19 +204,19 @@ def triples(
         prop = RELATION_PROPERTY[r.type]
         head, tail = concept_iri(r.head), concept_iri(r.tail)
         yield head, prop, tail
-        ri = DATA[f"relation/{r.paper_id}-{n}"]
+        ri = mint("relation", r.paper_id, n)
         yield ri, RDF.type, KG.RelationMention
         yield ri, RDF.subject, head
         yield ri, RDF.predicate, prop
         yield ri, RDF.object, tail
         yield ri, KG.inPaper, paper_iri(r.paper_id)
-        yield ri, KG.inSentence, DATA[f"sentence/{r.paper_id}-{r.sentence}"]
+        yield ri, KG.inSentence, mint("sentence", r.paper_id, r.sentence)
         yield ri, KG.confidence, _dec(r.confidence)
         if r.cue:
             yield ri, KG.cue, Literal(r.cue)
-        yield ri, PROV.wasAttributedTo, DATA[f"extractor/{RELATION_EXTRACTOR}"]
+        yield ri, PROV.wasAttributedTo, mint("extractor", RELATION_EXTRACTOR)
     for t in topics:
-        ti = DATA[f"topic/{t.id}"]
+        ti = mint("topic", t.id)
         yield ti, RDF.type, SKOS.Collection
         yield ti, SKOS.prefLabel, Literal(t.label)
         for cid in t.members:

@@ -124,7 +124,10 @@ def _is_layout_blocks(lines: list[str]) -> bool:
 
 def parse_daily_papers(text: str) -> list[RawEntry]:
     """Parse one listing in either layout into entries, in file order."""
-    lines = text.splitlines()
+    # physical lines only: str.splitlines would also break at U+2028, form feeds, ... and shift line numbers
+    lines = [x[:-1] if x.endswith("\r") else x for x in text.split("\n")]
+    if lines and not lines[-1]:
+        lines.pop()
     entries: list[RawEntry] = []
     if _is_layout_blocks(lines):
         pending: tuple[int, str] | None = None  # title waiting for its abstract

@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import pyoxigraph as ox
 
@@ -40,7 +41,15 @@ def _q(store: ox.Store, query: str, **params: str | ox.NamedNode) -> list[dict[s
 
 
 def _cid(iri: str) -> str:
-    return iri.rsplit("/concept/", 1)[-1]
+    """A concept IRI's id, decoded (the inverse of :func:`kg.rdf.concept_iri`)."""
+    return unquote(iri.rsplit("/concept/", 1)[-1])
+
+
+def _concept_node(cid: str) -> ox.NamedNode:
+    """The concept IRI for an id from a URL: minted as the build mints it, so any text is a valid IRI."""
+    from kg.rdf import concept_iri
+
+    return ox.NamedNode(str(concept_iri(cid)))
 
 
 @dataclass
@@ -123,23 +132,23 @@ class ConceptPage:
 
 
 def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage | None:
-    iri = DATA + "concept/" + cid
+    node = _concept_node(cid)
     rows = _q(store, """SELECT ?c ?label ?type ?n ?m ?amb WHERE {
         ?c skos:prefLabel ?label ; kg:paperCount ?n ; kg:mentionCount ?m ; a ?type .
-        FILTER(?type != skos:Concept) OPTIONAL { ?c kg:ambiguous ?amb } }""", c=ox.NamedNode(iri))
+        FILTER(?type != skos:Concept) OPTIONAL { ?c kg:ambiguous ?amb } }""", c=node)
     if not rows:
         return None
     r = rows[0]
     page = ConceptPage(cid, r["label"], TYPES.get(r["type"], ""), int(r["n"]), int(r["m"]), ambiguous=r["amb"] == "true")
-    page.aliases = [x["a"] for x in _q(store, "SELECT ?c ?a WHERE {  ?c skos:altLabel ?a } ORDER BY ?a", c=ox.NamedNode(iri))]
-    topic = _q(store, "SELECT ?c ?l WHERE {  ?t skos:member ?c ; skos:prefLabel ?l } LIMIT 1", c=ox.NamedNode(iri))
+    page.aliases = [x["a"] for x in _q(store, "SELECT ?c ?a WHERE {  ?c skos:altLabel ?a } ORDER BY ?a", c=node)]
+    topic = _q(store, "SELECT ?c ?l WHERE {  ?t skos:member ?c ; skos:prefLabel ?l } LIMIT 1", c=node)
     page.topic = topic[0]["l"] if topic else ""
     ev = _q(store, """SELECT ?c ?pid ?title ?role ?surface ?start ?sstart ?text WHERE {
         ?m kg:denotes ?c ; kg:inPaper ?p ; kg:role ?role ; kg:surfaceForm ?surface ; kg:startOffset ?start ;
            kg:inSentence ?s .
         ?s kg:startOffset ?sstart ; schema:text ?text .
         ?p dcterms:identifier ?pid ; dcterms:title ?title .
-      } ORDER BY DESC(?role) ?title ?start LIMIT 400""", c=ox.NamedNode(iri))
+      } ORDER BY DESC(?role) ?title ?start LIMIT 400""", c=node)
     by_paper: dict[str, dict[str, Any]] = {}
     for e in ev:
         rec = by_paper.setdefault(e["pid"], {"paper": e["pid"], "title": e["title"], "role": e["role"], "segments": None})
@@ -158,7 +167,7 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
         for x in _q(store, """SELECT ?c ?o ?label ?type (COUNT(DISTINCT ?p) AS ?shared) WHERE {
             ?p kg:mentions ?c ; kg:mentions ?o . FILTER(?o != ?c)
             ?o skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }
-          GROUP BY ?c ?o ?label ?type ORDER BY DESC(?shared) ?label LIMIT 15""", c=ox.NamedNode(iri))
+          GROUP BY ?c ?o ?label ?type ORDER BY DESC(?shared) ?label LIMIT 15""", c=node)
     ]
     names = {"usedFor": "used for", "evaluatedOn": "evaluated on", "measuredBy": "measured by",
              "comparedWith": "compared with", "partOf": "part of"}
@@ -166,7 +175,7 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
         { ?r rdf:subject ?c ; rdf:predicate ?prop ; rdf:object ?o . BIND("out" AS ?dir) }
         UNION { ?r rdf:object ?c ; rdf:predicate ?prop ; rdf:subject ?o . BIND("in" AS ?dir) }
         ?r kg:inPaper ?p . ?o skos:prefLabel ?label }
-      GROUP BY ?c ?dir ?prop ?o ?label ORDER BY DESC(?papers) ?label LIMIT 30""", c=ox.NamedNode(iri))
+      GROUP BY ?c ?dir ?prop ?o ?label ORDER BY DESC(?papers) ?label LIMIT 30""", c=node)
     page.relations = [{"dir": x["dir"], "relation": names.get(x["prop"].rsplit("#", 1)[-1], ""), "id": _cid(x["o"]),
                        "label": x["label"], "papers": x["papers"]} for x in rel]
     return page
