@@ -175,8 +175,20 @@ def _concepts_csv(concepts: dict[str, Concept]) -> str:
 
 
 def _graphml(g: nx.MultiDiGraph, path: Path) -> None:
+    """GraphML of the graph; characters XML cannot hold (control characters) are written as visible escapes."""
+    from kg.io import xml_text
+
+    def clean(v: object) -> object:
+        return xml_text(v) if isinstance(v, str) else v
+
+    h = nx.MultiDiGraph()
+    h.graph.update({k: clean(v) for k, v in g.graph.items()})
+    for n, d in g.nodes(data=True):
+        h.add_node(clean(n), **{k: clean(v) for k, v in d.items()})
+    for u, v, k, d in g.edges(keys=True, data=True):
+        h.add_edge(clean(u), clean(v), key=clean(k), **{a: clean(b) for a, b in d.items()})
     with atomic_writer(path) as tmp:
-        nx.write_graphml(g, tmp, encoding="utf-8", prettyprint=True, named_key_ids=True)
+        nx.write_graphml(h, tmp, encoding="utf-8", prettyprint=True, named_key_ids=True)
 
 
 def build(
