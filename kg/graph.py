@@ -12,6 +12,8 @@ Nodes are ``paper:<id>`` and ``concept:<id>``. Edges (edge key = kind):
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -49,56 +51,87 @@ def paper_concepts(mentions: Iterable[Mention]) -> dict[str, set[str]]:
     return out
 
 
+#: concepts in more papers than this never link papers for similarity (their idf is low:
+#: log(n/500) < 5 at 75k papers against ~10 for a rare concept); it bounds the similarity work
+#: by 500 x the number of (paper, concept) pairs, so it grows linearly with the corpus
+MAX_SIMILARITY_DF = 500
+
+
 def paper_similarities(
-    paper_concepts: dict[str, set[str]], n_papers: int, top_k: int = 10, max_df_share: float = 0.2
+    paper_concepts: dict[str, set[str]], n_papers: int, top_k: int = 10, max_df_share: float = 0.2,
+    max_df: int = MAX_SIMILARITY_DF,
 ) -> list[Similarity]:
     """Each paper's ``top_k`` most similar papers by the idf-weighted concepts they share.
 
-    Concepts in more than ``max_df_share`` of the papers (and at least 20) are too common
-    to link papers and are skipped; the inverted index keeps this near-linear.
+    Concepts in more than ``max_df_share`` of the papers (and at least 20), or in more than
+    ``max_df`` papers, are too common to link papers and are skipped. The work per paper is
+    then at most ``max_df`` per concept it has: linear in the corpus. Scores are summed in
+    concept-id order, so the result does not depend on set order (or the process).
     """
-    df = Counter(c for cs in paper_concepts.values() for c in cs)
-    cap = max(20, int(max_df_share * n_papers))
+    df: Counter[str] = Counter()
+    for cs in paper_concepts.values():
+        df.update(cs)
+    cap = min(max(20, int(max_df_share * n_papers)), max_df)
     idf = {c: math.log(n_papers / d) for c, d in df.items() if 2 <= d <= cap}
-    index: dict[str, list[str]] = defaultdict(list)
-    for p in sorted(paper_concepts):
-        for c in paper_concepts[p]:
-            if c in idf:
-                index[c].append(p)
-    best: dict[tuple[str, str], Similarity] = {}
-    for p in sorted(paper_concepts):
-        scores: dict[str, float] = defaultdict(float)
-        shared: dict[str, list[str]] = defaultdict(list)
-        for c in paper_concepts[p]:
-            if c not in idf:
-                continue
-            for q in index[c]:
-                if q != p:
-                    scores[q] += idf[c]
-                    shared[q].append(c)
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
-        for q, s in ranked:
-            a, b = (p, q) if p < q else (q, p)
-            sh = tuple(sorted(shared[q], key=lambda c: (-idf[c], c)))
-            best[(a, b)] = Similarity(a, b, round(s, 4), sh)
+    del df
+    ids = sorted(paper_concepts)
+    # each paper's linking concepts in id order, and each concept's papers as ints in id order
+    linking = [sorted(c for c in paper_concepts[p] if c in idf) for p in ids]
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, cs in enumerate(linking):
+        for c in cs:
+            index[c].append(i)
+    best: dict[tuple[int, int], Similarity] = {}
+    for i, cs in enumerate(linking):
+        if not cs:
+            continue
+        scores: dict[int, float] = defaultdict(float)
+        for c in cs:
+            w = idf[c]
+            for j in index[c]:
+                scores[j] += w
+        scores.pop(i, None)
+        # ties by paper id: j indexes ``ids`` in sorted order
+        for j, s in heapq.nsmallest(top_k, scores.items(), key=lambda kv: (-kv[1], kv[0])):
+            a, b = (i, j) if i < j else (j, i)
+            if (a, b) in best:
+                continue  # the same pair from the other side: the same shared set and score
+            mine = set(cs)
+            sh = tuple(sorted((c for c in linking[j] if c in mine), key=lambda c: (-idf[c], c)))
+            best[(a, b)] = Similarity(ids[a], ids[b], round(s, 4), sh)
     return [best[k] for k in sorted(best)]
 
 
 def cooccurrences(
     paper_concepts: dict[str, set[str]], n_papers: int, min_papers: int = 2
 ) -> list[tuple[str, str, int, float]]:
-    """Concept pairs seen together in at least ``min_papers`` papers: (a, b, papers, strength)."""
-    df = Counter(c for cs in paper_concepts.values() for c in cs)
-    pairs: Counter[tuple[str, str]] = Counter()
+    """Concept pairs seen together in at least ``min_papers`` papers: (a, b, papers, strength).
+
+    Counted one concept at a time over its papers (an inverted index), so memory holds one
+    concept's partners rather than every pair of the corpus; the work is the sum over papers
+    of their concepts squared, linear in the corpus. Sorted by (a, b).
+    """
+    df: Counter[str] = Counter()
     for cs in paper_concepts.values():
-        ordered = sorted(cs)
-        for i, a in enumerate(ordered):
-            for b in ordered[i + 1:]:
-                pairs[(a, b)] += 1
+        df.update(cs)
+    # a pair in >= min_papers papers needs both concepts in >= min_papers papers
+    frequent = {c for c, d in df.items() if d >= min_papers}
+    ids = sorted(paper_concepts)
+    kept = [sorted(c for c in paper_concepts[p] if c in frequent) for p in ids]
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, cs in enumerate(kept):
+        for c in cs:
+            index[c].append(i)
     out = []
-    for (a, b), n in sorted(pairs.items()):
-        if n >= min_papers:
-            out.append((a, b, n, round(n * n_papers / (df[a] * df[b]), 4)))
+    for a in sorted(index):
+        partners: Counter[str] = Counter()
+        for i in index[a]:
+            cs = kept[i]
+            partners.update(cs[bisect.bisect_right(cs, a):])
+        for b in sorted(partners):
+            n = partners[b]
+            if n >= min_papers:
+                out.append((a, b, n, round(n * n_papers / (df[a] * df[b]), 4)))
     return out
 
 
