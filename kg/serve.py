@@ -2,31 +2,41 @@
 
 - ``/sparql``: GET (``?query=``) and POST (form ``query=`` or ``application/sparql-query``);
   results as SPARQL JSON, XML, CSV or TSV, graphs as Turtle or N-Triples, by ``Accept`` (or a
-  ``format`` parameter); SPARQL Update is refused with 403.
-- Every query runs in a child process with a time limit (killed past it: 503 with a message)
-  and a row cap (past it: 413 with a message); a malformed query gets 400 with the parser's
-  message. The store is opened read-only.
+  ``format`` parameter); SPARQL Update is refused with 403, and so is ``SERVICE`` (federation):
+  the server never connects anywhere on a query's behalf.
+- Queries run in a small pool of worker processes (lower CPU priority than the pages, a memory
+  limit each) with a time limit (killed past it: 503), a row cap and a result-size cap (past
+  either: 413); a malformed query gets 400 with the parser's message. Of the pool's slots only
+  ``max_slow`` may be held by queries running longer than ``slow_after`` seconds, so long queries
+  cannot starve short ones; requests waiting for a slot form a bounded queue (503 when full).
+- Request bodies and GET query strings are capped (413/414, refused before the body is read
+  past the cap), and the ``Host`` header must name the address the server is bound to
+  (127.0.0.1, localhost, [::1]) or a name allowed with ``--allow-host`` (400 otherwise): a web
+  page cannot reach the server through DNS rebinding.
 - ``/`` and below: the web explorer (:mod:`kg.web`): search, concept and paper pages, an
   overview graph, a SPARQL page and the build's report; every script and style served by kg.
+  The pages never wait for a SPARQL slot.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import multiprocessing
+import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 import pyoxigraph as ox
@@ -35,11 +45,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from kg.errors import StoreError
+from kg.errors import QueryError, StoreError
 from kg.namespace import PREFIXES
 from kg.sparql_results import MEDIA_TYPES, ask_results, select_results
+from kg.store import refuse_remote
 
-__all__ = ["ServerConfig", "create_app", "execute", "running_server", "free_port", "DEFAULT_PORT"]
+__all__ = ["ServerConfig", "QueryPool", "create_app", "execute", "serve", "running_server", "free_port",
+           "DEFAULT_PORT"]
 
 DEFAULT_PORT = 8077
 GRAPH_TYPES = {"turtle": "text/turtle; charset=utf-8", "ntriples": "application/n-triples"}
@@ -55,8 +67,8 @@ _UPDATE = re.compile(
     r"(?:INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
     re.IGNORECASE,
 )
-_FORK = multiprocessing.get_context("fork")
-T = TypeVar("T")
+_TEXT = "text/plain; charset=utf-8"
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
 @dataclass(frozen=True)
@@ -64,7 +76,19 @@ class ServerConfig:
     store: Path
     timeout: float = 10.0  # seconds per query
     max_rows: int = 10_000  # result rows (or triples) per query
-    max_concurrent: int = 4
+    max_concurrent: int = 4  # SPARQL queries running at once (worker processes)
+    max_slow: int = 2  # of those, how many may run past slow_after seconds
+    slow_after: float = 1.0
+    max_queued: int = 64  # SPARQL requests waiting for a slot (past it: 503 at once)
+    max_body: int = 1 << 20  # bytes of a request body (POST)
+    max_query_string: int = 64 << 10  # bytes of a GET request's query string
+    max_result_bytes: int = 16 << 20  # bytes of one SPARQL result
+    worker_memory: int = 2 << 30  # address space of a query process (bytes; 0: no limit)
+    worker_nice: int = 5  # CPU priority of the query processes below the pages'
+    host: str = "127.0.0.1"  # the address served: Host must name it (or one of allow_hosts)
+    port: int = DEFAULT_PORT
+    allow_hosts: tuple[str, ...] = ()  # more Host names accepted; "*" turns the check off
+    cache_bytes: int = 32 << 20  # rendered explorer pages kept (the store is read-only)
 
 
 @dataclass(frozen=True)
@@ -72,6 +96,7 @@ class Outcome:
     status: int
     media_type: str
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _negotiate(request: Request) -> tuple[str, str]:
@@ -92,77 +117,362 @@ def _negotiate(request: Request) -> tuple[str, str]:
     return results, graph
 
 
-def _capped(items: Iterator[T], cap: int) -> list[T] | None:
-    """The items as a list, or ``None`` when there are more than ``cap``."""
-    out = list(itertools.islice(items, cap + 1))
-    return None if len(out) > cap else out
-
-
 def _too_many(cap: int, what: str) -> tuple[int, str, bytes]:
-    return (413, "text/plain; charset=utf-8",
+    return (413, _TEXT,
             f"the result has more than {cap} {what} (the server's cap); "
             "add a LIMIT or make the query more selective".encode())
 
 
-def _child(conn: Connection, store: str, query: str, results_fmt: str, graph_fmt: str, max_rows: int) -> None:
+def _too_big(cap: int) -> tuple[int, str, bytes]:
+    return (413, _TEXT,
+            f"the result is larger than {cap / (1 << 20):g} MiB (the server's cap on result size); "
+            "select fewer or shorter values (a GROUP_CONCAT or long literal?), or add a LIMIT".encode())
+
+
+def _term_size(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> int:
+    if t is None:
+        return 0
+    if isinstance(t, ox.Triple):
+        return len(str(t))
+    return len(t.value) + 8
+
+
+def _answer(st: ox.Store, query: str, results_fmt: str, graph_fmt: str, max_rows: int,
+            max_bytes: int) -> tuple[int, str, bytes]:
+    """Run one query on ``st``: (status, media type, body), the row and size caps applied as it streams."""
     try:
-        st = ox.Store.read_only(store)
         res = st.query(query, prefixes=PREFIXES)
         if isinstance(res, ox.QueryBoolean):
-            conn.send((200, MEDIA_TYPES[results_fmt], ask_results(bool(res), results_fmt)))
-        elif isinstance(res, ox.QuerySolutions):
+            return 200, MEDIA_TYPES[results_fmt], ask_results(bool(res), results_fmt)
+        size = 0
+        if isinstance(res, ox.QuerySolutions):
             variables = [v.value for v in res.variables]
-            rows = _capped(([sol[v] for v in variables] for sol in res), max_rows)
-            if rows is None:
-                conn.send(_too_many(max_rows, "rows"))
-                return
-            conn.send((200, MEDIA_TYPES[results_fmt], select_results(variables, rows, results_fmt)))
+            rows: list[list[ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None]] = []
+            for sol in res:
+                if len(rows) >= max_rows:
+                    return _too_many(max_rows, "rows")
+                row = [sol[v] for v in variables]
+                size += sum(_term_size(t) for t in row)
+                if size > max_bytes:
+                    return _too_big(max_bytes)
+                rows.append(row)
+            body = select_results(variables, rows, results_fmt)
+            media = MEDIA_TYPES[results_fmt]
         else:
-            triples = _capped(iter(res), max_rows)
-            if triples is None:
-                conn.send(_too_many(max_rows, "triples"))
-                return
+            triples: list[ox.Triple] = []
+            for tr in res:
+                if len(triples) >= max_rows:
+                    return _too_many(max_rows, "triples")
+                size += _term_size(tr)
+                if size > max_bytes:
+                    return _too_big(max_bytes)
+                triples.append(tr)
             rdf_fmt = ox.RdfFormat.TURTLE if graph_fmt == "turtle" else ox.RdfFormat.N_TRIPLES
             body = ox.serialize(triples, format=rdf_fmt) or b""
-            conn.send((200, GRAPH_TYPES[graph_fmt], body))
+            media = GRAPH_TYPES[graph_fmt]
+        if len(body) > max_bytes:  # escaping can make the text longer than its values
+            return _too_big(max_bytes)
+        return 200, media, body
     except SyntaxError as err:
-        conn.send((400, "text/plain; charset=utf-8", f"malformed SPARQL query: {err}".encode()))
+        return 400, _TEXT, f"malformed SPARQL query: {err}".encode()
+    except MemoryError:
+        return 413, _TEXT, b"the query needed more memory than a query process may use; make it more selective"
     except Exception as err:  # noqa: BLE001  (reported to the client, the server goes on)
-        conn.send((500, "text/plain; charset=utf-8", f"query failed: {err}".encode()))
-    finally:
-        conn.close()
+        return 500, _TEXT, f"query failed: {err}".encode()
+
+
+def _worker_main(conn: Connection, store: str, max_rows: int, max_bytes: int, memory: int, nice: int) -> None:
+    """A query process: open the store read-only, then answer (query, format, format) jobs until the pipe closes."""
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)
+    if memory:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    st = ox.Store.read_only(store)
+    while True:
+        try:
+            query, results_fmt, graph_fmt = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send(_answer(st, query, results_fmt, graph_fmt, max_rows, max_bytes))
+
+
+class _Worker:
+    def __init__(self, proc: Any, conn: Connection) -> None:
+        self.proc, self.conn, self.jobs = proc, conn, 0
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.proc.kill()
+            self.proc.join(2)
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+class QueryPool:
+    """SPARQL queries in worker processes: ``max_concurrent`` slots, of which at most ``max_slow``
+    may be held past ``slow_after`` seconds, and a queue of at most ``max_queued`` waiting requests.
+
+    A query that runs past ``slow_after`` while ``max_slow`` others already do is stopped (503, retry
+    later) instead of taking the last slots that keep short queries moving; one past ``timeout`` is
+    stopped (503). A stopped query's process is killed and replaced.
+    """
+
+    MAX_JOBS = 1000  # a worker is replaced after this many queries (bounds any slow growth)
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["kg.serve"])
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._slow = threading.Semaphore(max(1, config.max_slow))
+        self._slots: anyio.Semaphore | None = None
+        self._threads: anyio.CapacityLimiter | None = None
+        self._waiting = 0
+        self._closed = False
+
+    def _spawn(self) -> _Worker:
+        c = self.config
+        receiver, sender = self._ctx.Pipe()
+        proc = self._ctx.Process(target=_worker_main, daemon=True, args=(
+            sender, str(c.store), c.max_rows, c.max_result_bytes, c.worker_memory, c.worker_nice))
+        proc.start()
+        sender.close()
+        return _Worker(proc, receiver)
+
+    def start(self, n: int | None = None) -> None:
+        """Start ``n`` workers now (default: all slots), so the first queries do not wait for them."""
+        workers = [self._spawn() for _ in range(self.config.max_concurrent if n is None else n)]
+        with self._lock:
+            self._idle.extend(workers)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for w in idle:
+            w.kill()
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            while self._idle:
+                w = self._idle.pop()
+                if w.proc.is_alive():
+                    return w
+                w.kill()
+        return self._spawn()
+
+    def _give_back(self, w: _Worker) -> None:
+        w.jobs += 1
+        if self._closed or w.jobs >= self.MAX_JOBS:
+            w.kill()
+            return
+        with self._lock:
+            self._idle.append(w)
+
+    def run_blocking(self, query: str, results_fmt: str, graph_fmt: str) -> Outcome:
+        """Run one query in a worker and wait for it (the time limits applied); for a thread."""
+        c = self.config
+        w = self._take()
+        slow = False
+        try:
+            w.conn.send((query, results_fmt, graph_fmt))
+            if not w.conn.poll(min(c.slow_after, c.timeout)):
+                if c.timeout <= c.slow_after or not self._slow.acquire(blocking=False):
+                    w.kill()
+                    if c.timeout <= c.slow_after:
+                        return _timed_out(c)
+                    return Outcome(503, _TEXT, (
+                        f"the query was stopped after {c.slow_after:g} s: {c.max_slow} other long-running "
+                        f"queries hold the slots kept for long queries; retry in a few seconds, or make it "
+                        f"more selective").encode(), {"Retry-After": str(max(1, round(c.timeout)))})
+                slow = True
+                if not w.conn.poll(c.timeout - c.slow_after):
+                    w.kill()
+                    return _timed_out(c)
+            status, media, body = w.conn.recv()
+        except (EOFError, OSError):
+            w.kill()
+            return Outcome(500, _TEXT, b"the query process ended without an answer "
+                                       b"(past its memory limit?); make the query more selective")
+        finally:
+            if slow:
+                self._slow.release()
+        self._give_back(w)
+        return Outcome(status, media, body)
+
+    async def run(self, query: str, results_fmt: str = "json", graph_fmt: str = "turtle") -> Outcome:
+        """Queue for a slot (bounded), then run the query in a worker without blocking the event loop."""
+        c = self.config
+        if self._slots is None or self._threads is None:
+            self._slots = anyio.Semaphore(c.max_concurrent)
+            self._threads = anyio.CapacityLimiter(c.max_concurrent)
+        busy = Outcome(503, _TEXT, (
+            f"the server is busy: {c.max_concurrent} queries are running and {c.max_queued} are waiting; "
+            "retry in a few seconds").encode(), {"Retry-After": "2"})
+        if self._waiting >= c.max_queued:
+            return busy
+        self._waiting += 1
+        try:
+            with anyio.move_on_after(c.timeout) as waited:
+                await self._slots.acquire()
+            if waited.cancelled_caught:
+                return busy
+        finally:
+            self._waiting -= 1
+        try:
+            return await anyio.to_thread.run_sync(self.run_blocking, query, results_fmt, graph_fmt,
+                                                  limiter=self._threads)
+        finally:
+            self._slots.release()
+
+
+def _timed_out(c: ServerConfig) -> Outcome:
+    return Outcome(503, _TEXT, f"the query ran past the server's time limit of {c.timeout:g} s and was stopped; "
+                               "make it more selective or add a LIMIT".encode())
+
+
+def _refused(query: str) -> Outcome | None:
+    """403 for SPARQL Update and for anything that would fetch from another server; None if the query may run."""
+    if _UPDATE.match(query):
+        return Outcome(403, _TEXT, b"this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, "
+                                   b"DROP, ...) is refused")
+    try:
+        refuse_remote(query)
+    except QueryError as err:
+        return Outcome(403, _TEXT, str(err).encode())
+    return None
 
 
 def execute(config: ServerConfig, query: str, results_fmt: str = "json", graph_fmt: str = "turtle") -> Outcome:
-    """Run one query in a child process under the time limit and row cap (blocking)."""
-    if _UPDATE.match(query):
-        return Outcome(403, "text/plain; charset=utf-8",
-                       b"this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, ...) is refused")
-    receiver, sender = _FORK.Pipe(duplex=False)
-    proc = _FORK.Process(target=_child, args=(sender, str(config.store), query, results_fmt, graph_fmt,
-                                              config.max_rows), daemon=True)
-    proc.start()
-    sender.close()
+    """Run one query in a fresh worker process under the server's limits (blocking; for scripts and tests)."""
+    refused = _refused(query)
+    if refused is not None:
+        return refused
+    pool = QueryPool(config)
     try:
-        if receiver.poll(config.timeout):
-            status, media, body = receiver.recv()
-            return Outcome(status, media, body)
-        if proc.is_alive():
-            return Outcome(503, "text/plain; charset=utf-8",
-                           f"the query ran past the server's time limit of {config.timeout:g} s and was stopped; "
-                           "make it more selective or add a LIMIT".encode())
-        return Outcome(500, "text/plain; charset=utf-8", b"the query process ended without an answer")
-    except EOFError:
-        return Outcome(500, "text/plain; charset=utf-8", b"the query process ended without an answer")
+        return pool.run_blocking(query, results_fmt, graph_fmt)
     finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(1)
-        receiver.close()
+        pool.close()
 
 
-def create_app(config: ServerConfig) -> Starlette:
-    """The ASGI application: ``/sparql`` and ``/``."""
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def allowed_host_names(config: ServerConfig) -> frozenset[str] | None:
+    """Host names (lower case, IPv6 in brackets) the server answers to; None when any is allowed."""
+    if "*" in config.allow_hosts:
+        return None
+    names = set(_LOOPBACK)
+    bound = config.host.strip().lower()
+    if bound and bound not in ("0.0.0.0", "::", "[::]"):
+        names.add(f"[{bound}]" if ":" in bound and not bound.startswith("[") else bound)
+    return frozenset(names)
+
+
+def _split_host(value: str) -> tuple[str, str]:
+    """(name, port) of a Host header value; port '' when absent."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        name, _, rest = value.partition("]")
+        return name + "]", rest[1:] if rest.startswith(":") else rest
+    name, _, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
+    return name, port
+
+
+class Guard:
+    """ASGI middleware run before any route: the Host check and the caps on request size.
+
+    - ``Host`` must be one of :func:`allowed_host_names` with the bound port (or no port), or a name
+      given with ``--allow-host`` (any port): 400 otherwise. This is what stops DNS rebinding, where
+      a web page on an attacker's name that resolves to 127.0.0.1 sends requests to the server.
+    - A GET query string longer than ``max_query_string``: 414. A body declared (Content-Length) or
+      streamed past ``max_body``: 413, answered as soon as the cap is passed (the rest is not read).
+      A body under the cap is read here and handed on, so no route reads more than the cap.
+    """
+
+    def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
+        self.app, self.config = app, config
+        self.names = allowed_host_names(config)
+        self.extra = frozenset(h.strip().lower().rstrip(".") for h in config.allow_hosts)
+
+    def host_ok(self, value: str) -> bool:
+        if self.names is None:
+            return True
+        name, port = _split_host(value)
+        name = name.rstrip(".")
+        if name in self.extra:
+            return True
+        return name in self.names and port in ("", str(self.config.port))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        host = headers.get(b"host")
+        if host is not None and not self.host_ok(host.decode("latin-1")):
+            shown = host.decode("latin-1")[:100].encode("unicode_escape").decode()
+            await _reply(send, 400, (
+                f"Host {shown!r} is not served here: this server answers to {', '.join(sorted(self.names or ()))} "
+                f"on port {self.config.port}; to allow another name start it with `kg serve --allow-host NAME`"))
+            return
+        c = self.config
+        if len(scope.get("query_string", b"")) > c.max_query_string:
+            await _reply(send, 414, f"the URL's query string is longer than {c.max_query_string} bytes (the "
+                                    "server's cap); POST the query instead (application/sparql-query or a form)")
+            return
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        too_big = (f"the request body is larger than {c.max_body} bytes (the server's cap); "
+                   "send a shorter query")
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > c.max_body):
+            await _reply(send, 413, too_big)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > c.max_body:
+                await _reply(send, 413, too_big)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> MutableMapping[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _reply(send: Send, status: int, text: str) -> None:
+    body = text.encode("utf-8")
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", _TEXT.encode()), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"), (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(config: ServerConfig) -> Any:
+    """The ASGI application: ``/sparql``, ``/health`` and the explorer under ``/``, behind :class:`Guard`."""
     store_dir = Path(config.store)
     if not (store_dir.is_dir()):
         raise StoreError(f"{store_dir}: no SPARQL store there; run `kg build` first or pass --store DIR")
@@ -170,7 +480,7 @@ def create_app(config: ServerConfig) -> Starlette:
         page_store = ox.Store.read_only(str(store_dir))  # fail now, not at the first query, if it is no store
     except OSError as err:
         raise StoreError(f"{store_dir}: not a readable Oxigraph store ({err}); rebuild it with `kg build --force`") from err
-    limiter = anyio.Semaphore(config.max_concurrent)
+    pool = QueryPool(config)
 
     async def sparql(request: Request) -> Response:
         query: str | None = None
@@ -196,21 +506,29 @@ def create_app(config: ServerConfig) -> Starlette:
         if not query:
             return PlainTextResponse("no query: pass ?query=... (GET) or a query body (POST)", status_code=400)
         results_fmt, graph_fmt = _negotiate(request)
-        async with limiter:
-            outcome = await anyio.to_thread.run_sync(execute, config, query, results_fmt, graph_fmt)
+        outcome = _refused(query) or await pool.run(query, results_fmt, graph_fmt)
         return Response(outcome.body, status_code=outcome.status, media_type=outcome.media_type,
-                        headers={"Cache-Control": "no-store"})
+                        headers={"Cache-Control": "no-store", **outcome.headers})
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "store": str(store_dir)})
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(pool.start)
+        try:
+            yield
+        finally:
+            pool.close()
+
     from kg.web.app import explorer_routes
 
-    return Starlette(routes=[
+    app = Starlette(routes=[
         Route("/sparql", sparql, methods=["GET", "POST"]),
         Route("/health", health),
-        *explorer_routes(page_store, store_dir, config.timeout, config.max_rows),
-    ])
+        *explorer_routes(page_store, store_dir, config.timeout, config.max_rows, cache_bytes=config.cache_bytes),
+    ], lifespan=lifespan)
+    return Guard(app, config)
 
 
 def _refuse_update() -> Response:
@@ -218,10 +536,12 @@ def _refuse_update() -> Response:
         "this endpoint is read-only: SPARQL Update is refused", status_code=403)
 
 
-def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = DEFAULT_PORT, **uvicorn_args: Any) -> None:
+def serve(config: ServerConfig, app: Any = None, **uvicorn_args: Any) -> None:
+    """Run the server (``app``, default ``create_app(config)``) on ``config.host:config.port`` until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", **uvicorn_args)
+    uvicorn.run(app or create_app(config), host=config.host, port=config.port, log_level="warning",
+                h11_max_incomplete_event_size=config.max_query_string + (64 << 10), **uvicorn_args)
 
 
 def free_port() -> int:

@@ -24,9 +24,26 @@ __all__ = [
     "get_named_query",
     "run_query",
     "run_named",
+    "refuse_remote",
 ]
 
 _HEADER = re.compile(r"^#\s*(description|param):\s*(.*)$")
+# SPARQL text cut into tokens, so that a keyword is told apart from the same word inside a string,
+# an IRI, a comment, a variable or a prefixed name (ex:service, ?service, "SERVICE", <.../SERVICE>).
+_TOKENS = re.compile(
+    r"""(?P<comment>\#[^\n]*)
+      | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+                  |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
+      | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+      | (?P<var>[?$]\w+)
+      | (?P<pname>(?:[^\W\d_][\w.\-\u00b7]*)?:[\w.:%\\\-\u00b7]*)
+      | (?P<word>[^\W\d]\w*)
+      | (?P<other>.)""",
+    re.VERBOSE | re.DOTALL,
+)
+# What makes the engine reach another server: SPARQL 1.1 federation (SERVICE) and, should it ever
+# come through the query path, the update that fetches a document (LOAD).
+_REMOTE = {"SERVICE": "SERVICE (federated query)", "LOAD": "LOAD"}
 
 
 @dataclass(frozen=True)
@@ -130,6 +147,27 @@ def get_named_query(name: str) -> NamedQuery:
     return qs[name]
 
 
+def keywords(query: str) -> list[str]:
+    """The bare words of a SPARQL text, upper-cased: not in strings, IRIs, comments, variables or prefixed names."""
+    return [m.group("word").upper() for m in _TOKENS.finditer(query) if m.lastgroup == "word"]
+
+
+def refuse_remote(query: str) -> None:
+    """Raise :class:`QueryError` if the query would make the store fetch from another server.
+
+    Oxigraph evaluates ``SERVICE <iri>`` by sending the pattern to that address over HTTP, and
+    pyoxigraph's ``Store.query`` has no option to turn it off, so without this any query could make
+    kg connect to any host its machine can reach. ``FROM`` and ``FROM NAMED`` only pick graphs of
+    the local store (checked against a listener: nothing is fetched), so they pass.
+    """
+    for word in keywords(query):
+        if word in _REMOTE:
+            raise QueryError(
+                f"{_REMOTE[word]} is refused: kg answers from its own store and never fetches from another "
+                "server; remove that clause (and query the other endpoint directly)"
+            )
+
+
 def _bind(params: dict[str, str]) -> dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple]:
     return {ox.Variable(k): ox.Literal(v) for k, v in params.items()}
 
@@ -163,6 +201,7 @@ def run_query(
     for k in params:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
             raise QueryError(f"bad parameter name {k!r}; use letters, digits and _")
+    refuse_remote(query)
     try:
         return store.query(query, prefixes=PREFIXES, substitutions=_bind(params))
     except SyntaxError as err:

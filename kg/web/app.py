@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -21,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from kg.web import data
 
-__all__ = ["explorer_routes", "example_queries"]
+__all__ = ["explorer_routes", "example_queries", "PageCache"]
 
 _ENV = Environment(loader=PackageLoader("kg.web", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -52,9 +56,74 @@ def example_queries() -> list[dict[str, str]]:
     return out
 
 
-def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: int) -> list[Any]:
-    """Pages: / /search /concept/{id} /paper/{id} /overview /query /report; JSON under /api."""
-    overview_cache: dict[str, Any] = {}
+class PageCache:
+    """Rendered responses by URL, the least recently used dropped past ``max_bytes`` (thread-safe).
+
+    The store is opened read-only and does not change while it is served, so a page rendered once
+    is the same page for everyone after: a hit costs a dictionary look-up instead of the page's
+    queries, which keeps popular pages fast under load.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, tuple[int, bytes, list[tuple[bytes, bytes]]]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: str) -> Response | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+        status, body, headers = item
+        response = Response(body, status_code=status)
+        response.raw_headers = list(headers)
+        return response
+
+    def put(self, key: str, response: Response) -> None:
+        body = getattr(response, "body", None)
+        if not isinstance(body, bytes) or response.status_code not in (200, 303, 404):
+            return
+        cost = len(body) + len(key) + 200
+        if cost > self.max_bytes // 8:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= len(old[1]) + len(key) + 200
+            self._items[key] = (response.status_code, body, list(response.raw_headers))
+            self._size += cost
+            while self._size > self.max_bytes and self._items:
+                k, (_, b, _) = self._items.popitem(last=False)
+                self._size -= len(b) + len(k) + 200
+
+
+def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: int,
+                    cache_bytes: int = 32 << 20) -> list[Any]:
+    """Pages: / /search /concept/{id} /paper/{id} /overview /topic/{id} /query /report; JSON under /api.
+
+    Pages and their JSON are kept in a :class:`PageCache` of ``cache_bytes`` (0: none); a hit is
+    answered on the event loop, a miss renders in the thread pool.
+    """
+    cache = PageCache(cache_bytes) if cache_bytes > 0 else None
+
+    def cached(handler: Callable[[Request], Response]) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            key = request.url.path + "?" + request.url.query
+            if cache is not None:
+                hit = cache.get(key)
+                if hit is not None:
+                    return hit
+            response = await run_in_threadpool(handler, request)
+            if cache is not None:
+                cache.put(key, response)
+            return response
+
+        return endpoint
 
     def render(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         return HTMLResponse(_ENV.get_template(name).render(**ctx), status_code=status)
@@ -94,12 +163,16 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         return render("paper.html", p=page)
 
     def overview(request: Request) -> Response:
-        return render("overview.html", n=120)
+        return render("overview.html")
 
     def overview_json(request: Request) -> Response:
-        if "graph" not in overview_cache:
-            overview_cache["graph"] = data.overview_graph(store)
-        return JSONResponse(overview_cache["graph"])
+        return JSONResponse(data.overview_graph(store, store_dir))
+
+    def topic(request: Request) -> Response:
+        page = data.topic_page(store, request.path_params["tid"])
+        if page is None:
+            return not_found("topic")
+        return render("topic.html", t=page)
 
     def query_page(request: Request) -> Response:
         ex = example_queries()
@@ -122,16 +195,17 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         return Response(status_code=204)
 
     return [
-        Route("/", home),
+        Route("/", cached(home)),
         Route("/favicon.ico", favicon),
-        Route("/search", search),
-        Route("/api/suggest", suggest),
-        Route("/concept/{cid}", concept),
-        Route("/api/concept/{cid}/graph", concept_graph),
-        Route("/paper/{pid:path}", paper),
-        Route("/overview", overview),
-        Route("/api/overview", overview_json),
-        Route("/query", query_page),
+        Route("/search", cached(search)),
+        Route("/api/suggest", cached(suggest)),
+        Route("/concept/{cid}", cached(concept)),
+        Route("/api/concept/{cid}/graph", cached(concept_graph)),
+        Route("/paper/{pid:path}", cached(paper)),
+        Route("/overview", cached(overview)),
+        Route("/api/overview", cached(overview_json)),
+        Route("/topic/{tid:path}", cached(topic)),
+        Route("/query", cached(query_page)),
         Route("/report", report),
         Route("/figures/{name}", figure),
         Mount("/static/vis", app=StaticFiles(directory=str(_vis_dir())), name="vis"),
