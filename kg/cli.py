@@ -325,18 +325,21 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8077,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds a query may run.")] = 10.0,
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Result rows (or triples) a query may return.")] = 10_000,
+    allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="Also answer requests whose Host header names NAME (repeatable; '*' for any). By default only the bound address, 127.0.0.1, localhost and [::1] are.", metavar="NAME")] = None,
+    max_queries: Annotated[int, typer.Option("--max-queries", min=1, help="SPARQL queries run at once (query processes); half of them at most may be long-running.")] = 4,
 ) -> None:
-    """Serve the store over HTTP: a read-only SPARQL 1.1 endpoint at /sparql."""
+    """Serve the store over HTTP: a read-only SPARQL 1.1 endpoint at /sparql and the web explorer at /."""
     from kg.serve import ServerConfig, create_app
+    from kg.serve import serve as run_server
 
+    config = ServerConfig(store, timeout, max_rows, max_concurrent=max_queries, max_slow=max(1, max_queries // 2),
+                          host=host, port=port, allow_hosts=tuple(allow_host or ()))
     try:
-        app_ = create_app(ServerConfig(store, timeout, max_rows))
+        app_ = create_app(config)
     except KGError as e:
         raise _fail(e) from e
-    import uvicorn
-
     err.print(f"kg serving {store} at http://{host}:{port}/sparql (read-only; Ctrl+C stops)")
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    run_server(config, app_)
 
 
 @app.command(name="eval")
