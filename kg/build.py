@@ -29,14 +29,14 @@ from kg.rdf import triples, write_ntriples_stream
 from kg.records import LABELS, Concept, Mention, Paper, Relation
 from kg.relations import paper_relations
 from kg.store import dump_store, load_store
-from kg.views import overview_data, render_html
+from kg.views import write_overview
 
 __all__ = ["BuildReport", "build", "MARKER", "check_output_dir", "extraction_cache_key"]
 
 MARKER = ".kg-build.json"
 OUTPUT_FILES = (
     "kg.ttl", "kg.nt", "kg.jsonld", "papers.jsonl", "mentions.jsonl", "relations.jsonl", "concepts.csv",
-    "graph.graphml", "graph.html", "report.html", "figures", "store",
+    "graph.graphml", "graph.html", "overview.json", "report.html", "figures", "store",
 )
 
 
@@ -257,7 +257,7 @@ def build(
     _graphml(g, out / "graph.graphml")
     if progress:
         progress("views", 0, 1)
-    render_html(overview_data(g), out / "graph.html")
+    write_overview(g, topics, out)
     if progress:
         progress("report", 0, 1)
     from kg.report import write_report

@@ -29,6 +29,8 @@ __all__ = [
     "paper_similarities",
     "cooccurrences",
     "concept_topics",
+    "topic_names",
+    "topic_coverage",
     "Similarity",
     "Topic",
     "graph_counts",
@@ -138,38 +140,120 @@ def cooccurrences(
 @dataclass(frozen=True)
 class Topic:
     id: str
-    label: str  # its top concepts' labels
-    members: tuple[str, ...]  # concept ids, most-mentioned first
+    label: str  # its naming concepts' labels, most distinctive first
+    members: tuple[str, ...]  # concept ids, most telling first (see :func:`topic_names`)
+    names: tuple[str, ...] = ()  # the ids of the concepts that name it
+    papers: int = 0  # papers mentioning at least two of its members (one, for a topic of one paper)
 
 
-def concept_topics(g: nx.MultiDiGraph, min_size: int = 3, top: int = 3) -> list[Topic]:
-    """Communities of the concept co-occurrence graph (Louvain, fixed seed), largest first.
-
-    Each member concept node gets a ``topic`` attribute.
-
-    Each becomes a topic labelled by its ``top`` most-mentioned concepts; its id is
-    ``topic-<id of its most-mentioned concept>``, stable while that concept leads it.
-    """
+def _linking_graph(pc: dict[str, set[str]]) -> tuple[nx.Graph, Counter[str]]:
+    """Concepts seen in >= 2 papers, linked by the papers they share (cosine weight)."""
+    df: Counter[str] = Counter()
+    for cs in pc.values():
+        df.update(cs)
+    linking = {c for c, d in df.items() if d >= 2}
+    pairs: Counter[tuple[str, str]] = Counter()
+    for p in sorted(pc):
+        ordered = sorted(pc[p] & linking)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1:]:
+                pairs[(a, b)] += 1
     h = nx.Graph()
-    for a, b, k, d in g.edges(keys=True, data=True):
-        if k == "cooccurs":
-            h.add_edge(a, b, weight=d["papers"])
-    if h.number_of_nodes() == 0:
+    h.add_nodes_from(sorted(linking))
+    for (a, b), n in sorted(pairs.items()):
+        h.add_edge(a, b, weight=n / math.sqrt(df[a] * df[b]))
+    return h, df
+
+
+def topic_names(
+    members: Iterable[str], pc: dict[str, set[str]], df: Counter[str], min_share: float = 0.5,
+) -> tuple[list[tuple[str, float]], int]:
+    """Members ranked by how well they name the topic, and the topic's paper count.
+
+    The topic's papers are those mentioning at least two of its members (any member, if
+    none has two). A member ``c`` found in ``k`` of them scores ``(k / df(c)) * (k / papers)``:
+    the share of its own papers that fall in the topic (specificity, low for a concept the
+    whole corpus uses) times the share of the topic's papers that mention it (coverage).
+    A member with less than ``min_share`` of its papers in the topic ranks after every
+    member with more, so a corpus-wide concept never names a topic that has a distinctive one.
+    """
+    ms = set(members)
+    papers = [p for p in sorted(pc) if len(pc[p] & ms) >= 2] or [p for p in sorted(pc) if pc[p] & ms]
+    inside: Counter[str] = Counter()
+    for p in papers:
+        inside.update(pc[p] & ms)
+    n = max(1, len(papers))
+    scored = []
+    for c in sorted(ms):
+        k = inside[c]
+        spec = k / df[c] if df[c] else 0.0
+        scored.append((c, spec * k / n, spec >= min_share))
+    scored.sort(key=lambda x: (not x[2], -x[1], -df[x[0]], x[0]))
+    return [(c, round(s, 6)) for c, s, _ in scored], len(papers)
+
+
+def concept_topics(
+    g: nx.MultiDiGraph, min_size: int = 3, top: int = 3, resolution: float = 3.0, seed: int = 13,
+) -> list[Topic]:
+    """Topics: communities of the concepts that link papers, largest first.
+
+    The concepts seen in at least two papers are linked by the papers they share, weighted by
+    cosine (shared / sqrt(df_a * df_b)), so a concept every paper mentions binds nothing
+    tightly. Louvain (``resolution`` > 1 for a grain a researcher names, fixed ``seed``, nodes
+    and edges added in sorted order) finds the communities; those under ``min_size`` concepts
+    give each concept to the topic it is most strongly linked with. A topic is named by its
+    ``top`` most distinctive members (:func:`topic_names`) and its id is
+    ``topic-<id of the first>``. Topics are disjoint; each member concept node gets a
+    ``topic`` attribute.
+    """
+    pc: dict[str, set[str]] = defaultdict(set)
+    for a, b, k in g.edges(keys=True):
+        if k == "mentions":
+            pc[a].add(b)
+    h, df = _linking_graph(pc)
+    if h.number_of_edges() == 0:
         return []
-    communities = nx.community.louvain_communities(h, weight="weight", seed=13)
-    topics = []
-    for com in communities:
-        if len(com) < min_size:
+    communities = nx.community.louvain_communities(h, weight="weight", resolution=resolution, seed=seed)
+    groups = sorted((sorted(c) for c in communities), key=lambda c: (-len(c), c[0]))
+    big = [set(c) for c in groups if len(c) >= min_size]
+    where = {c: i for i, com in enumerate(big) for c in com}
+    for small in groups:
+        if len(small) >= min_size:
             continue
-        members = sorted(com, key=lambda n: (-g.nodes[n].get("papers", 0), g.nodes[n].get("label", ""), n))
-        ids = tuple(n.split(":", 1)[1] for n in members)
-        label = ", ".join(g.nodes[n]["label"] for n in members[:top])
-        topics.append(Topic(id=f"topic-{ids[0]}", label=label, members=ids))
+        for c in small:  # a concept of a small community joins the topic it is most linked with
+            pull: dict[int, float] = defaultdict(float)
+            for nb, d in h[c].items():
+                if nb in where:
+                    pull[where[nb]] += d["weight"]
+            if pull:
+                i = min(pull, key=lambda j: (-pull[j], j))
+                big[i].add(c)
+    topics: list[Topic] = []
+    used: set[str] = set()
+    for group in big:
+        ranked, n_papers = topic_names(group, pc, df)
+        members = tuple(c for c, _ in ranked)
+        names = members[:top]
+        ids = tuple(c.split(":", 1)[1] for c in members)
+        tid = f"topic-{names[0].split(':', 1)[1]}"
+        if tid in used:  # cannot happen for disjoint topics; kept for safety
+            tid = f"{tid}-{len(used)}"
+        used.add(tid)
+        topics.append(Topic(
+            id=tid, label=", ".join(g.nodes[n]["label"] for n in names), members=ids,
+            names=tuple(n.split(":", 1)[1] for n in names), papers=n_papers,
+        ))
     topics.sort(key=lambda t: (-len(t.members), t.id))
     for t in topics:
         for cid in t.members:
             g.nodes[f"concept:{cid}"]["topic"] = t.id
     return topics
+
+
+def topic_coverage(g: nx.MultiDiGraph) -> tuple[int, int]:
+    """(concepts seen in >= 2 papers that belong to a topic, concepts seen in >= 2 papers)."""
+    linking = [d for _, d in g.nodes(data=True) if d.get("kind") == "concept" and d.get("papers", 0) >= 2]
+    return sum(1 for d in linking if d.get("topic")), len(linking)
 
 
 def build_graph(

@@ -47,7 +47,7 @@ def test_cli_build_writes_every_output_and_a_summary(tmp_path, data_dir):
     assert {"id", "label", "type", "papers", "aliases"} <= set(rows[0])
     page = (out / "graph.html").read_text()
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)  # nothing fetched from the network
-    assert "vis.DataSet" in page
+    assert "kg-overview-data" in page and "kgOverview" in page  # the overview map, data and script inlined
     # a second build over a kg directory is fine and reuses the extraction cache
     r2 = kg("build", str(data_dir / "mini.jsonl"), "-o", str(out))
     assert r2.exit_code == 0 and "from cache" in r2.stdout

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,6 +22,7 @@ __all__ = [
     "paper_page",
     "concept_graph",
     "overview_graph",
+    "topic_page",
     "highlight",
 ]
 
@@ -234,28 +237,72 @@ def concept_graph(store: ox.Store, cid: str, limit: int = 25) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-def overview_graph(store: ox.Store, max_nodes: int = 120) -> dict[str, Any]:
-    """The most-mentioned concepts and their co-occurrence, with a layout computed here (physics off)."""
-    import networkx as nx
+def overview_graph(store: ox.Store, store_dir: Path | None = None) -> dict[str, Any]:
+    """The overview map: the build's ``overview.json`` beside the store, laid out at build time
+    by :func:`kg.views.overview_layout` (the same data ``graph.html`` draws); for a store without
+    it, the same layout computed here from the store's concepts, topics and co-occurrence."""
+    from kg.views import overview_layout
 
-    top = _q(store, f"""SELECT ?c ?label ?type ?n WHERE {{ ?c a ?type ; skos:prefLabel ?label ; kg:paperCount ?n .
-        FILTER(?type != skos:Concept) }} ORDER BY DESC(?n) ?label LIMIT {int(max_nodes)}""")
-    ids = {r["c"] for r in top}
-    pairs = _q(store, f"""SELECT ?a ?b (COUNT(DISTINCT ?p) AS ?n) WHERE {{
-        {{ SELECT ?c WHERE {{ ?c a skos:Concept ; kg:paperCount ?k }} ORDER BY DESC(?k) LIMIT {int(max_nodes)} }}
-        ?p kg:mentions ?c . BIND(?c AS ?a) ?p kg:mentions ?b . FILTER(STR(?a) < STR(?b)) }}
-      GROUP BY ?a ?b HAVING (COUNT(DISTINCT ?p) >= 2)""")
-    g = nx.Graph()
-    g.add_nodes_from(ids)
-    edges = []
-    for p in pairs:
-        if p["a"] in ids and p["b"] in ids:
-            g.add_edge(p["a"], p["b"], weight=int(p["n"]))
-            edges.append({"from": _cid(p["a"]), "to": _cid(p["b"]), "value": int(p["n"]),
-                          "title": f"{p['n']} papers mention both"})
-    pos = nx.spring_layout(g, seed=7, iterations=80) if len(g) else {}
-    scale = 60 * math.sqrt(max(1, len(g))) + 200
-    nodes = [{"id": _cid(r["c"]), "label": r["label"], "title": f"{r['label']} ({TYPES.get(r['type'], '').lower()}, {r['n']} papers)",
-              "group": TYPES.get(r["type"], ""), "value": int(r["n"]),
-              "x": round(float(pos[r["c"]][0]) * scale, 1), "y": round(float(pos[r["c"]][1]) * scale, 1)} for r in top]
-    return {"nodes": nodes, "edges": edges}
+    if store_dir is not None:
+        path = Path(store_dir).parent / "overview.json"
+        if path.is_file():
+            loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return loaded
+    concepts: dict[str, dict[str, Any]] = {_cid(r["c"]): {"label": r["label"], "type": TYPES.get(r["type"], ""), "papers": int(r["n"])}
+                for r in _q(store, """SELECT ?c ?label ?type ?n WHERE { ?c a ?type ; skos:prefLabel ?label ;
+                    kg:paperCount ?n . FILTER(?type != skos:Concept && ?n >= 2) }""")}
+    members: dict[str, list[str]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for r in _q(store, """SELECT ?t ?l ?c WHERE { ?t a skos:Collection ; skos:prefLabel ?l ; skos:member ?c }
+                          ORDER BY ?t ?c"""):
+        tid = unquote(r["t"].rsplit("/topic/", 1)[-1])
+        names[tid] = r["l"]
+        if _cid(r["c"]) in concepts:
+            members[tid].append(_cid(r["c"]))
+    topics = []
+    for tid, ms in members.items():
+        lead = {lab: i for i, lab in enumerate(names[tid].split(", "))}
+        ms.sort(key=lambda c: (lead.get(concepts[c]["label"], len(lead)), -concepts[c]["papers"], c))
+        topics.append((tid, ", ".join(names[tid].split(", ")[:2]), ms))
+    topics.sort(key=lambda t: (-len(t[2]), t[0]))
+    pairs = [(_cid(p["a"]), _cid(p["b"]), int(p["n"])) for p in _q(store, """SELECT ?a ?b (COUNT(DISTINCT ?p) AS ?n) WHERE {
+        ?t skos:member ?a . ?p kg:mentions ?a , ?b . ?u skos:member ?b . FILTER(STR(?a) < STR(?b)) }
+      GROUP BY ?a ?b HAVING (COUNT(DISTINCT ?p) >= 2)""")]
+    return overview_layout(concepts, pairs, topics)
+
+
+@dataclass
+class TopicPage:
+    id: str
+    label: str
+    size: int
+    members: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # by type, most-mentioned first
+    papers: list[dict[str, str]] = field(default_factory=list)  # most members mentioned first
+    neighbours: list[dict[str, str]] = field(default_factory=list)  # topics sharing the most papers
+
+
+def topic_page(store: ox.Store, tid: str, max_papers: int = 60) -> TopicPage | None:
+    """A topic: its members by type, its papers (those mentioning the most of its members first),
+    and the topics whose members its papers mention most."""
+    from kg.rdf import mint
+
+    node = ox.NamedNode(str(mint("topic", tid)))
+    rows = _q(store, "SELECT ?t ?l WHERE { ?t a skos:Collection ; skos:prefLabel ?l }", t=node)
+    if not rows:
+        return None
+    page = TopicPage(tid, rows[0]["l"], 0)
+    by_type: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in _q(store, """SELECT ?t ?c ?label ?type ?n WHERE { ?t skos:member ?c . ?c skos:prefLabel ?label ; a ?type ;
+            kg:paperCount ?n . FILTER(?type != skos:Concept) } ORDER BY DESC(?n) ?label""", t=node):
+        by_type[TYPES.get(r["type"], "")].append({"id": _cid(r["c"]), "label": r["label"], "papers": r["n"]})
+        page.size += 1
+    page.members = {t: by_type[t] for t in ("METHOD", "TASK", "DATASET", "METRIC") if by_type.get(t)}
+    page.papers = [{"id": r["pid"], "title": r["title"], "members": r["k"]} for r in _q(
+        store, f"""SELECT ?t ?pid ?title (COUNT(DISTINCT ?c) AS ?k) WHERE {{ ?t skos:member ?c . ?p kg:mentions ?c ;
+            dcterms:identifier ?pid ; dcterms:title ?title }} GROUP BY ?t ?pid ?title ORDER BY DESC(?k) ?title
+            LIMIT {int(max_papers)}""", t=node)]
+    page.neighbours = [{"id": unquote(r["o"].rsplit("/topic/", 1)[-1]), "label": r["l"], "papers": r["n"]} for r in _q(
+        store, """SELECT ?t ?o ?l (COUNT(DISTINCT ?p) AS ?n) WHERE { ?t skos:member ?c . ?p kg:mentions ?c .
+            ?p kg:mentions ?d . ?o skos:member ?d ; skos:prefLabel ?l . FILTER(?o != ?t) }
+          GROUP BY ?t ?o ?l ORDER BY DESC(?n) ?l LIMIT 12""", t=node)]
+    return page
