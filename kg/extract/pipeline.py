@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from spacy.language import Language
 from kg.records import LABELS, Mention, Paper
 
 __all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "model_text", "default_model_path",
-           "extractor_version"]
+           "extractor_version", "split_long_text", "MAX_PIECE_CHARS"]
 
 #: Bumped whenever rules or resources change (it keys the extraction cache).
 RULES_VERSION = "rules-7"
@@ -176,6 +177,55 @@ def _to_mentions(paper_id: str, doc: object, text: str) -> Extraction:
     return ex
 
 
+#: texts longer than this are extracted in pieces (spaCy refuses over 1,000,000 characters, and time
+#: and memory grow faster than the length well before that): a piece ends at a paragraph break,
+#: else a line break, else a sentence end, else a space, in the last half of the window
+MAX_PIECE_CHARS = 20_000
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+")
+
+
+def split_long_text(text: str, limit: int = MAX_PIECE_CHARS) -> list[tuple[int, int]]:
+    """``(start, end)`` pieces of ``text``, each at most ``limit`` characters, cut at natural breaks.
+
+    The pieces cover the text exactly, in order.
+
+    >>> split_long_text("One. Two. Three.", limit=10)
+    [(0, 5), (5, 10), (10, 16)]
+    """
+    out: list[tuple[int, int]] = []
+    start, n = 0, len(text)
+    while n - start > limit:
+        window_end = start + limit
+        lo = start + limit // 2
+        cut = -1
+        for pattern in ("\n\n", "\n"):
+            k = text.rfind(pattern, lo, window_end)
+            if k >= 0:
+                cut = k + len(pattern)
+                break
+        if cut < 0:
+            ends = [m.end() for m in _SENTENCE_END.finditer(text, lo, window_end)]
+            cut = ends[-1] if ends else -1
+        if cut < 0:
+            k = text.rfind(" ", lo, window_end)
+            cut = k + 1 if k >= 0 else window_end
+        out.append((start, cut))
+        start = cut
+    out.append((start, n))
+    return out
+
+
+def _shift(ex: Extraction, offset: int, sentences: int) -> Extraction:
+    """A piece's extraction moved to where the piece starts in the paper's text."""
+    for m in ex.mentions:
+        m.start += offset
+        m.end += offset
+        m.sentence_start += offset
+        m.sentence_end += offset
+        m.sentence += sentences
+    return ex
+
+
 def extract(
     papers: Iterable[Paper],
     nlp: Language | None = None,
@@ -183,14 +233,53 @@ def extract(
     batch_size: int = 32,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[Extraction]:
-    """Run the pipeline over papers, yielding one :class:`Extraction` per paper, in order."""
+    """Run the pipeline over papers, yielding one :class:`Extraction` per paper, in order.
+
+    A text longer than :data:`MAX_PIECE_CHARS` is run in pieces (:func:`split_long_text`) whose
+    mentions, sentences and offsets are put back together as offsets into the whole text, so time
+    and memory stay bounded by the piece and any length can be extracted.
+    """
     nlp = nlp or build_pipeline()
     if "kg_encoder" in nlp.pipe_names:
         # PyTorch does not survive a fork once it has run (its thread pool hangs the child): the
         # transformer runs in this one process and PyTorch spreads each batch over every core
         n_process = 1
-    items = ((model_text(p), (p.id, p.text)) for p in papers)
-    for doc, (pid, text) in nlp.pipe(items, as_tuples=True, n_process=n_process, batch_size=batch_size):
-        yield _to_mentions(pid, doc, text)
-        if progress is not None:
-            progress(1)
+
+    for long, run in itertools.groupby(papers, key=lambda p: len(p.text) > MAX_PIECE_CHARS):
+        if not long:
+            items = ((model_text(p), (p.id, p.text)) for p in run)
+            for doc, (pid, text) in nlp.pipe(items, as_tuples=True, n_process=n_process, batch_size=batch_size):
+                yield _to_mentions(pid, doc, text)
+                if progress is not None:
+                    progress(1)
+            continue
+        for p in run:
+            yield _extract_long(nlp, p, max(1, batch_size * 2_000 // MAX_PIECE_CHARS))
+            if progress is not None:
+                progress(1)
+
+
+def _extract_long(nlp: Language, paper: Paper, batch_size: int) -> Extraction:
+    """One long paper, its pieces in small batches (a batch holds about as much text as one of abstracts)."""
+    text, seen = paper.text, model_text(paper)
+    pieces = split_long_text(text)
+
+    def items() -> Iterator[tuple[str, tuple[str, int]]]:
+        for k, (a, b) in enumerate(pieces):
+            if k == 0:
+                yield seen[a:b], (text[a:b], a)
+            else:
+                # a line break first: the pipeline takes a text's first line for a title (one
+                # sentence); here that "title" is the empty line, and offsets move back by one
+                yield "\n" + seen[a:b], ("\n" + text[a:b], a - 1)
+
+    out = Extraction(paper.id)
+    sentences = 0
+    pairs: dict[tuple[str, str], None] = {}
+    for doc, (piece, offset) in nlp.pipe(items(), as_tuples=True, batch_size=batch_size):
+        ex = _shift(_to_mentions(paper.id, doc, piece), offset, sentences)
+        sentences += sum(1 for _ in doc.sents) if doc.has_annotation("SENT_START") else 1
+        out.mentions.extend(ex.mentions)
+        pairs.update(dict.fromkeys(ex.abbreviations))
+    out.abbreviations = list(pairs)
+    return out
