@@ -24,6 +24,7 @@ from kg.errors import OutputError
 
 __all__ = [
     "atomic_write_text",
+    "atomic_write_bytes",
     "atomic_write_lines",
     "atomic_writer",
     "check_writable",
@@ -139,12 +140,13 @@ def check_writable(path: Path | str) -> None:
 
 
 @contextmanager
-def _writing(path: Path, newline: str) -> Iterator[object]:
-    """An open text file whose content lands at ``path`` only if the block succeeds."""
+def _writing(path: Path, newline: str | None) -> Iterator[object]:
+    """An open file (text; binary for ``newline=None``) whose content lands at ``path`` only if the block succeeds."""
     path = _target(path)
     if is_special(path):
         try:
-            with open(path, "w", encoding="utf-8", newline=newline) as f:
+            with (open(path, "wb") if newline is None
+                  else open(path, "w", encoding="utf-8", newline=newline)) as f:
                 yield f
         except OSError as err:
             raise output_error(path, err) from err
@@ -155,7 +157,8 @@ def _writing(path: Path, newline: str) -> Iterator[object]:
     except OSError as err:
         raise output_error(path, err) from err
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
+        with (os.fdopen(fd, "wb") if newline is None
+              else os.fdopen(fd, "w", encoding="utf-8", newline=newline)) as f:
             yield f
         if path.exists():  # keep the mode of the file replaced (mkstemp makes it 0600)
             os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
@@ -184,6 +187,11 @@ def _umask() -> int:
 def atomic_write_text(path: Path, text: str) -> None:
     with _writing(Path(path), "") as f:
         f.write(text)  # type: ignore[attr-defined]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with _writing(Path(path), None) as f:
+        f.write(data)  # type: ignore[attr-defined]
 
 
 def atomic_write_lines(path: Path, records: Iterable[dict[str, object]]) -> int:

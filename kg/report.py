@@ -8,12 +8,14 @@ without the server.
 from __future__ import annotations
 
 import html
+import io
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, cast
 
 from kg.graph import Topic
-from kg.io import atomic_write_text
+from kg.io import atomic_write_bytes, atomic_write_text, terminal_text
 from kg.records import LABELS, Concept, Mention, Paper
 
 __all__ = ["write_report", "trends"]
@@ -57,16 +59,37 @@ def write_report(out: Path, papers: Sequence[Paper], concepts: dict[str, Concept
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
+    with matplotlib.rc_context(cast(Any, FIGURE_RC)):
+        return _write_report(out, fig_dir, papers, concepts, mentions, topics)
+
+
+#: figures byte-identical across builds: SVG element ids hashed with a fixed salt (matplotlib
+#: salts them with a random UUID by default), no creation date, one default font; labels are
+#: plain text (a ``$`` in a concept's name is not TeX, and an unbalanced one is no error)
+FIGURE_RC: dict[str, object] = {"svg.hashsalt": "kg-report", "svg.fonttype": "path", "font.family": "DejaVu Sans",
+                                "text.parse_math": False}
+#: the metadata each format is written with: nothing that changes from build to build
+_METADATA: dict[str, dict[str, str | None]] = {
+    "svg": {"Date": None, "Creator": "kg (matplotlib)"},
+    "png": {"Software": "kg (matplotlib)"},
+}
+
+
+def _write_report(out: Path, fig_dir: Path, papers: Sequence[Paper], concepts: dict[str, Concept],
+                  mentions: Sequence[Mention], topics: Sequence[Topic]) -> list[Path]:
+    import matplotlib.pyplot as plt
+
     written: list[Path] = []
 
     def save(fig: object, name: str) -> str:
         for ext in ("png", "svg"):
             path = fig_dir / f"{name}.{ext}"
-            fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Date": None} if ext == "svg" else {})  # type: ignore[attr-defined]
+            buf = io.BytesIO()
+            fig.savefig(buf, format=ext, dpi=110, bbox_inches="tight", metadata=_METADATA[ext])  # type: ignore[attr-defined]
+            atomic_write_bytes(path, buf.getvalue())
             written.append(path)
         plt.close(fig)  # type: ignore[arg-type]
         return f"figures/{name}.png"
@@ -76,7 +99,7 @@ def write_report(out: Path, papers: Sequence[Paper], concepts: dict[str, Concept
     fig, axes = plt.subplots(1, 4, figsize=(18, 5))
     for ax, lab in zip(axes, LABELS, strict=True):
         top = sorted((c for c in concepts.values() if c.type == lab), key=lambda c: (-c.paper_count, c.label))[:12]
-        ax.barh([c.label[:32] for c in reversed(top)], [c.paper_count for c in reversed(top)], color=COLOURS[lab])
+        ax.barh([terminal_text(c.label)[:32] for c in reversed(top)], [c.paper_count for c in reversed(top)], color=COLOURS[lab])
         ax.set_title(f"{lab.lower()}s")
         ax.set_xlabel("papers")
     fig.tight_layout()
@@ -90,7 +113,7 @@ def write_report(out: Path, papers: Sequence[Paper], concepts: dict[str, Concept
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(14, 4.5), sharey=True)
         for ax, group, title in ((a1, rising, "rising"), (a2, falling, "falling")):
             for cid, _ in group:
-                ax.plot(years, [100 * s for s in shares[cid]], marker="o", label=concepts[cid].label[:30])
+                ax.plot(years, [100 * s for s in shares[cid]], marker="o", label=terminal_text(concepts[cid].label)[:30])
             ax.set_title(f"concepts {title} (share of the year's papers)")
             ax.set_xticks(years)
             ax.set_ylabel("% of papers")
@@ -120,7 +143,7 @@ def write_report(out: Path, papers: Sequence[Paper], concepts: dict[str, Concept
         fig, ax = plt.subplots(figsize=(10, 4))
         shown = topics[:25]
         ax.bar(range(len(shown)), [len(t.members) for t in shown], color="#59a14f")
-        ax.set_xticks(range(len(shown)), [t.label.split(",")[0][:18] for t in shown], rotation=60, ha="right", fontsize=8)
+        ax.set_xticks(range(len(shown)), [terminal_text(t.label.split(",")[0])[:18] for t in shown], rotation=60, ha="right", fontsize=8)
         ax.set_ylabel("concepts")
         ax.set_title("topic (community) sizes")
         img = save(fig, "topic_sizes")
