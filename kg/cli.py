@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -297,24 +297,40 @@ def topics(
     store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Topics: communities of the concept co-occurrence graph, labelled by their top concepts, largest first."""
+    """Topics: communities of the concepts that link papers, named by their most distinctive concepts, largest first.
+
+    ``--json`` lists each topic's members (id, label, type, papers), most-mentioned first.
+    """
+    from urllib.parse import unquote
+
     from kg.store import collect, open_store, run_query, term_text
 
-    q = """SELECT ?topic ?label (COUNT(?m) AS ?size) WHERE { ?t a skos:Collection ; skos:prefLabel ?label ; skos:member ?m .
-           BIND(STRAFTER(STR(?t), "/topic/") AS ?topic) } GROUP BY ?topic ?label ORDER BY DESC(?size) ?topic"""
+    q = """SELECT ?t ?label ?m ?mlabel ?type ?n WHERE { ?t a skos:Collection ; skos:prefLabel ?label ; skos:member ?m .
+           ?m skos:prefLabel ?mlabel ; a ?type ; kg:paperCount ?n . FILTER(?type != skos:Concept) }"""
     try:
         res = collect(run_query(open_store(store), q))
     except KGError as e:
         raise _fail(e) from e
-    rows = [[term_text(x) for x in r] for r in res.rows][:limit]
+    topics: dict[str, dict[str, Any]] = {}
+    for r in res.rows:
+        ti, label, m, mlabel, typ, n = (term_text(x) for x in r)
+        tid = unquote(ti.rsplit("topic/", 1)[-1])
+        rec = topics.setdefault(tid, {"topic": tid, "label": label, "size": 0, "members": []})
+        rec["members"].append({"id": unquote(m.rsplit("concept/", 1)[-1]), "label": mlabel,
+                               "type": typ.replace("#", ":").rsplit(":", 1)[-1].upper(), "papers": int(n)})
+        rec["size"] += 1
+    ranked = sorted(topics.values(), key=lambda x: (-x["size"], x["topic"]))
+    for rec in ranked:
+        rec["members"].sort(key=lambda m: (-m["papers"], m["label"], m["id"]))
+    rows = ranked[:limit]
     if as_json:
-        out.print_json(json.dumps([{"topic": a, "label": b, "size": int(c)} for a, b, c in rows]))
+        out.print_json(json.dumps(rows))
         return
-    t = Table(title=f"{len(res.rows)} topics")
-    for col in ("size", "topic", "top concepts"):
+    t = Table(title=f"{len(ranked)} topics")
+    for col in ("size", "topic", "named by", "most-mentioned members"):
         t.add_column(col, overflow="fold")
-    for a, b, c in rows:
-        t.add_row(c, a, b)
+    for rec in rows:
+        t.add_row(str(rec["size"]), rec["topic"], rec["label"], ", ".join(m["label"] for m in rec["members"][:5]))
     out.print(t)
 
 

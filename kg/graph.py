@@ -30,6 +30,7 @@ __all__ = [
     "cooccurrences",
     "concept_topics",
     "topic_names",
+    "topic_papers",
     "topic_coverage",
     "Similarity",
     "Topic",
@@ -143,7 +144,7 @@ class Topic:
     label: str  # its naming concepts' labels, most distinctive first
     members: tuple[str, ...]  # concept ids, most telling first (see :func:`topic_names`)
     names: tuple[str, ...] = ()  # the ids of the concepts that name it
-    papers: int = 0  # papers mentioning at least two of its members (one, for a topic of one paper)
+    papers: int = 0  # papers whose concepts weigh most towards it (:func:`topic_papers`)
 
 
 def _linking_graph(pc: dict[str, set[str]]) -> tuple[nx.Graph, Counter[str]]:
@@ -165,20 +166,36 @@ def _linking_graph(pc: dict[str, set[str]]) -> tuple[nx.Graph, Counter[str]]:
     return h, df
 
 
-def topic_names(
-    members: Iterable[str], pc: dict[str, set[str]], df: Counter[str], min_share: float = 0.5,
-) -> tuple[list[tuple[str, float]], int]:
-    """Members ranked by how well they name the topic, and the topic's paper count.
+def topic_papers(groups: Sequence[set[str]], pc: dict[str, set[str]], df: Counter[str]) -> list[list[str]]:
+    """Each paper goes to the topic its concepts weigh most towards (sum of log((N + 1) / df)
+    over its concepts in the topic; ties to the first topic), so a concept the whole corpus
+    uses draws no paper into its topic. One pass over the papers."""
+    where = {c: i for i, grp in enumerate(groups) for c in grp}
+    n = len(pc)
+    out: list[list[str]] = [[] for _ in groups]
+    for p in sorted(pc):
+        score: dict[int, float] = defaultdict(float)
+        for c in pc[p]:
+            if c in where:
+                score[where[c]] += math.log((n + 1) / df[c])
+        if score:
+            out[min(score, key=lambda i: (-score[i], i))].append(p)
+    return out
 
-    The topic's papers are those mentioning at least two of its members (any member, if
-    none has two). A member ``c`` found in ``k`` of them scores ``(k / df(c)) * (k / papers)``:
-    the share of its own papers that fall in the topic (specificity, low for a concept the
-    whole corpus uses) times the share of the topic's papers that mention it (coverage).
+
+def topic_names(
+    members: Iterable[str], papers: Sequence[str], pc: dict[str, set[str]], df: Counter[str], min_share: float = 0.5,
+) -> list[tuple[str, float]]:
+    """A topic's members ranked by how well they name it, given its ``papers`` (:func:`topic_papers`).
+
+    A member ``c`` found in ``k`` of the topic's papers scores the harmonic mean (F1) of
+    ``k / df(c)``, the share of its own papers that fall in the topic (specificity, low for a
+    concept the whole corpus uses), and ``k / papers``, the share of the topic's papers that
+    mention it (coverage).
     A member with less than ``min_share`` of its papers in the topic ranks after every
     member with more, so a corpus-wide concept never names a topic that has a distinctive one.
     """
     ms = set(members)
-    papers = [p for p in sorted(pc) if len(pc[p] & ms) >= 2] or [p for p in sorted(pc) if pc[p] & ms]
     inside: Counter[str] = Counter()
     for p in papers:
         inside.update(pc[p] & ms)
@@ -187,9 +204,10 @@ def topic_names(
     for c in sorted(ms):
         k = inside[c]
         spec = k / df[c] if df[c] else 0.0
-        scored.append((c, spec * k / n, spec >= min_share))
+        cov = k / n
+        scored.append((c, 2 * spec * cov / (spec + cov) if k else 0.0, spec >= min_share))
     scored.sort(key=lambda x: (not x[2], -x[1], -df[x[0]], x[0]))
-    return [(c, round(s, 6)) for c, s, _ in scored], len(papers)
+    return [(c, round(sc, 6)) for c, sc, _ in scored]
 
 
 def concept_topics(
@@ -201,7 +219,8 @@ def concept_topics(
     cosine (shared / sqrt(df_a * df_b)), so a concept every paper mentions binds nothing
     tightly. Louvain (``resolution`` > 1 for a grain a researcher names, fixed ``seed``, nodes
     and edges added in sorted order) finds the communities; those under ``min_size`` concepts
-    give each concept to the topic it is most strongly linked with. A topic is named by its
+    give each concept to the topic it is most strongly linked with (what links to no topic
+    stays a small topic of its own, from two concepts). A topic is named by its
     ``top`` most distinctive members (:func:`topic_names`) and its id is
     ``topic-<id of the first>``. Topics are disjoint; each member concept node gets a
     ``topic`` attribute.
@@ -217,9 +236,11 @@ def concept_topics(
     groups = sorted((sorted(c) for c in communities), key=lambda c: (-len(c), c[0]))
     big = [set(c) for c in groups if len(c) >= min_size]
     where = {c: i for i, com in enumerate(big) for c in com}
+    alone: list[set[str]] = []
     for small in groups:
         if len(small) >= min_size:
             continue
+        rest = set()
         for c in small:  # a concept of a small community joins the topic it is most linked with
             pull: dict[int, float] = defaultdict(float)
             for nb, d in h[c].items():
@@ -228,10 +249,16 @@ def concept_topics(
             if pull:
                 i = min(pull, key=lambda j: (-pull[j], j))
                 big[i].add(c)
+            else:
+                rest.add(c)
+        if len(rest) >= 2:  # linked to no topic: a small topic of its own
+            alone.append(rest)
+    big.extend(alone)
     topics: list[Topic] = []
     used: set[str] = set()
-    for group in big:
-        ranked, n_papers = topic_names(group, pc, df)
+    assigned = topic_papers(big, pc, df)
+    for group, papers in zip(big, assigned, strict=True):
+        ranked = topic_names(group, papers, pc, df)
         members = tuple(c for c, _ in ranked)
         names = members[:top]
         ids = tuple(c.split(":", 1)[1] for c in members)
@@ -241,7 +268,7 @@ def concept_topics(
         used.add(tid)
         topics.append(Topic(
             id=tid, label=", ".join(g.nodes[n]["label"] for n in names), members=ids,
-            names=tuple(n.split(":", 1)[1] for n in names), papers=n_papers,
+            names=tuple(n.split(":", 1)[1] for n in names), papers=len(papers),
         ))
     topics.sort(key=lambda t: (-len(t.members), t.id))
     for t in topics:
