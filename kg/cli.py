@@ -18,8 +18,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from kg.errors import KGError
+from kg.io import output_error, terminal_text
 
 app = typer.Typer(
     add_completion=False,
@@ -32,13 +34,27 @@ err = Console(stderr=True)
 DEFAULT_OUT = Path("outputs")
 
 
+def _t(value: object) -> Text:
+    """User text for the terminal: never read as markup, control characters shown escaped."""
+    return Text(terminal_text(str(value)))
+
+
 def _fail(e: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+    err.print(Text("error:", style="bold red"), _t(e), highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
 def _warn(msg: str) -> None:
-    err.print(f"[yellow]warning:[/] {msg}", highlight=False, soft_wrap=True)
+    err.print(Text("warning:", style="yellow"), _t(msg), highlight=False, soft_wrap=True)
+
+
+def _note(msg: str) -> None:
+    err.print(_t(msg), highlight=False, soft_wrap=True)
+
+
+def _write_out(data: str) -> None:
+    """Query results to stdout: verbatim into a pipe or file, control characters escaped on a terminal."""
+    sys.stdout.write(terminal_text(data) if sys.stdout.isatty() else data)
 
 
 def _progress(quiet: bool) -> Progress:
@@ -76,6 +92,8 @@ def build(
                                model=None if model == "none" else model, progress=on)
         except KGError as e:
             raise _fail(e) from e
+        except OSError as e:  # the output directory cannot be made or written
+            raise _fail(output_error(e.filename or output, e)) from e
         for t in tasks.values():
             prog.update(t, completed=prog.tasks[t].total)
     for w in report.read.warnings:
@@ -92,7 +110,7 @@ def build(
     summary.add_row("relations", ", ".join(f"{k} {v}" for k, v in report.relations_by_type.items()) or "none")
     summary.add_row("topics", str(report.topics))
     summary.add_row("triples", str(report.triples))
-    summary.add_row("files written", "\n".join(report.files))
+    summary.add_row("files written", _t("\n".join(report.files)))
     summary.add_row("seconds", f"{report.seconds:.1f}" + (f" ({report.cached_papers} papers from cache)" if report.cached_papers else ""))
     out.print(summary)
 
@@ -152,7 +170,10 @@ def query(
                 path = Path(sparql[1:])
                 if not path.is_file():
                     raise KGError(f"{path}: query file not found; check the path after @")
-                text = path.read_text(encoding="utf-8")
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as e:
+                    raise KGError(f"{path}: cannot be read as UTF-8 text ({e}); check the file after @") from e
             else:
                 text = sparql
         else:
@@ -167,7 +188,7 @@ def query(
             else:
                 rf = ox.RdfFormat.N_TRIPLES
                 data = ox.serialize(result, format=rf)
-            sys.stdout.write(data.decode("utf-8") if isinstance(data, bytes) else str(data))
+            _write_out(data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data))
             if fmt == "json":
                 sys.stdout.write("\n")
             return
@@ -177,13 +198,13 @@ def query(
             return
         if res.triples is not None:
             for tr in res.triples:
-                sys.stdout.write(f"{tr.subject} {tr.predicate} {tr.object} .\n")
+                _write_out(f"{tr.subject} {tr.predicate} {tr.object} .\n")
             return
         t = Table(show_lines=False)
         for v in res.variables:
             t.add_column(v, overflow="fold")
         for row in res.rows:
-            t.add_row(*[term_text(x) for x in row])
+            t.add_row(*[_t(term_text(x)) for x in row])
         out.print(t)
         err.print(f"{len(res.rows)} rows")
     except KGError as e:
@@ -213,12 +234,12 @@ def neighbors(
             "neighbours": [n.__dict__ for n in nb.neighbours],
         }))
     else:
-        t = Table(title=f"{nb.label} ({nb.type.lower()}, {nb.paper_count} papers)")
+        t = Table(title=_t(f"{nb.label} ({nb.type.lower()}, {nb.paper_count} papers)"))
         for col in ("hop", "concept", "type", "papers", "via", "linking papers"):
             t.add_column(col, overflow="fold")
         for n in nb.neighbours:
             shown = "; ".join(n.papers[:2]) + (f" (+{len(n.papers) - 2} more)" if len(n.papers) > 2 else "")
-            t.add_row(str(n.hop), n.label, n.type.lower(), str(len(n.papers)), n.via_label, shown)
+            t.add_row(str(n.hop), _t(n.label), n.type.lower(), str(len(n.papers)), _t(n.via_label), _t(shown))
         out.print(t)
     if html_file is not None:
         from kg.views import neighbourhood_data, render_html
@@ -227,8 +248,13 @@ def neighbors(
             nb.concept, nb.label, nb.type,
             [(n.concept, n.label, n.type, len(n.papers), n.score, n.via, n.hop) for n in nb.neighbours],
         )
-        render_html(data, html_file)
-        err.print(f"wrote {html_file}")
+        try:
+            render_html(data, html_file)
+        except KGError as e:
+            raise _fail(e) from e
+        except OSError as e:
+            raise _fail(output_error(html_file, e)) from e
+        _note(f"wrote {html_file}")
 
 
 @app.command()
@@ -242,9 +268,11 @@ def extract(
 ) -> None:
     """Run the extractor alone: mentions with offsets, labels, concepts and roles."""
     from kg.extract.run import extract_file
+    from kg.io import check_writable
 
     warnings: list[str] = []
     try:
+        check_writable(output)  # before the extraction, not after it
         with _progress(quiet) as prog:
             task = prog.add_task("extract", total=None)
             n, m = extract_file(input_file, output, fmt, None if model == "none" else model, processes,
@@ -255,7 +283,7 @@ def extract(
         raise _fail(e) from e
     for w in warnings:
         _warn(w)
-    err.print(f"{n} records, {m} mentions → {output}")
+    _note(f"{n} records, {m} mentions → {output}")
 
 
 @app.command()
@@ -278,16 +306,21 @@ def similar(
     if html_file is not None:
         from kg.views import render_html, similarity_data
 
-        render_html(similarity_data(pid, title, rows), html_file)
-        err.print(f"wrote {html_file}")
+        try:
+            render_html(similarity_data(pid, title, rows), html_file)
+        except KGError as e:
+            raise _fail(e) from e
+        except OSError as e:
+            raise _fail(output_error(html_file, e)) from e
+        _note(f"wrote {html_file}")
     if as_json:
         out.print_json(json.dumps({"paper": pid, "title": title, "similar": rows}))
         return
-    t = Table(title=f"papers related to {title} ({pid})")
+    t = Table(title=_t(f"papers related to {title} ({pid})"))
     for col in ("score", "paper", "title", "shared concepts (rarer first)"):
         t.add_column(col, overflow="fold")
     for r in rows:
-        t.add_row(f"{r['score']:.2f}", r["paper"], r["title"], ", ".join(r["shared"]))
+        t.add_row(f"{r['score']:.2f}", _t(r["paper"]), _t(r["title"]), _t(", ".join(r["shared"])))
     out.print(t)
 
 
@@ -330,7 +363,7 @@ def topics(
     for col in ("size", "topic", "named by", "most-mentioned members"):
         t.add_column(col, overflow="fold")
     for rec in rows:
-        t.add_row(str(rec["size"]), rec["topic"], rec["label"], ", ".join(m["label"] for m in rec["members"][:5]))
+        t.add_row(str(rec["size"]), _t(rec["topic"]), _t(rec["label"]), _t(", ".join(m["label"] for m in rec["members"][:5])))
     out.print(t)
 
 
@@ -354,7 +387,7 @@ def serve(
         app_ = create_app(config)
     except KGError as e:
         raise _fail(e) from e
-    err.print(f"kg serving {store} at http://{host}:{port}/sparql (read-only; Ctrl+C stops)")
+    _note(f"kg serving {store} at http://{host}:{port}/sparql (read-only; Ctrl+C stops)")
     run_server(config, app_)
 
 
@@ -380,7 +413,7 @@ def eval_(
     if as_json:
         out.print_json(json.dumps(scores.to_dict()))
         return
-    t = Table(title=f"{gold} ({'paper-level concepts' if paper else 'exact spans'}, {scores.documents} documents)")
+    t = Table(title=_t(f"{gold} ({'paper-level concepts' if paper else 'exact spans'}, {scores.documents} documents)"))
     for col in ("label", "P", "R", "F1", "gold", "predicted"):
         t.add_column(col, justify="right" if col != "label" else "left")
     for lab, s in [*scores.per_label.items(), ("micro", scores.micro)]:
@@ -391,7 +424,33 @@ def eval_(
 
 
 def main() -> None:
-    app()
+    """The ``kg`` command: every failure ends in one line on stderr and a non-zero exit, never a traceback.
+
+    Set ``KG_DEBUG=1`` to see the traceback of an unexpected error.
+    """
+    import os
+
+    try:
+        app()
+    except BrokenPipeError:  # `kg query ... | head`: the reader left; nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+    except KGError as e:
+        _fail(e)
+        sys.exit(1)
+    except OSError as e:
+        if os.environ.get("KG_DEBUG"):
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        _fail(KGError(f"{where}{e.strerror or e}; check the path and its permissions"))
+        sys.exit(1)
+    except Exception as e:  # the last line of defence
+        if os.environ.get("KG_DEBUG"):
+            raise
+        _fail(KGError(f"unexpected {type(e).__name__}: {e} — a bug in kg; please report it with the command "
+                      "that caused it (KG_DEBUG=1 shows the traceback)"))
+        sys.exit(70)
 
 
 if __name__ == "__main__":
