@@ -166,3 +166,67 @@ def test_browser_search_results_and_offline_views_escape_titles(site, page, tmp_
     assert any(EVIL_TITLES[0] in s for s in seen), seen
     assert page.kg_dialogs == []
     assert [u for u in page.kg_requests if not u.startswith(("http://127.0.0.1:", "file://"))] == []
+
+
+def test_browser_overview_map_reads_and_clicks_through(site, page):
+    """The overview map: drawn at once, labels not overlapping, topics zoom then open, concepts open."""
+    page.goto(site + "/overview")
+    page.wait_for_selector("#overview[data-drawn='1']", timeout=20000)
+    assert page.evaluate("window.kgGraphDrawn") < 3000
+    labels = page.evaluate("window.kgOverview.labels()")
+    assert labels
+    over = sum(1 for i, a in enumerate(labels) for j, b in enumerate(labels)
+               if i != j and a["x0"] < b["x1"] and b["x0"] < a["x1"] and a["y0"] < b["y1"] and b["y0"] < a["y1"])
+    assert over == 0, over
+    data = page.evaluate("window.kgOverview.data")
+    assert data["topics"] and data["nodes"]
+    assert {n["type"] for n in data["nodes"]} <= {"METHOD", "TASK", "DATASET", "METRIC"}
+    box = page.locator("#overview canvas").bounding_box()
+    # a topic: the first click zooms into it and lists it, the second opens its page
+    t = page.evaluate("window.kgOverview.topicScreen(0)")
+    members = [i for i, n in enumerate(data["nodes"]) if n["topic"] == 0]
+    spot = (t["x"], t["y"])
+    for dx, dy in ((0.0, 0.9), (0.9, 0.0), (0.0, -0.9), (-0.9, 0.0), (0.6, 0.6)):
+        x, y = t["x"] + dx * t["r"], t["y"] + dy * t["r"]
+        if all(abs(page.evaluate(f"window.kgOverview.screen({i})")["x"] - x) > 15
+               or abs(page.evaluate(f"window.kgOverview.screen({i})")["y"] - y) > 15 for i in members):
+            spot = (x, y)
+            break
+    s0 = page.evaluate("window.kgOverview.view().s")
+    page.mouse.click(box["x"] + spot[0], box["y"] + spot[1])
+    page.wait_for_timeout(600)
+    assert page.evaluate("window.kgOverview.view().s") > s0
+    assert data["topics"][0]["label"] in page.inner_text("#overview .panel")
+    t = page.evaluate("window.kgOverview.topicScreen(0)")
+    page.screenshot(path=str(page.shots / "overview-topic.png"))
+    page.click("#overview .panel a >> text=open the topic's page")
+    page.wait_for_url("**/topic/**")
+    assert page.inner_text("h1").startswith("Topic:")
+    assert page.locator(".members a[href^='/concept/']").count() >= 1
+    assert page.locator(".topic-papers a[href^='/paper/']").count() >= 1
+    page.screenshot(path=str(page.shots / "topic.png"))
+    # a concept: a click opens its page
+    page.goto(site + "/overview")
+    page.wait_for_selector("#overview[data-drawn='1']", timeout=20000)
+    p = page.evaluate("window.kgOverview.screen(0)")
+    page.mouse.click(box["x"] + p["x"], box["y"] + p["y"])
+    page.wait_for_url("**/concept/**")
+    _clean(page)
+
+
+def test_browser_offline_graph_html_is_the_same_map(site, page):
+    from pathlib import Path
+
+    out = Path(site_store(site)).parent
+    page.goto((out / "graph.html").as_uri())
+    page.wait_for_selector("#overview[data-drawn='1']", timeout=20000)
+    offline = page.evaluate("window.kgOverview.data")
+    assert offline == __import__("json").loads((out / "overview.json").read_text())
+    # offline, a concept click focuses it and shows its details instead of leaving the page
+    box = page.locator("#overview canvas").bounding_box()
+    p = page.evaluate("window.kgOverview.screen(0)")
+    page.mouse.click(box["x"] + p["x"], box["y"] + p["y"])
+    page.wait_for_timeout(600)
+    assert offline["nodes"][0]["label"] in page.inner_text("#overview .panel")
+    assert page.kg_errors == [] and page.kg_dialogs == []
+    assert [u for u in page.kg_requests if not u.startswith("file://")] == []
