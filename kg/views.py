@@ -1,9 +1,11 @@
 """Views stage: graph data → self-contained interactive HTML (pyvis, no CDN).
 
-Data first, rendering last: :func:`overview_data` and :func:`neighbourhood_data`
-return plain node/edge lists (tested exactly); :func:`render_html` turns them
-into a page with vis-network inlined, Bootstrap's CDN links stripped, a layout
-computed ahead of time and physics off (so large views draw at once).
+Data first, rendering last: :func:`neighbourhood_data` and :func:`similarity_data`
+return plain node/edge lists; :func:`render_html` turns them into a page with
+vis-network inlined, Bootstrap's CDN links stripped, a layout computed ahead of time
+and physics off. The overview map is :func:`overview_layout` (topics as discs, laid out
+at build time) drawn by kg's own ``web/static/overview.js``, inlined in ``graph.html``
+by :func:`write_overview` and served by the explorer's ``/overview``.
 """
 
 from __future__ import annotations
