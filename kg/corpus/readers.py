@@ -298,20 +298,21 @@ def _csv_records(path: Path, lines: list[str], delimiter: str,
             for row in reader:
                 end = pos + reader.line_num
                 first, last = start + 1, end
+                if row and width is not None and len(row) != width and last > first:
+                    raise csv.Error(f"a quoted field runs over {last - first + 1} lines and the record has "
+                                    f"{len(row)} fields, the header {width}")
                 start = end
                 if not row or not any(f.strip() for f in row):
                     continue
                 if width is None:
                     width = len(row)
-                elif len(row) != width and last > first:
-                    raise csv.Error(f"a quoted field runs over {last - first + 1} lines and the record has "
-                                    f"{len(row)} fields, the header {width}")
                 yield first, last, row
             return
         except csv.Error as err:
             if width is None:
                 raise InputError(f"{path}:1: the header is not valid CSV ({err}); fix its quoting") from err
-            reason = "unterminated quote" if "unexpected end of data" in str(err) else str(err)
+            reason = ("unterminated quote" if "unexpected end of data" in str(err)
+                      else str(err) if "quoted field" in str(err) else f"a stray or unclosed quote: {err}")
             warnings.append(f"{path}:{start + 1}: malformed CSV record ({reason}); record skipped, "
                             "check its quotes")
             errors += 1
