@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mutabl
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import pyoxigraph as ox
@@ -48,7 +48,7 @@ from starlette.routing import Route
 from kg.errors import QueryError, StoreError
 from kg.namespace import PREFIXES
 from kg.sparql_results import MEDIA_TYPES, ask_results, select_results
-from kg.store import refuse_remote
+from kg.store import InliningStore, refuse_remote
 
 __all__ = ["ServerConfig", "QueryPool", "create_app", "execute", "serve", "running_server", "free_port",
            "DEFAULT_PORT"]
@@ -513,20 +513,25 @@ def create_app(config: ServerConfig) -> Any:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "store": str(store_dir)})
 
+    from kg.web.app import explorer_routes, warm_up
+
+    pages = explorer_routes(cast(ox.Store, InliningStore(page_store)), store_dir, config.timeout, config.max_rows,
+                            cache_bytes=config.cache_bytes)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(pool.start)
+        if config.cache_bytes:
+            await warm_up(pages)
         try:
             yield
         finally:
             pool.close()
 
-    from kg.web.app import explorer_routes
-
     app = Starlette(routes=[
         Route("/sparql", sparql, methods=["GET", "POST"]),
         Route("/health", health),
-        *explorer_routes(page_store, store_dir, config.timeout, config.max_rows, cache_bytes=config.cache_bytes),
+        *pages,
     ], lifespan=lifespan)
     return Guard(app, config)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -38,6 +39,7 @@ _TOKENS = re.compile(
       | (?P<var>[?$]\w+)
       | (?P<pname>(?:[^\W\d_][\w.\-\u00b7]*)?:[\w.:%\\\-\u00b7]*)
       | (?P<word>[^\W\d]\w*)
+      | (?P<space>\s+)
       | (?P<other>.)""",
     re.VERBOSE | re.DOTALL,
 )
@@ -166,6 +168,112 @@ def refuse_remote(query: str) -> None:
                 f"{_REMOTE[word]} is refused: kg answers from its own store and never fetches from another "
                 "server; remove that clause (and query the other endpoint directly)"
             )
+
+
+_Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+
+def inline_bindings(query: str, bindings: dict[ox.Variable, _Term]) -> str | None:
+    """The query with each bound variable written as its term, or ``None`` where that is not safe.
+
+    pyoxigraph 0.5 evaluates ``substitutions`` as a join after the patterns: its optimiser never sees
+    the value, so a page query bound to one concept reads every reified relation (56 ms; 0.3 ms with
+    the IRI in the text) and a search filter scans with a variable (50 ms; 7.5 ms). The rewrite is
+    done on tokens (never inside strings, IRIs or comments), terms are written by Oxigraph (escaped),
+    and a bound variable keeps its name in the results: ``SELECT ?c`` becomes ``SELECT (<iri> AS ?c)``,
+    ``GROUP BY ?c`` becomes ``GROUP BY (<iri> AS ?c)`` (and then stays ``?c`` in the projection),
+    ``ORDER BY ?c`` becomes ``ORDER BY (<iri>)``. ``None`` (use ``substitutions``) for blank nodes or
+    triples, sub-queries, MINUS, VALUES, a bound variable assigned by AS, or a form but SELECT and ASK.
+    """
+    names: dict[str, str] = {}
+    for var, value in bindings.items():
+        if not isinstance(value, ox.NamedNode | ox.Literal):
+            return None
+        names[var.value] = str(value)
+    tokens = list(_TOKENS.finditer(query))
+    words = [m.group("word").upper() for m in tokens if m.lastgroup == "word"]
+    forms = [w for w in words if w in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")]
+    if not forms or forms[0] not in ("SELECT", "ASK") or words.count("SELECT") > 1 or "MINUS" in words \
+            or "VALUES" in words:
+        return None
+    places = list(_var_places(tokens, names))
+    if any(after_as for _, _, _, after_as in places):
+        return None
+    grouped = {m.group()[1:] for m, clause, bare, _ in places if clause == "GROUP" and bare}
+    out: list[str] = []
+    pos = 0
+    for m, clause, bare, _ in places:
+        name = m.group()[1:]
+        term = names[name]
+        if clause == "SELECT" and bare:
+            term = m.group() if name in grouped else f"({term} AS ?{name})"
+        elif clause == "GROUP" and bare:
+            term = f"({term} AS ?{name})"
+        elif clause == "ORDER" and bare:
+            term = f"({term})"
+        out.append(query[pos:m.start()] + term)
+        pos = m.end()
+    out.append(query[pos:])
+    return "".join(out)
+
+
+def _var_places(tokens: list[re.Match[str]], names: dict[str, str]) -> Iterator[tuple[re.Match[str], str, bool, bool]]:
+    """(token, clause, bare, after AS) for each occurrence of a bound variable.
+
+    clause: SELECT (the projection), GROUP, ORDER or '' (anywhere else); bare: not inside brackets of
+    the clause (``?c``, not ``COUNT(?c)``); after AS: the variable is being assigned.
+    """
+    depth = clause_depth = 0
+    clause = prev = ""
+    for m in tokens:
+        kind, text = m.lastgroup, m.group()
+        if kind in ("comment", "space"):
+            continue
+        if kind == "word":
+            w = text.upper()
+            if w == "SELECT":
+                clause, clause_depth = "SELECT", depth
+            elif w == "BY" and prev in ("GROUP", "ORDER"):
+                clause, clause_depth = prev, depth
+            elif w in ("WHERE", "FROM", "HAVING", "LIMIT", "OFFSET"):
+                clause = ""
+            prev = w
+            continue
+        if kind == "var" and text[1:] in names:
+            yield m, clause, depth == clause_depth, prev == "AS"
+        elif text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif text == "{":
+            clause = ""
+        prev = ""
+
+
+class InliningStore:
+    """A read-only store whose ``query`` writes bound terms into the text (:func:`inline_bindings`)
+    where that is safe, so Oxigraph's optimiser sees them; any other call goes to the store itself.
+
+    The explorer's page queries run through it (the same results, 5-200 times faster to evaluate);
+    when a rewritten query does not parse, the original runs with ``substitutions``.
+    """
+
+    def __init__(self, store: ox.Store) -> None:
+        self._store = store
+
+    def query(self, query: str, *, substitutions: dict[ox.Variable, _Term] | None = None,
+              **options: Any) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        if substitutions:
+            text = inline_bindings(query, substitutions)
+            if text is not None:
+                try:
+                    return self._store.query(text, **options)
+                except SyntaxError:
+                    pass
+        return self._store.query(query, substitutions=substitutions, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
 
 
 def _bind(params: dict[str, str]) -> dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple]:

@@ -168,11 +168,8 @@ def _raw(port: int, head: bytes, body_chunks: Iterator[bytes] | None = None, wai
                 break
         s.setblocking(True)
         s.settimeout(wait)
-        try:
-            while b"\r\n\r\n" not in answer or len(answer) < 20:
-                more = s.recv(65536)
-                if not more:
-                    break
+        try:  # the refusals close the connection: read to the end
+            while more := s.recv(65536):
                 answer += more
         except OSError:
             pass

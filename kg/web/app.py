@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pyoxigraph as ox
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from kg.web import data
 
-__all__ = ["explorer_routes", "example_queries", "PageCache"]
+__all__ = ["explorer_routes", "example_queries", "PageCache", "warm_up"]
 
 _ENV = Environment(loader=PackageLoader("kg.web", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -103,24 +103,41 @@ class PageCache:
 
 
 def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: int,
-                    cache_bytes: int = 32 << 20) -> list[Any]:
+                    cache_bytes: int = 32 << 20, renderers: int = 4) -> list[Any]:
     """Pages: / /search /concept/{id} /paper/{id} /overview /topic/{id} /query /report; JSON under /api.
 
-    Pages and their JSON are kept in a :class:`PageCache` of ``cache_bytes`` (0: none); a hit is
-    answered on the event loop, a miss renders in the thread pool.
+    Pages and their JSON are kept in a :class:`PageCache` of ``cache_bytes`` (0: none): a hit is
+    answered on the event loop; a miss is rendered in a thread, at most ``renderers`` at once (more
+    threads would only contend for the interpreter lock, and delay the SPARQL endpoint's own threads),
+    and once per URL however many requests ask for it meanwhile (they wait for that one rendering).
+    ``warm_up(routes)`` renders the pages every visitor starts from.
     """
     cache = PageCache(cache_bytes) if cache_bytes > 0 else None
+    limiter = anyio.CapacityLimiter(max(1, renderers))
+    rendering: dict[str, anyio.Event] = {}
 
     def cached(handler: Callable[[Request], Response]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
+            if cache is None:
+                return await anyio.to_thread.run_sync(handler, request, limiter=limiter)
             key = request.url.path + "?" + request.url.query
-            if cache is not None:
+            while True:
                 hit = cache.get(key)
                 if hit is not None:
                     return hit
-            response = await run_in_threadpool(handler, request)
-            if cache is not None:
+                busy = rendering.get(key)
+                if busy is None:
+                    break
+                await busy.wait()  # the same page is being rendered for another request
+                if cache.get(key) is None:  # not cacheable: render it here
+                    return await anyio.to_thread.run_sync(handler, request, limiter=limiter)
+            done = rendering[key] = anyio.Event()
+            try:
+                response = await anyio.to_thread.run_sync(handler, request, limiter=limiter)
                 cache.put(key, response)
+            finally:
+                del rendering[key]
+                done.set()
             return response
 
         return endpoint
@@ -194,7 +211,7 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
     def favicon(request: Request) -> Response:
         return Response(status_code=204)
 
-    return [
+    routes = [
         Route("/", cached(home)),
         Route("/favicon.ico", favicon),
         Route("/search", cached(search)),
@@ -211,3 +228,19 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         Mount("/static/vis", app=StaticFiles(directory=str(_vis_dir())), name="vis"),
         Mount("/static", app=StaticFiles(packages=[("kg.web", "static")]), name="static"),
     ]
+    return routes
+
+
+WARM_PATHS = ("/", "/overview", "/api/overview", "/query")
+
+
+async def warm_up(routes: list[Any], paths: tuple[str, ...] = WARM_PATHS) -> None:
+    """Render ``paths`` once through their routes (so into the page cache) before the first visitor."""
+    for path in paths:
+        for route in routes:
+            if isinstance(route, Route) and route.path == path:
+                scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+                         "query_string": b"", "headers": [], "path_params": {}, "root_path": "",
+                         "scheme": "http", "server": ("127.0.0.1", 80)}
+                await route.endpoint(Request(scope))
+                break
