@@ -233,3 +233,17 @@ def test_fuzz_build_of_hostile_records_is_valid(tmp_path_factory, recs):
     Graph().parse(d / "out" / "kg.nt", format="nt")
     xml.dom.minidom.parse(str(d / "out" / "graph.graphml"))
     assert len(papers) >= 1
+
+
+def test_fuzz_harness_short_run():
+    """A few seconds of fuzz/fuzz_kg.py per fast target (the long run is reported in BENCHMARKS.md)."""
+    import subprocess
+    import sys
+
+    harness = Path(__file__).parent.parent / "fuzz" / "fuzz_kg.py"
+    for target, seconds in (("readers", 4),):
+        r = subprocess.run([sys.executable, str(harness), target, f"-max_total_time={seconds}"],
+                           capture_output=True, text=True, timeout=300)
+        out = r.stdout + r.stderr
+        assert r.returncode == 0, out[-4000:]
+        assert re.search(r"Done \d+ runs|hypothesis fuzzing: \d+ executions", out), out[-2000:]
