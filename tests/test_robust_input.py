@@ -98,6 +98,11 @@ def test_explorer_pages_answer_hostile_ids_without_500(hostile_build):
         r = client.get(url)
         assert r.status_code in (200, 404), (url, r.status_code)
     assert client.get("/paper/a%20b").status_code == 200
+    r = client.get("/search?q=title 6", follow_redirects=False)  # one hit: a redirect to the paper
+    assert r.status_code == 303 and r.headers["location"] == "/paper/%C3%A9%20%E4%B8%AD%E6%96%87"
+    assert client.get(r.headers["location"]).status_code == 200
+    listing = client.get("/search?q=title").text
+    assert 'href="/paper/p/../%2541%23frag%3Fx%3D1"' in listing or 'href="/paper/p/../%2541%23frag%3Fx=1"' in listing
     cid = data.top_concepts(store)["DATASET"][0]["id"]
     assert client.get(f"/concept/{cid}").status_code == 200
 

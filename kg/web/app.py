@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import pyoxigraph as ox
@@ -158,7 +159,7 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         results = data.search(store, q, limit=50)
         if len(results) == 1:
             r = results[0]
-            return Response(status_code=303, headers={"Location": f"/{r['kind']}/{r['id']}"})
+            return Response(status_code=303, headers={"Location": f"/{r['kind']}/{quote(r['id'], safe='')}"})
         return render("search.html", q=q, results=results)
 
     def suggest(request: Request) -> Response:
