@@ -52,6 +52,19 @@ def _note(msg: str) -> None:
     err.print(_t(msg), highlight=False, soft_wrap=True)
 
 
+def _model(model: str) -> str | None:
+    """``--model``: a name, or the directory of a trained spaCy pipeline, checked before any work."""
+    if model == "none":
+        return None
+    if model in ("default", "accurate"):
+        return model
+    path = Path(model)
+    if not (path / "config.cfg").is_file() or not (path / "meta.json").is_file():
+        raise KGError(f"--model {model}: not a trained spaCy pipeline directory (no config.cfg and meta.json); "
+                      "use default, accurate, none or such a directory")
+    return model
+
+
 def _write_out(data: str) -> None:
     """Query results to stdout: verbatim into a pipe or file, control characters escaped on a terminal."""
     sys.stdout.write(terminal_text(data) if sys.stdout.isatty() else data)
@@ -89,11 +102,13 @@ def build(
 
         try:
             report = run_build(inputs, output, force=force, fmt=fmt, n_process=processes,
-                               model=None if model == "none" else model, progress=on)
+                               model=_model(model), progress=on)
         except KGError as e:
             raise _fail(e) from e
         except OSError as e:  # the output directory cannot be made or written
-            raise _fail(output_error(e.filename or output, e)) from e
+            if not e.filename:
+                raise _fail(KGError(f"{e}; check the paths given")) from e
+            raise _fail(output_error(e.filename, e)) from e
         for t in tasks.values():
             prog.update(t, completed=prog.tasks[t].total)
     for w in report.read.warnings:
@@ -272,10 +287,11 @@ def extract(
 
     warnings: list[str] = []
     try:
+        model_ = _model(model)
         check_writable(output)  # before the extraction, not after it
         with _progress(quiet) as prog:
             task = prog.add_task("extract", total=None)
-            n, m = extract_file(input_file, output, fmt, None if model == "none" else model, processes,
+            n, m = extract_file(input_file, output, fmt, model_, processes,
                                 warnings, progress=lambda k: prog.advance(task, k))
     except KGError as e:
         for w in warnings:
@@ -407,7 +423,7 @@ def eval_(
 
     try:
         scores = evaluate(gold, parse_mapping(mapping) if mapping else None, paper, papers,
-                          None if model == "none" else model, processes, predictions)
+                          _model(model), processes, predictions)
     except KGError as e:
         raise _fail(e) from e
     if as_json:
