@@ -1,6 +1,12 @@
 """The whole job: corpus files → every output kg writes, in one call.
 
 The CLI's ``kg build`` is a thin shell over :func:`build`.
+
+Writing is crash-safe: the outputs are written into a staging folder inside the output folder
+and swapped in file by file with renames at the end, so the previous complete outputs stay
+usable until the new ones replace them; extraction is saved as it goes in an append-only cache
+(:mod:`kg.cache`), so a build killed at any moment is finished by running it again; a lock
+stops a second build into the same folder.
 """
 
 from __future__ import annotations
@@ -9,35 +15,47 @@ import csv
 import hashlib
 import io
 import json
+import os
+import resource
 import shutil
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import pyoxigraph as ox
 
+from kg.cache import CACHE_FILE, LOCK_FILE, BuildLock, ExtractionCache
 from kg.corpus import ReadReport, read_corpus, sample_corpus_files
 from kg.errors import OutputError
-from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version
+from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version, model_text
 from kg.graph import build_graph, concept_topics, graph_counts, paper_concepts, paper_similarities
 from kg.io import atomic_write_lines, atomic_write_text, atomic_writer
 from kg.normalise import normalise
-from kg.rdf import triples, write_ntriples_stream
+from kg.rdf import aggregate_triples, triples, write_ntriples_sorted
 from kg.records import LABELS, Concept, Mention, Paper, Relation
 from kg.relations import paper_relations
 from kg.store import dump_store, load_store
 from kg.views import write_overview
 
-__all__ = ["BuildReport", "build", "MARKER", "check_output_dir", "extraction_cache_key"]
+__all__ = ["BuildReport", "build", "MARKER", "STAGING", "FORMATS", "check_output_dir", "extraction_cache_key",
+           "run_extraction", "changes_between"]
 
 MARKER = ".kg-build.json"
-OUTPUT_FILES = (
-    "kg.ttl", "kg.nt", "kg.jsonld", "papers.jsonl", "mentions.jsonl", "relations.jsonl", "concepts.csv",
-    "graph.graphml", "graph.html", "overview.json", "report.html", "figures", "store",
-)
+STAGING = ".kg-staging"
+CHANGES = "changes.json"
+#: RDF serialisations besides the store; kg.nt is always written (the store is loaded from it)
+FORMATS = ("nt", "ttl", "jsonld")
+#: without --formats, Turtle and JSON-LD are written only up to this many papers (at 75k papers
+#: each is several GB and minutes of serialising; the store and kg.nt hold the same triples)
+AUTO_FORMATS_MAX_PAPERS = 20_000
+RECORD_FILES = ("papers.jsonl", "mentions.jsonl", "relations.jsonl", "concepts.csv", "graph.graphml",
+                "graph.html", "overview.json", "report.html", "figures", "store", CHANGES)
+OUTPUT_FILES = ("kg.ttl", "kg.nt", "kg.jsonld", *RECORD_FILES)
 
 
 @dataclass
@@ -53,6 +71,9 @@ class BuildReport:
     seconds: float = 0.0
     cached_papers: int = 0
     extractor: str = ""
+    formats: list[str] = field(default_factory=list)
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)  # seconds and peak RSS (MiB) after each
+    changes: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -68,30 +89,49 @@ class BuildReport:
             "topics": self.topics,
             "relations_by_type": self.relations_by_type,
             "files_written": self.files,
+            "formats": self.formats,
             "extractor": self.extractor,
             "cached_papers": self.cached_papers,
+            "stages": self.stages,
             "seconds": round(self.seconds, 2),
         }
 
 
+def _is_kg_dir(out: Path) -> bool:
+    """A folder kg made: a finished build's marker, or what a killed build leaves (cache, staging, lock)."""
+    return any((out / n).exists() for n in (MARKER, STAGING, LOCK_FILE, f".cache/{CACHE_FILE}"))
+
+
 def check_output_dir(out: Path, force: bool) -> None:
-    """Refuse to write into a non-empty directory that kg did not make, unless ``force``."""
+    """Refuse to write into a non-empty directory that kg did not make, unless ``force``.
+
+    ``force`` empties such a directory, but never deletes an extraction cache (``.cache``).
+    """
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory; choose another -o DIR")
-    if not out.exists() or (out / MARKER).exists():
+    if not out.exists() or _is_kg_dir(out):
         return
-    entries = [p for p in out.iterdir() if p.name not in (".gitkeep",)]
+    entries = [p for p in out.iterdir() if p.name not in (".gitkeep", ".cache")]
     if not entries:
         return
     if not force:
         raise OutputError(
             f"{out}: not empty and not a kg output directory; choose another -o DIR or pass --force to replace it"
         )
-    shutil.rmtree(out)
+    for p in entries:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
 
 
-def extraction_cache_key(text: str, version: str) -> str:
-    return hashlib.sha1(f"{version}\x00{text}".encode()).hexdigest()
+def extraction_cache_key(text: str, mtext: str | None = None) -> str:
+    """The text hash the cache keys a paper's extraction by (with the extractor version).
+
+    The recogniser reads :func:`model_text`; when it differs from the text, both key it.
+    """
+    data = text if mtext is None or mtext == text else f"{text}\x00{mtext}"
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
 def _ex_to_json(ex: Extraction) -> dict[str, object]:
@@ -117,39 +157,48 @@ def run_extraction(
     n_process: int = 1,
     model: str | None = "default",
     progress: Callable[[int], None] | None = None,
+    scheduler: str | None = None,
 ) -> tuple[list[Extraction], int]:
-    """Extract every paper, reusing cached results keyed by (text, extractor version)."""
-    cache: dict[str, dict[str, list[list[object]]]] = {}
+    """Extract every paper, reusing cached results keyed by (text, extractor version).
+
+    New extractions are appended to the cache as they arrive (committed every couple of
+    seconds); ``scheduler`` (a Dask scheduler address) runs the extraction on that cluster.
+    """
     version = extractor_version(model)
-    cache_file = cache_dir / f"extract-{version}.jsonl" if cache_dir else None
-    if cache_file and cache_file.exists():
-        with cache_file.open(encoding="utf-8") as f:
-            for line in f:
-                try:
-                    rec = json.loads(line)
-                    cache[rec["key"]] = rec["value"]
-                except (json.JSONDecodeError, KeyError):
-                    continue  # a damaged cache line only costs a re-extraction
-    results: dict[str, Extraction] = {}
-    todo = []
-    for p in papers:
-        hit = cache.get(extraction_cache_key(p.text, version))
-        if hit is not None:
-            results[p.id] = _ex_from_json(p.id, p.text, hit)
-            if progress:
-                progress(1)
-        else:
-            todo.append(p)
-    cached = len(results)
-    if todo:
-        nlp = build_pipeline(model)
-        by_id = {p.id: p for p in todo}
-        for ex in extract(todo, nlp, n_process=n_process, progress=progress):
-            results[ex.paper_id] = ex
-            cache[extraction_cache_key(by_id[ex.paper_id].text, version)] = _ex_to_json(ex)  # type: ignore[assignment]
-    if cache_file is not None:
-        keep = {extraction_cache_key(p.text, version) for p in papers}
-        atomic_write_lines(cache_file, ({"key": k, "value": v} for k, v in sorted(cache.items()) if k in keep))
+    keys = [extraction_cache_key(p.text, model_text(p)) for p in papers]
+    cache = ExtractionCache(cache_dir / CACHE_FILE) if cache_dir is not None else None
+    try:
+        hits: dict[str, Any] = dict(cache.get_many(set(keys), version)) if cache else {}
+        results: dict[str, Extraction] = {}
+        todo: list[Paper] = []
+        for p, k in zip(papers, keys, strict=True):
+            hit = hits.get(k)
+            if hit is not None:
+                results[p.id] = _ex_from_json(p.id, p.text, hit)
+            else:
+                todo.append(p)
+        del hits
+        cached = len(results)
+        if progress and cached:
+            progress(cached)
+        if todo:
+            key_of = {p.id: k for p, k in zip(papers, keys, strict=True)}
+            stream: Iterator[Extraction]
+            if scheduler:
+                from kg.dask_build import extract_on_cluster
+
+                stream = extract_on_cluster(todo, model, scheduler)
+            else:
+                stream = extract(todo, build_pipeline(model), n_process=n_process)
+            for ex in stream:
+                results[ex.paper_id] = ex
+                if cache is not None:
+                    cache.put(key_of[ex.paper_id], version, _ex_to_json(ex))
+                if progress:
+                    progress(1)
+    finally:
+        if cache is not None:
+            cache.close()
     return [results[p.id] for p in papers], cached
 
 
@@ -191,6 +240,154 @@ def _graphml(g: nx.MultiDiGraph, path: Path) -> None:
         nx.write_graphml(h, tmp, encoding="utf-8", prettyprint=True, named_key_ids=True)
 
 
+# --- what changed since the last build -------------------------------------------------------
+
+def _paper_hash(rec: dict[str, Any]) -> str:
+    """What a paper says, without where it was read (``sources``: file and line)."""
+    body = {k: v for k, v in rec.items() if k != "sources"}
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _previous_state(out: Path) -> tuple[dict[str, str], dict[str, tuple[str, int]]] | None:
+    """The last complete build's papers (id → hash of its record) and concepts (id → label, papers)."""
+    pf, cf = out / "papers.jsonl", out / "concepts.csv"
+    if not (out / MARKER).exists() or not pf.exists() or not cf.exists():
+        return None
+    papers: dict[str, str] = {}
+    with pf.open(encoding="utf-8") as f:
+        for line in f:
+            try:
+                rec = json.loads(line)
+                papers[str(rec["id"])] = _paper_hash(rec)
+            except (ValueError, KeyError, TypeError):
+                continue
+    concepts: dict[str, tuple[str, int]] = {}
+    with cf.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            try:
+                concepts[row["id"]] = (row["label"], int(row["papers"]))
+            except (KeyError, ValueError):
+                continue
+    return papers, concepts
+
+
+def changes_between(
+    before: tuple[dict[str, str], dict[str, tuple[str, int]]] | None,
+    papers: Sequence[Paper],
+    concepts: dict[str, Concept],
+    listed: int = 1000,
+    grown: int = 20,
+) -> dict[str, Any]:
+    """What changed since the previous build: papers added/removed/changed, concepts new/gone, most grown.
+
+    Lists are sorted and cut at ``listed`` entries (the counts are whole); no times, so the same
+    two builds always give the same file.
+    """
+    now_p = {p.id: _paper_hash(p.to_dict()) for p in papers}
+    old_p, old_c = before if before is not None else ({}, {})
+    added = sorted(set(now_p) - set(old_p))
+    removed = sorted(set(old_p) - set(now_p))
+    changed = sorted(p for p in set(now_p) & set(old_p) if now_p[p] != old_p[p])
+    new_c = sorted(set(concepts) - set(old_c), key=lambda c: (-concepts[c].paper_count, c))
+    gone_c = sorted(set(old_c) - set(concepts), key=lambda c: (-old_c[c][1], c))
+    growth = sorted(
+        ((c.paper_count - old_c.get(cid, ("", 0))[1], cid) for cid, c in concepts.items()),
+        key=lambda x: (-x[0], x[1]),
+    )
+    return {
+        "previous_build": before is not None,
+        "papers": {"before": len(old_p), "after": len(now_p), "added": len(added), "removed": len(removed),
+                   "changed": len(changed), "added_ids": added[:listed], "removed_ids": removed[:listed],
+                   "changed_ids": changed[:listed]},
+        "concepts": {"before": len(old_c), "after": len(concepts), "new": len(new_c), "gone": len(gone_c),
+                     "new_ids": new_c[:listed], "gone_ids": gone_c[:listed]},
+        "most_grown": [{"id": cid, "label": concepts[cid].label, "papers_before": old_c.get(cid, ("", 0))[1],
+                        "papers_after": concepts[cid].paper_count, "growth": d}
+                       for d, cid in growth[:grown] if d > 0] if before is not None else [],
+    }
+
+
+def changes_line(ch: dict[str, Any]) -> str:
+    """One line for the summary."""
+    if not ch.get("previous_build"):
+        return "first build here: " + f"{ch['papers']['after']} papers, {ch['concepts']['after']} concepts"
+    p, c = ch["papers"], ch["concepts"]
+    grown = ", ".join(f"{g['label']} +{g['growth']}" for g in ch["most_grown"][:3])
+    return (f"papers +{p['added']} -{p['removed']} ~{p['changed']}; concepts +{c['new']} new, -{c['gone']} gone"
+            + (f"; most grown: {grown}" if grown else ""))
+
+
+# --- staging and swapping ----------------------------------------------------------------------
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p)
+    elif p.exists() or p.is_symlink():
+        p.unlink()
+
+
+def _swap_in(stage: Path, out: Path, names: Sequence[str], marker_text: str) -> None:
+    """Move each staged output over the old one with a rename; the marker goes last."""
+    (out / MARKER).unlink(missing_ok=True)  # while files are swapped the folder is neither build
+    for name in OUTPUT_FILES:
+        src, dst = stage / name, out / name
+        if name not in names:
+            _remove(dst)  # e.g. kg.ttl of a build that wrote it, now left out by --formats
+            continue
+        if src.is_dir():
+            old = out / f".kg-old-{name}"
+            _remove(old)
+            if dst.exists():
+                dst.rename(old)
+            src.rename(dst)
+            _remove(old)
+        else:
+            os.replace(src, dst)
+    atomic_write_text(out / MARKER, marker_text)
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def _clean_leftovers(out: Path) -> None:
+    """What a killed build leaves besides the cache: the staging folder and swapped-out folders."""
+    _remove(out / STAGING)
+    for p in out.glob(".kg-old-*"):
+        _remove(p)
+    for p in out.glob(".*.tmp"):
+        _remove(p)
+
+
+def _resolve_formats(formats: Sequence[str] | None, n_papers: int) -> list[str]:
+    if formats is None:
+        return list(FORMATS) if n_papers <= AUTO_FORMATS_MAX_PAPERS else ["nt"]
+    bad = sorted(set(formats) - set(FORMATS))
+    if bad:
+        raise OutputError(f"unknown format {bad[0]!r} in --formats; choose from {', '.join(FORMATS)}")
+    return [f for f in FORMATS if f in formats or f == "nt"]
+
+
+class _Stages:
+    """Seconds and peak RSS after each stage, and the progress callback's stage changes."""
+
+    def __init__(self, progress: Callable[[str, int, int], None] | None) -> None:
+        self.progress = progress
+        self.times: dict[str, dict[str, float]] = {}
+        self.name = ""
+        self.t = time.perf_counter()
+
+    def start(self, name: str, total: int = 1) -> None:
+        self.finish()
+        self.name, self.t = name, time.perf_counter()
+        if self.progress:
+            self.progress(name, 0, total)
+
+    def finish(self) -> None:
+        if self.name:
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            rss_mib = rss / 1024 / (1024 if sys.platform == "darwin" else 1)
+            self.times[self.name] = {"seconds": round(time.perf_counter() - self.t, 2), "peak_rss_mib": round(rss_mib)}
+            self.name = ""
+
+
 def build(
     inputs: Sequence[Path] | None,
     out: Path,
@@ -199,19 +396,42 @@ def build(
     n_process: int = 1,
     model: str | None = "default",
     progress: Callable[[str, int, int], None] | None = None,
+    formats: Sequence[str] | None = None,
+    scheduler: str | None = None,
 ) -> BuildReport:
     """Read ``inputs`` (default: the sample corpus), build the graph and write every output to ``out``.
 
-    ``progress(step, done, total)`` is called as the work advances.
+    ``progress(step, done, total)`` is called as the work advances. ``formats`` picks the RDF
+    files besides ``kg.nt`` (default: all up to 20,000 papers, ``kg.nt`` alone above).
+    ``scheduler``: a Dask scheduler address; extraction and the counting run on that cluster.
     """
-    t0 = time.perf_counter()
     out = Path(out)
     check_output_dir(out, force)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{out}: cannot create the output folder ({err.strerror}); choose another -o DIR") from err
+    with BuildLock(out):
+        return _build(inputs, out, fmt, n_process, model, progress, formats, scheduler)
+
+
+def _build(
+    inputs: Sequence[Path] | None, out: Path, fmt: str | None, n_process: int, model: str | None,
+    progress: Callable[[str, int, int], None] | None, formats: Sequence[str] | None, scheduler: str | None,
+) -> BuildReport:
+    t0 = time.perf_counter()
+    _clean_leftovers(out)
+    stage = out / STAGING
+    stage.mkdir()
+    stages = _Stages(progress)
+    stages.start("read")
     files = list(inputs) if inputs else sample_corpus_files()
     papers, read_report = read_corpus(files, fmt)
     report = BuildReport(read=read_report, extractor=extractor_version(model))
+    report.formats = _resolve_formats(formats, len(papers))
+    before = _previous_state(out)
 
+    stages.start("extract", len(papers))
     done = 0
 
     def tick(n: int) -> None:
@@ -220,50 +440,70 @@ def build(
         if progress:
             progress("extract", done, len(papers))
 
-    extractions, report.cached_papers = run_extraction(papers, out / ".cache", n_process, model, tick)
-    if progress:
-        progress("normalise", 0, 1)
+    extractions, report.cached_papers = run_extraction(papers, out / ".cache", n_process, model, tick, scheduler)
+    stages.start("normalise")
     concepts, mentions = normalise(extractions)
+    del extractions
     report.mentions_by_type = {lab: n for lab in LABELS if (n := Counter(m.label for m in mentions)[lab])}
     report.concepts_by_type = {lab: n for lab in LABELS if (n := Counter(c.type for c in concepts.values())[lab])}
 
+    stages.start("relations")
     relations = find_all_relations(papers, mentions)
     report.relations_by_type = dict(sorted(Counter(r.type for r in relations).items()))
-    if progress:
-        progress("graph", 0, 1)
-    sims = paper_similarities(paper_concepts(mentions), len(papers))
-    g = build_graph(papers, concepts, mentions, relations=relations, similarities=sims)
+    stages.start("similarity")
+    pc = paper_concepts(mentions)
+    if scheduler:
+        from kg.dask_build import cooccurrences_on_cluster, similarities_on_cluster
+
+        sims = similarities_on_cluster(pc, len(papers), scheduler)
+        cooc = cooccurrences_on_cluster(pc, len(papers), scheduler)
+    else:
+        sims = paper_similarities(pc, len(papers))
+        cooc = None
+    stages.start("graph")
+    g = build_graph(papers, concepts, mentions, relations=relations, similarities=sims, cooccurs=cooc)
+    del pc
     topics = concept_topics(g)
     report.topics = len(topics)
     report.edges_by_kind = graph_counts(g)
+    cooc_rows = [(a.split(":", 1)[1], b.split(":", 1)[1], d["papers"], d["strength"])
+                 for a, b, k, d in g.edges(keys=True, data=True) if k == "cooccurs"]
 
-    if progress:
-        progress("rdf", 0, 1)
-    marker = out / MARKER
-    marker.unlink(missing_ok=True)  # an interrupted build is not mistaken for a finished one
-    # streamed: N-Triples straight from the records, Turtle and JSON-LD by Oxigraph from the store
-    with atomic_writer(out / "kg.nt") as tmp:
-        report.triples = write_ntriples_stream(triples(papers, concepts, mentions, sims, topics, relations), tmp)
-    if progress:
-        progress("store", 0, 1)
-    load_store(out / "kg.nt", out / "store")
-    dump_store(out / "store", out / "kg.ttl", ox.RdfFormat.TURTLE)
-    dump_store(out / "store", out / "kg.jsonld", ox.RdfFormat.JSON_LD)
+    stages.start("rdf")
+    # N-Triples streamed from the records (sorted in bounded memory), the rest by Oxigraph from the store
+    items = triples(papers, concepts, mentions, sims, topics, relations)
+    aggregates = aggregate_triples(papers, concepts, mentions, cooc_rows)
+    report.triples = write_ntriples_sorted((t for part in (items, aggregates) for t in part), stage / "kg.nt")
+    del sims, cooc_rows
+    stages.start("store")
+    load_store(stage / "kg.nt", stage / "store")
+    if "ttl" in report.formats:
+        stages.start("turtle")
+        dump_store(stage / "store", stage / "kg.ttl", ox.RdfFormat.TURTLE)
+    if "jsonld" in report.formats:
+        stages.start("jsonld")
+        dump_store(stage / "store", stage / "kg.jsonld", ox.RdfFormat.JSON_LD)
 
-    atomic_write_lines(out / "papers.jsonl", (p.to_dict() for p in papers))
-    atomic_write_lines(out / "mentions.jsonl", (m.to_dict() for m in mentions))
-    atomic_write_lines(out / "relations.jsonl", (r.to_dict() for r in relations))
-    atomic_write_text(out / "concepts.csv", _concepts_csv(concepts))
-    _graphml(g, out / "graph.graphml")
-    if progress:
-        progress("views", 0, 1)
-    write_overview(g, topics, out)
-    if progress:
-        progress("report", 0, 1)
+    stages.start("records")
+    atomic_write_lines(stage / "papers.jsonl", (p.to_dict() for p in papers))
+    atomic_write_lines(stage / "mentions.jsonl", (m.to_dict() for m in mentions))
+    atomic_write_lines(stage / "relations.jsonl", (r.to_dict() for r in relations))
+    atomic_write_text(stage / "concepts.csv", _concepts_csv(concepts))
+    _graphml(g, stage / "graph.graphml")
+    stages.start("views")
+    write_overview(g, topics, stage)
+    del g
+    stages.start("report")
     from kg.report import write_report
 
-    write_report(out, papers, concepts, mentions, topics)
-    report.files = [str(out / f) for f in OUTPUT_FILES]
+    write_report(stage, papers, concepts, mentions, topics)
+    report.changes = changes_between(before, papers, concepts)
+    atomic_write_text(stage / CHANGES, json.dumps(report.changes, indent=1, ensure_ascii=False) + "\n")
+    stages.start("swap")
+    names = [*(f"kg.{f}" for f in report.formats), *RECORD_FILES]
+    report.files = [str(out / f) for f in names]
+    stages.finish()
+    report.stages = stages.times
     report.seconds = time.perf_counter() - t0
-    atomic_write_text(marker, json.dumps(report.to_dict(), indent=2) + "\n")
+    _swap_in(stage, out, names, json.dumps(report.to_dict(), indent=2) + "\n")
     return report

@@ -72,8 +72,8 @@ def paper_similarities(
     concept-id order, so the result does not depend on set order (or the process).
     """
     df: Counter[str] = Counter()
-    for cs in paper_concepts.values():
-        df.update(cs)
+    for concept_set in paper_concepts.values():
+        df.update(concept_set)
     cap = min(max(20, int(max_df_share * n_papers)), max_df)
     idf = {c: math.log(n_papers / d) for c, d in df.items() if 2 <= d <= cap}
     del df
@@ -115,8 +115,8 @@ def cooccurrences(
     of their concepts squared, linear in the corpus. Sorted by (a, b).
     """
     df: Counter[str] = Counter()
-    for cs in paper_concepts.values():
-        df.update(cs)
+    for concept_set in paper_concepts.values():
+        df.update(concept_set)
     # a pair in >= min_papers papers needs both concepts in >= min_papers papers
     frequent = {c for c, d in df.items() if d >= min_papers}
     ids = sorted(paper_concepts)
@@ -286,8 +286,10 @@ def topic_coverage(g: nx.MultiDiGraph) -> tuple[int, int]:
 def build_graph(
     papers: Sequence[Paper], concepts: dict[str, Concept], mentions: Sequence[Mention], top_k: int = 10,
     relations: Sequence[Relation] = (), similarities: Sequence[Similarity] | None = None,
+    cooccurs: Sequence[tuple[str, str, int, float]] | None = None,
 ) -> nx.MultiDiGraph:
-    """The graph of the records; ``similarities`` are computed here unless given (as ``kg build`` does)."""
+    """The graph of the records; ``similarities`` and ``cooccurs`` (:func:`cooccurrences`) are
+    computed here unless given (as ``kg build`` does)."""
     g: nx.MultiDiGraph = nx.MultiDiGraph()
     for p in papers:
         g.add_node(f"paper:{p.id}", kind="paper", label=p.title, date=p.date or "")
@@ -309,7 +311,7 @@ def build_graph(
     for s in similarities:
         g.add_edge(f"paper:{s.a}", f"paper:{s.b}", key="similar", kind="similar",
                    score=s.score, shared="|".join(s.shared))
-    for a, b, n, strength in cooccurrences(pc, len(papers)):
+    for a, b, n, strength in (cooccurs if cooccurs is not None else cooccurrences(pc, len(papers))):
         g.add_edge(f"concept:{a}", f"concept:{b}", key="cooccurs", kind="cooccurs", papers=n, strength=strength)
     rel_papers: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     rel_conf: dict[tuple[str, str, str], float] = defaultdict(float)

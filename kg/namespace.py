@@ -64,6 +64,16 @@ class KG(DefinedNamespace):
     paper: URIRef
     sharedConcept: URIRef
     score: URIRef
+    # materialised aggregates (what the ranking queries read)
+    ConceptYear: URIRef
+    Cooccurrence: URIRef
+    concept: URIRef
+    year: URIRef
+    papersInYear: URIRef
+    sharedPaperCount: URIRef
+    strength: URIRef
+    topOfType: URIRef
+    topOfYear: URIRef
 
 
 #: Where kg mints IRIs for papers, concepts, mentions, ...

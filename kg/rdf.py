@@ -6,7 +6,7 @@ sorted N-Triples.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +32,9 @@ __all__ = [
     "write_ntriples",
     "write_ntriples_stream",
     "triples",
+    "aggregate_triples",
+    "write_ntriples_sorted",
+    "paper_year",
 ]
 
 SCHEMA_ARTICLE = URIRef("https://schema.org/ScholarlyArticle")
@@ -265,3 +268,134 @@ def write_ntriples_stream(items: Iterable[tuple[Any, Any, Any]], path: Path) -> 
         for line in lines:
             f.write(line + "\n")
     return len(lines)
+
+
+# ---------------------------------------------------------------- materialised aggregates
+#: how many concepts of each type, and concept-years of each year, carry the kg:topOfType /
+#: kg:topOfYear flag the ranking named queries start from (their LIMIT is at most this)
+TOP_OF_TYPE = 100
+TOP_OF_YEAR = 500
+
+
+def _aggregate_iri(kind: str, *parts: str) -> URIRef:
+    from urllib.parse import quote
+
+    return DATA[f"{kind}/" + "--".join(quote(p, safe="") for p in parts)]
+
+
+def _decimal_point(x: float) -> Literal:
+    """An ``xsd:decimal`` whose lexical form always has a point (``2.0``, not ``2``), as Turtle writes it back."""
+    text = format(Decimal(f"{x:.4f}").normalize(), "f")
+    return Literal(text if "." in text else f"{text}.0", datatype=XSD.decimal)
+
+
+def paper_year(date: str | None) -> int | None:
+    """The year of an ``xsd:date`` paper date (``YYYY-MM-DD``); none for ``--MM-DD`` or no date."""
+    if date and len(date) >= 10 and date[:4].isdigit() and date[4] == "-":
+        return int(date[:4])
+    return None
+
+
+def aggregate_triples(
+    papers: Sequence[Paper],
+    concepts: dict[str, Concept],
+    mentions: Sequence[Mention],
+    cooccurrences: Iterable[tuple[str, str, int, float]] = (),
+    min_year_papers: int = 2,
+) -> Iterator[tuple[URIRef, URIRef, Literal | URIRef]]:
+    """The counts the ranking queries read, materialised at build time so each answers from an index.
+
+    - ``kg:topOfType true`` on each type's ``TOP_OF_TYPE`` concepts with the most papers (ties by
+      label, then id); the concepts' ``kg:paperCount`` is already there;
+    - a ``kg:ConceptYear`` per concept and year with at least ``min_year_papers`` papers
+      (``kg:concept``, ``kg:year``, ``kg:papersInYear``), ``kg:topOfYear true`` on each year's
+      ``TOP_OF_YEAR`` largest;
+    - a ``kg:Cooccurrence`` per concept pair sharing at least two papers (``kg:concept`` twice,
+      ``kg:sharedPaperCount``, ``kg:strength``), as the graph's ``cooccurs`` edges.
+    """
+    by_type: dict[str, list[Concept]] = defaultdict(list)
+    for c in concepts.values():
+        by_type[c.type].append(c)
+    for cs in by_type.values():
+        cs.sort(key=lambda c: (-c.paper_count, c.label, c.id))
+        for c in cs[:TOP_OF_TYPE]:
+            yield concept_iri(c.id), KG.topOfType, Literal(True)
+    year_of = {p.id: y for p in papers if (y := paper_year(p.date)) is not None}
+    seen: set[tuple[str, int, str]] = set()
+    for m in mentions:
+        y = year_of.get(m.paper_id)
+        if y is not None and m.concept in concepts:
+            seen.add((m.concept, y, m.paper_id))
+    per_year: dict[int, Counter[str]] = defaultdict(Counter)
+    for cid, y, _ in seen:
+        per_year[y][cid] += 1
+    del seen
+    for y in sorted(per_year):
+        rows = sorted(((n, cid) for cid, n in per_year[y].items() if n >= min_year_papers),
+                      key=lambda x: (-x[0], concepts[x[1]].label, x[1]))
+        for rank, (n, cid) in enumerate(rows):
+            node = _aggregate_iri("concept-year", cid, str(y))
+            yield node, RDF.type, KG.ConceptYear
+            yield node, KG.concept, concept_iri(cid)
+            yield node, KG.year, Literal(y)
+            yield node, KG.papersInYear, Literal(n)
+            if rank < TOP_OF_YEAR:
+                yield node, KG.topOfYear, Literal(True)
+    for a, b, n, strength in cooccurrences:
+        node = _aggregate_iri("cooccurrence", a, b)
+        yield node, RDF.type, KG.Cooccurrence
+        yield node, KG.concept, concept_iri(a)
+        yield node, KG.concept, concept_iri(b)
+        yield node, KG.sharedPaperCount, Literal(n)
+        yield node, KG.strength, _decimal_point(strength)
+
+
+def write_ntriples_sorted(items: Iterable[tuple[Any, Any, Any]], path: Path, chunk_lines: int = 500_000) -> int:
+    """:func:`write_ntriples_stream` in bounded memory: byte-identical output, sorted in runs.
+
+    Up to ``chunk_lines`` distinct lines are held at once; larger outputs are sorted in runs on
+    disk beside ``path`` and merged. Returns the number of triples written.
+    """
+    import heapq
+    import tempfile
+
+    runs: list[Path] = []
+    buf: set[str] = set()
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.runs.", dir=path.parent))
+
+    def spill() -> None:
+        run = tmpdir / f"{len(runs):05d}"
+        with run.open("w", encoding="utf-8", newline="\n") as f:
+            for line in sorted(buf):
+                f.write(line + "\n")
+        runs.append(run)
+        buf.clear()
+
+    try:
+        for s, p, o in items:
+            buf.add(f"{_ox(s)} {_ox(p)} {_ox(o)} .")
+            if len(buf) >= chunk_lines:
+                spill()
+        n = 0
+        with path.open("w", encoding="utf-8", newline="\n") as out:
+            if not runs:
+                for line in sorted(buf):
+                    out.write(line + "\n")
+                return len(buf)
+            spill()
+            files = [r.open(encoding="utf-8", newline="\n") for r in runs]
+            try:
+                last = None
+                for line in heapq.merge(*((ln.rstrip("\n") for ln in f) for f in files)):
+                    if line != last:
+                        out.write(line + "\n")
+                        n += 1
+                        last = line
+            finally:
+                for f in files:
+                    f.close()
+        return n
+    finally:
+        import shutil
+
+        shutil.rmtree(tmpdir, ignore_errors=True)
