@@ -6,9 +6,10 @@
   the server never connects anywhere on a query's behalf.
 - Queries run in a small pool of worker processes (lower CPU priority than the pages, a memory
   limit each) with a time limit (killed past it: 503), a row cap and a result-size cap (past
-  either: 413); a malformed query gets 400 with the parser's message. Of the pool's slots only
-  ``max_slow`` may be held by queries running longer than ``slow_after`` seconds, so long queries
-  cannot starve short ones; requests waiting for a slot form a bounded queue (503 when full).
+  either: 413); a malformed query gets 400 with the parser's message. A query still running
+  after ``slow_after`` seconds moves to a separate lane of ``max_slow`` slots at the lowest CPU
+  priority (stopped with 503 when that lane is full), so long queries cannot starve short ones;
+  requests waiting for a slot form a bounded queue (503 when full).
 - Request bodies and GET query strings are capped (413/414, refused before the body is read
   past the cap), and the ``Host`` header must name the address the server is bound to
   (127.0.0.1, localhost, [::1]) or a name allowed with ``--allow-host`` (400 otherwise): a web
@@ -21,6 +22,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import multiprocessing
 import os
 import re
@@ -32,6 +34,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -76,15 +79,15 @@ class ServerConfig:
     store: Path
     timeout: float = 10.0  # seconds per query
     max_rows: int = 10_000  # result rows (or triples) per query
-    max_concurrent: int = 4  # SPARQL queries running at once (worker processes)
-    max_slow: int = 2  # of those, how many may run past slow_after seconds
+    max_concurrent: int = 4  # short-lane slots: SPARQL queries started at once
+    max_slow: int = 2  # long-lane slots: queries running past slow_after seconds move there
     slow_after: float = 1.0
     max_queued: int = 64  # SPARQL requests waiting for a slot (past it: 503 at once)
     max_body: int = 1 << 20  # bytes of a request body (POST)
     max_query_string: int = 64 << 10  # bytes of a GET request's query string
     max_result_bytes: int = 16 << 20  # bytes of one SPARQL result
     worker_memory: int = 2 << 30  # address space of a query process (bytes; 0: no limit)
-    worker_nice: int = 5  # CPU priority of the query processes below the pages'
+    worker_nice: int = 2  # CPU priority of the query processes below the pages' (long queries: 15)
     host: str = "127.0.0.1"  # the address served: Host must name it (or one of allow_hosts)
     port: int = DEFAULT_PORT
     allow_hosts: tuple[str, ...] = ()  # more Host names accepted; "*" turns the check off
@@ -200,7 +203,13 @@ def _worker_main(conn: Connection, store: str, max_rows: int, max_bytes: int, me
 
 class _Worker:
     def __init__(self, proc: Any, conn: Connection) -> None:
-        self.proc, self.conn, self.jobs = proc, conn, 0
+        self.proc, self.conn, self.jobs, self.reniced = proc, conn, 0, False
+
+    def renice(self, nice: int) -> None:
+        """Lower the process's CPU priority (for good: an unprivileged process cannot raise it back)."""
+        self.reniced = True
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, self.proc.pid, nice)
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
@@ -210,16 +219,27 @@ class _Worker:
             self.conn.close()
 
 
-class QueryPool:
-    """SPARQL queries in worker processes: ``max_concurrent`` slots, of which at most ``max_slow``
-    may be held past ``slow_after`` seconds, and a queue of at most ``max_queued`` waiting requests.
+def _query_key(query: str) -> str:
+    return hashlib.blake2b(" ".join(query.split()).encode("utf-8", "replace"), digest_size=16).hexdigest()
 
-    A query that runs past ``slow_after`` while ``max_slow`` others already do is stopped (503, retry
-    later) instead of taking the last slots that keep short queries moving; one past ``timeout`` is
-    stopped (503). A stopped query's process is killed and replaced.
+
+class QueryPool:
+    """SPARQL queries in worker processes, in two lanes so that long queries cannot starve short ones.
+
+    - Short lane: ``max_concurrent`` slots and a queue of at most ``max_queued`` waiting requests
+      (503 past it, or after waiting ``timeout``). Every new query starts here.
+    - Long lane: ``max_slow`` slots. A query still running after ``slow_after`` seconds moves there
+      (its short slot is freed at once and its process drops to ``slow_nice`` CPU priority); when
+      the long lane is full it is stopped (503, retry later). Its text is remembered for
+      ``remember_slow`` seconds: sent again, it waits for a long slot (at most ``max_slow`` waiting,
+      503 past that) and never takes a short one.
+
+    A query past ``timeout`` is stopped (503); a stopped query's process is killed and replaced.
     """
 
     MAX_JOBS = 1000  # a worker is replaced after this many queries (bounds any slow growth)
+    REMEMBER_SLOW = 600.0  # seconds a slow query's text is remembered
+    SLOW_NICE = 15
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
@@ -227,11 +247,14 @@ class QueryPool:
         self._ctx.set_forkserver_preload(["kg.serve"])
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
-        self._slow = threading.Semaphore(max(1, config.max_slow))
+        self._slow_running = 0
+        self._slow_waiting = 0
+        self._known_slow: OrderedDict[str, float] = OrderedDict()
         self._slots: anyio.Semaphore | None = None
         self._threads: anyio.CapacityLimiter | None = None
         self._waiting = 0
         self._closed = False
+        self.stopped_slow = 0  # queries stopped because the long lane was full
 
     def _spawn(self) -> _Worker:
         c = self.config
@@ -243,7 +266,7 @@ class QueryPool:
         return _Worker(proc, receiver)
 
     def start(self, n: int | None = None) -> None:
-        """Start ``n`` workers now (default: all slots), so the first queries do not wait for them."""
+        """Start ``n`` workers now (default: one per short slot), so the first queries do not wait for them."""
         workers = [self._spawn() for _ in range(self.config.max_concurrent if n is None else n)]
         with self._lock:
             self._idle.extend(workers)
@@ -266,29 +289,70 @@ class QueryPool:
 
     def _give_back(self, w: _Worker) -> None:
         w.jobs += 1
-        if self._closed or w.jobs >= self.MAX_JOBS:
+        if self._closed or w.reniced or w.jobs >= self.MAX_JOBS:
             w.kill()
             return
         with self._lock:
             self._idle.append(w)
 
-    def run_blocking(self, query: str, results_fmt: str, graph_fmt: str) -> Outcome:
-        """Run one query in a worker and wait for it (the time limits applied); for a thread."""
+    def _try_slow_slot(self) -> bool:
+        with self._lock:
+            if self._slow_running >= max(1, self.config.max_slow):
+                return False
+            self._slow_running += 1
+            return True
+
+    def _release_slow_slot(self) -> None:
+        with self._lock:
+            self._slow_running -= 1
+
+    def _remember_slow(self, key: str) -> None:
+        with self._lock:
+            self._known_slow[key] = time.monotonic() + self.REMEMBER_SLOW
+            self._known_slow.move_to_end(key)
+            while len(self._known_slow) > 10_000:
+                self._known_slow.popitem(last=False)
+
+    def is_known_slow(self, query: str) -> bool:
+        key = _query_key(query)
+        with self._lock:
+            until = self._known_slow.get(key)
+            if until is not None and until < time.monotonic():
+                del self._known_slow[key]
+                until = None
+        return until is not None
+
+    def run_blocking(self, query: str, results_fmt: str, graph_fmt: str, long_lane: bool = False,
+                     on_long: Callable[[], None] | None = None) -> Outcome:
+        """Run one query in a worker and wait for it (the time limits applied); for a thread.
+
+        ``long_lane``: the caller holds a long slot already. Otherwise, past ``slow_after`` the query
+        takes a long slot (``on_long`` is called: the caller frees its short slot) or is stopped.
+        """
         c = self.config
         w = self._take()
-        slow = False
+        holds_long = False
         try:
+            if long_lane:
+                w.renice(self.SLOW_NICE)
             w.conn.send((query, results_fmt, graph_fmt))
-            if not w.conn.poll(min(c.slow_after, c.timeout)):
-                if c.timeout <= c.slow_after or not self._slow.acquire(blocking=False):
+            if long_lane:
+                if not w.conn.poll(c.timeout):
                     w.kill()
-                    if c.timeout <= c.slow_after:
-                        return _timed_out(c)
-                    return Outcome(503, _TEXT, (
-                        f"the query was stopped after {c.slow_after:g} s: {c.max_slow} other long-running "
-                        f"queries hold the slots kept for long queries; retry in a few seconds, or make it "
-                        f"more selective").encode(), {"Retry-After": str(max(1, round(c.timeout)))})
-                slow = True
+                    return _timed_out(c)
+            elif not w.conn.poll(min(c.slow_after, c.timeout)):
+                self._remember_slow(_query_key(query))
+                if c.timeout <= c.slow_after:
+                    w.kill()
+                    return _timed_out(c)
+                if not self._try_slow_slot():
+                    w.kill()
+                    self.stopped_slow += 1
+                    return _long_lane_full(c, stopped=True)
+                holds_long = True
+                w.renice(self.SLOW_NICE)
+                if on_long is not None:
+                    on_long()
                 if not w.conn.poll(c.timeout - c.slow_after):
                     w.kill()
                     return _timed_out(c)
@@ -298,8 +362,8 @@ class QueryPool:
             return Outcome(500, _TEXT, b"the query process ended without an answer "
                                        b"(past its memory limit?); make the query more selective")
         finally:
-            if slow:
-                self._slow.release()
+            if holds_long:
+                self._release_slow_slot()
         self._give_back(w)
         return Outcome(status, media, body)
 
@@ -308,7 +372,9 @@ class QueryPool:
         c = self.config
         if self._slots is None or self._threads is None:
             self._slots = anyio.Semaphore(c.max_concurrent)
-            self._threads = anyio.CapacityLimiter(c.max_concurrent)
+            self._threads = anyio.CapacityLimiter(c.max_concurrent + max(1, c.max_slow))
+        if self.is_known_slow(query):
+            return await self._run_long(query, results_fmt, graph_fmt)
         busy = Outcome(503, _TEXT, (
             f"the server is busy: {c.max_concurrent} queries are running and {c.max_queued} are waiting; "
             "retry in a few seconds").encode(), {"Retry-After": "2"})
@@ -322,11 +388,49 @@ class QueryPool:
                 return busy
         finally:
             self._waiting -= 1
+        slots = self._slots
+        freed = threading.Event()
+
+        def free_short_slot() -> None:  # from the worker thread, when the query moves to the long lane
+            if not freed.is_set():
+                freed.set()
+                anyio.from_thread.run_sync(slots.release)
+
         try:
-            return await anyio.to_thread.run_sync(self.run_blocking, query, results_fmt, graph_fmt,
+            return await anyio.to_thread.run_sync(self.run_blocking, query, results_fmt, graph_fmt, False,
+                                                  free_short_slot, limiter=self._threads)
+        finally:
+            if not freed.is_set():
+                freed.set()
+                slots.release()
+
+    async def _run_long(self, query: str, results_fmt: str, graph_fmt: str) -> Outcome:
+        """A query known to be slow: wait (bounded) for a long slot; never take a short one."""
+        c = self.config
+        if self._slow_waiting >= max(1, c.max_slow):
+            return _long_lane_full(c, stopped=False)
+        self._slow_waiting += 1
+        try:
+            deadline = time.monotonic() + c.timeout
+            while not self._try_slow_slot():
+                if time.monotonic() > deadline:
+                    return _long_lane_full(c, stopped=False)
+                await anyio.sleep(0.1)
+        finally:
+            self._slow_waiting -= 1
+        try:
+            return await anyio.to_thread.run_sync(self.run_blocking, query, results_fmt, graph_fmt, True,
                                                   limiter=self._threads)
         finally:
-            self._slots.release()
+            self._release_slow_slot()
+
+
+def _long_lane_full(c: ServerConfig, stopped: bool) -> Outcome:
+    what = f"the query was stopped after {c.slow_after:g} s" if stopped else "this query ran long before and"
+    return Outcome(503, _TEXT, (
+        f"{what}: {c.max_slow} long-running queries are already running (the slots kept for long queries "
+        f"are full, so that short ones keep moving); retry later, or make it more selective").encode(),
+        {"Retry-After": str(max(1, round(c.timeout)))})
 
 
 def _timed_out(c: ServerConfig) -> Outcome:
