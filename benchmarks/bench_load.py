@@ -12,9 +12,10 @@ choosing 70% explorer pages and 30% small SPARQL queries (``--page-share``):
 ``--slow K`` adds K clients that only send a slow query (a cross product that runs into the time
 limit), to show that they cannot starve the rest. Reported: requests/s, p50/p95/p99/max per class,
 errors (any status but 200/303, or a failed connection), and the server's memory (RSS of the server
-and its query processes, sampled every second). Results in benchmarks/results/load.json.
+and its query processes, sampled every second). Results in benchmarks/results/load-*.json.
 
     python benchmarks/bench_load.py [--store DIR] [--clients 50] [--duration 60] [--slow 0]
+    python benchmarks/bench_load.py --store DIR --port 8077 --server-pid PID   # a server started elsewhere
 
 Without ``--store`` the sample corpus is built first (`kg build`, about a minute).
 """
@@ -318,6 +319,8 @@ def main() -> int:
     ap.add_argument("--slow", type=int, default=0, help="extra clients sending only slow queries")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--serve-arg", action="append", default=[], help="extra `kg serve` argument (repeatable)")
+    ap.add_argument("--port", type=int, help="load a server already running on 127.0.0.1:PORT (not started here)")
+    ap.add_argument("--server-pid", type=int, help="with --port: the server's process, for its memory")
     args = ap.parse_args()
     tmp = None
     if args.store is None:
@@ -328,21 +331,26 @@ def main() -> int:
         args.store = tmp / "out" / "store"
     try:
         workload = Workload.from_output(args.store.parent)
-        from kg.serve import free_port
+        if args.port:
+            res = run_load(args.port, args.server_pid, workload, args.clients, args.duration, args.page_share,
+                           args.slow, args.seed)
+        else:
+            from kg.serve import free_port
 
-        port = free_port()
-        proc = start_server(args.store, port, *args.serve_arg)
-        try:
-            res = run_load(port, proc.pid, workload, args.clients, args.duration, args.page_share, args.slow, args.seed)
-        finally:
-            stop_server(proc)
+            port = free_port()
+            proc = start_server(args.store, port, *args.serve_arg)
+            try:
+                res = run_load(port, proc.pid, workload, args.clients, args.duration, args.page_share, args.slow,
+                               args.seed)
+            finally:
+                stop_server(proc)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     res["machine"] = machine()
     res["command"] = "python benchmarks/bench_load.py " + " ".join(sys.argv[1:])
     _print(res)
-    save("load" if not args.slow else "load-slow", res)
+    save(f"load-{args.clients}c-{args.slow}slow" + ("-attached" if args.port else ""), res)
     return 0
 
 
