@@ -40,7 +40,12 @@ _NAME_LIKE = re.compile(r"[A-Z].*[A-Z0-9]|[0-9]")  # "HumanEval", "MESA", "GPT-4
 _NAME_WORD = re.compile(r"[A-Z]\S*[A-Z]|\d")  # one word that is a name: "BERT", "LLaMA-3.1", "8B"
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
+    """A word in the singular, as concept keys write their last word.
+
+    >>> singular("models"), singular("analysis"), singular("queries")
+    ('model', 'analysis', 'query')
+    """
     if word in _KEEP_PLURAL or len(word) <= 3 or not word.endswith("s"):
         return word
     if word.endswith("ies") and len(word) > 4:
@@ -64,8 +69,28 @@ def concept_key(text: str) -> str:
     words = [w for w in (w.strip(".") for w in s.split()) if w]
     if not words:
         return ""
-    words[-1] = _singular(words[-1])
+    words[-1] = singular(words[-1])
     return " ".join(words)
+
+
+_ADJECTIVE_AL = re.compile(r"^(\w{4,}(?:ion|ure|ic))al$")  # computational -> computation, architectural -> architecture
+
+
+def variant_key(key: str) -> str:
+    """What the keys of variants of one concept share: no spaces, modifiers' "-al" dropped.
+
+    >>> variant_key("speed up") == variant_key("speedup"), variant_key("math 500") == variant_key("math500")
+    (True, True)
+    >>> variant_key("computational cost") == variant_key("computation cost")
+    True
+    >>> variant_key("number of parameter") == variant_key("parameter count")
+    True
+    """
+    words = key.split()
+    if len(words) > 2 and words[0] == "number" and words[1] == "of":
+        words = [*words[2:-1], singular(words[-1]), "count"]
+    words = [_ADJECTIVE_AL.sub(r"\1", w) for w in words[:-1]] + words[-1:]
+    return re.sub(r"[^\w+#.]", "", "".join(words))
 
 
 def strip_framing(text: str) -> str:
@@ -121,10 +146,10 @@ def _prefer_label(forms: Counter[str], key: str) -> str:
         if " of " in low or "-of-" in low:  # the head is before "of": Mixture-of-Experts stays as written
             return True
         last = low.split()[-1] if f.split() else f
-        return _singular(last) == last or is_acronym(f) and acronym_key(f) == low
+        return singular(last) == last or is_acronym(f) and acronym_key(f) == low
 
-    singular = [f for f in forms if is_singular(f)]
-    pool = singular or list(forms)
+    singulars = [f for f in forms if is_singular(f)]
+    pool = singulars or list(forms)
 
     by_case: Counter[str] = Counter()
     for f, n in forms.items():
@@ -137,10 +162,10 @@ def _prefer_label(forms: Counter[str], key: str) -> str:
                 int(f.endswith("s")), -forms[f], f)
 
     best = sorted(pool, key=rank)[0]
-    if not singular and not is_acronym(best):
+    if not singulars and not is_acronym(best):
         # only plural forms seen: the preferred label is the singular ("Vision Transformers" -> "... Transformer")
         head, _, last = best.rpartition(" ")
-        sing = _singular(last.lower())
+        sing = singular(last.lower())
         last = last[: len(sing)] if last.lower().startswith(sing) else last
         best = f"{head} {last}" if head else last
     return best
@@ -155,6 +180,10 @@ def strip_parenthetical_acronym(text: str) -> str:
     return m.group(1) if m and is_acronym(m.group(2)) else text
 
 
+#: tails that name data: cut only after a name ("GSM8K dataset"), never after a kind of method
+_DATA_TAILS = frozenset({"benchmark", "dataset", "corpus", "suite", "leaderboard", "testbed"})
+
+
 def _cut_tail(key: str, by_key: dict[str, list[Mention]], res: RuleResources) -> bool:
     """Whether ``key``'s last word is a tail to cut, so that the rest names the concept.
 
@@ -166,6 +195,10 @@ def _cut_tail(key: str, by_key: dict[str, list[Mention]], res: RuleResources) ->
     if not head or head in res.generic_concepts:
         return False
     ms = by_key[key]
+    if last in _DATA_TAILS:  # "HumanEval benchmark" is HumanEval, "LLM benchmarks" are not LLMs
+        return any(_NAME_WORD.search(w) for m in ms if concept_key(m.text) == key
+                   for w in re.split(r"[\s-]+", m.text)[:-1]) and not any(w.islower() for m in ms
+                                                                     for w in m.text.split()[:-1])
     if last in res.generic_tails:
         return (head in by_key or len(re.split(r"[ -]", head)) >= 2
                 or any(_NAME_LIKE.search(m.text.rsplit(None, 1)[0]) for m in ms))
@@ -248,6 +281,19 @@ def normalise(
             for m in by_key[key]:
                 label_form[id(m)] = re.sub(r"[\s-]+\S+$", "", strip_parenthetical_acronym(label_form.get(id(m), m.text)))
             by_key[head].extend(by_key.pop(key))
+    # variants of one name ("speed-up"/"speedup", "MATH-500"/"MATH500", "computation cost"/
+    # "computational cost", "number of parameters"/"parameter count") join the most-mentioned key
+    groups: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(by_key):
+        groups[variant_key(key)].append(key)
+    for keys in groups.values():
+        if len(keys) > 1:
+            main = sorted(keys, key=lambda k: (-len(by_key[k]), k))[0]
+            for k in keys:
+                if k != main:
+                    by_key[main].extend(by_key.pop(k))
+                    if k in ambiguous:
+                        ambiguous.add(main)
 
     # 3. one concept per key
     concepts: dict[str, Concept] = {}

@@ -9,6 +9,7 @@ from typing import Any
 from spacy.language import Language
 
 from kg.corpus.readers import read_file
+from kg.decide import decide_concepts
 from kg.extract.pipeline import build_pipeline, extract
 from kg.io import atomic_write_lines
 from kg.normalise import normalise
@@ -32,13 +33,14 @@ def extract_records(
     # records may repeat an id: key the extractions by position
     keyed = [Paper(**{**p.__dict__, "id": str(i)}) for i, p in enumerate(papers)]
     extractions = list(extract(keyed, nlp, n_process=n_process, progress=progress))
-    concepts, _ = normalise(extractions)
+    concepts, mentions = normalise(extractions)
+    concepts, _, _ = decide_concepts(keyed, extractions, concepts, mentions)
     out = []
-    for p, ex in zip(papers, extractions, strict=True):
+    for i, (p, ex) in enumerate(zip(papers, extractions, strict=True)):
         ms = []
         for m in sorted(ex.mentions, key=lambda m: (m.start, m.end)):
             c = concepts.get(m.concept)
-            if c is None:  # dropped by normalisation (a generic phrase)
+            if c is None or str(i) not in c.papers:  # dropped by normalisation or the concept decision
                 continue
             ms.append({
                 "start": m.start, "end": m.end, "text": m.text, "label": m.label,

@@ -1,0 +1,371 @@
+"""The concept decision: which candidate concepts of a paper a reader would list, and as what.
+
+Recognition finds spans and normalisation merges them into concepts; many of those are phrases no
+researcher would list ("student model", "model architecture", "large model"). For each candidate
+(a concept as it occurs in one paper) this stage computes evidence a span tagger lacks — how many of
+74,675 arXiv abstracts name the phrase and its head (:mod:`kg.termstats`), its form (name-like, an
+acronym the paper defines, in the title, repeated, proposed), its head and modifiers, the
+recognisers' confidences and agreement — and a gradient-boosted tree model trained on the
+seed-style gold (``training/concept_decision.py``, cross-validated over seed-train, chosen on
+seed-dev) gives the probability that a reader would list it, and as which type. Candidates under the
+model's threshold are dropped; a concept's type is the type its kept papers vote for, weighted by
+the model's probabilities, over the whole corpus.
+
+The model is plain JSON (``kg/models/decision/model.json``): the trees' split features,
+thresholds and leaf values, evaluated here without scikit-learn, so a fixed model and features
+always give the same decisions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from kg.extract.resources import RuleResources, load_resources
+from kg.records import LABELS, Concept, Mention, Paper
+from kg.termstats import TermStats, load_termstats
+
+__all__ = ["CLASSES", "FEATURES", "Candidate", "Decision", "DecisionModel", "candidates", "decide",
+           "load_decision_model", "MODEL_PATH"]
+
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "decision" / "model.json"
+
+#: what the model predicts for a candidate: not listed, or listed as one of the four types
+CLASSES: tuple[str, ...] = ("DROP", *LABELS)
+
+_NAME_LIKE = re.compile(r"[A-Z].*[A-Z0-9]|[0-9]")
+_CAPITAL_INSIDE = re.compile(r"\w[A-Z]")
+_PRODUCERS = ("ner", "kg_abbreviations", "kg_cues", "kg_gazetteer", "kg_names", "kg_noun_phrases")
+
+#: the features, in the order the model reads them
+FEATURES: tuple[str, ...] = (
+    *(f"type_{t}" for t in LABELS),
+    "n_mentions", "n_forms", "in_title", "title_only", "first_pos", "conf_max", "conf_mean",
+    *(f"prod_{p}" for p in _PRODUCERS), "n_producers",
+    "proposed", "acronym_form", "acronym_defined", "long_form_of_acronym", "name_like", "capital_inside",
+    "has_digit", "lower_only", "capitalised", "n_words", "n_chars",
+    "df_key", "df_head", "df_first", "df_rest", "df_label", "specificity", "rest_specificity",
+    "head_generic", "head_generic_tail", "first_modifier_generic", "key_generic",
+    *(f"head_lex_{t}" for t in LABELS),
+    "in_parentheses", "papers_in_input",
+)
+#: features learnt from the training set's lexicon: how often candidates with this key, head word or
+#: first word were listed by the annotators (smoothed), and as which type
+PRIOR_FIELDS: tuple[str, ...] = ("key", "head", "first", "rest")
+PRIOR_FEATURES: tuple[str, ...] = tuple(
+    name for fld in PRIOR_FIELDS for name in (f"prior_{fld}", f"seen_{fld}", *(f"prior_{fld}_{t}" for t in LABELS))
+)
+PRIOR_SMOOTHING = 2.0
+
+
+def _log_df(stats: TermStats | None, key: str) -> float:
+    return math.log1p(stats.df(key)) if stats is not None else 0.0
+
+
+@dataclass
+class Candidate:
+    """One concept as it occurs in one paper, with the evidence about it."""
+
+    paper_id: str
+    concept: str
+    label: str
+    type: str
+    mentions: list[Mention]
+    features: dict[str, float] = field(default_factory=dict)
+    lexicon: dict[str, str] = field(default_factory=dict)  # key, head, first, rest: what priors look up
+
+
+def lexicon_of(key: str) -> dict[str, str]:
+    """The strings a candidate's priors are looked up by: its key, head (last) word, first word, rest."""
+    words = key.split()
+    if not words:
+        return dict.fromkeys(PRIOR_FIELDS, "")
+    return {"key": key, "head": words[-1], "first": words[0] if len(words) > 1 else "",
+            "rest": " ".join(words[1:])}
+
+
+@dataclass
+class Decision:
+    """What the model decided for one candidate, and why."""
+
+    paper_id: str
+    concept: str
+    label: str
+    kept: bool
+    type: str
+    score: float  # probability that a reader lists it (1 - P(DROP))
+    probabilities: dict[str, float]
+    features: dict[str, float]
+    reason: str = "model"  # "model", or "correction" when a user's correction decided
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "paper": self.paper_id, "concept": self.concept, "label": self.label, "kept": self.kept,
+            "type": self.type, "score": round(self.score, 4), "reason": self.reason,
+            "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
+            "features": {k: round(v, 4) for k, v in self.features.items()},
+        }
+
+
+@lru_cache(maxsize=1)
+def _head_lexicon() -> dict[str, str]:
+    path = Path(__file__).resolve().parent / "extract" / "resources" / "heads.jsonl"
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            for h in rec["heads"]:
+                out.setdefault(h.lower(), rec["label"])
+    return out
+
+
+def _features(
+    paper: Paper, ms: Sequence[Mention], concept: Concept, abbreviations: Sequence[tuple[str, str]],
+    stats: TermStats | None, res: RuleResources, n_input_papers: int,
+) -> dict[str, float]:
+    from kg.normalise import acronym_key, concept_key, is_acronym
+
+    text = paper.text
+    title_end = len(paper.title) if paper.raw_text is None else 0  # a record given as one text has no title
+    forms = sorted({m.text for m in ms})
+    key = concept_key(concept.label)
+    words = key.split()
+    head, first = (words[-1], words[0]) if words else ("", "")
+    rest = " ".join(words[1:])
+    conf = [m.confidence for m in ms]
+    producers = {m.producer for m in ms}
+    long_keys = {concept_key(lf) for lf, _ in abbreviations}
+    short_keys = {acronym_key(sf) for _, sf in abbreviations}
+    lex = _head_lexicon()
+    f: dict[str, float] = {f"type_{t}": float(concept.type == t) for t in LABELS}
+    f.update({
+        "n_mentions": float(len(ms)),
+        "n_forms": float(len(forms)),
+        "in_title": float(any(m.start < title_end for m in ms)),
+        "title_only": float(all(m.start < title_end for m in ms)),
+        "first_pos": min(m.start for m in ms) / max(1, len(text)),
+        "conf_max": max(conf),
+        "conf_mean": sum(conf) / len(conf),
+    })
+    for p in _PRODUCERS:
+        f[f"prod_{p}"] = float(p in producers)
+    f["n_producers"] = float(len(producers))
+    f["proposed"] = float(any(m.role == "proposed" for m in ms))
+    f["acronym_form"] = float(any(is_acronym(t) for t in forms))
+    f["acronym_defined"] = float(any(is_acronym(t) and acronym_key(t) in short_keys for t in forms))
+    f["long_form_of_acronym"] = float(key in long_keys)
+    f["name_like"] = float(any(_NAME_LIKE.search(t) for t in forms))
+    f["capital_inside"] = float(any(_CAPITAL_INSIDE.search(t) for t in forms))
+    f["has_digit"] = float(any(c.isdigit() for c in concept.label))
+    f["lower_only"] = float(all(t == t.lower() for t in forms))
+    f["capitalised"] = float(any(t[:1].isupper() and m.start > 0 and text[m.start - 2:m.start].strip() not in (".", "")
+                                 for m in ms for t in [m.text]))
+    f["n_words"] = float(len(words))
+    f["n_chars"] = float(len(concept.label))
+    f["df_key"] = _log_df(stats, key)
+    f["df_head"] = _log_df(stats, head)
+    f["df_first"] = _log_df(stats, first)
+    f["df_rest"] = _log_df(stats, rest) if rest else f["df_head"]
+    f["df_label"] = max((_log_df(stats, concept_key(t)) for t in forms), default=0.0)
+    f["specificity"] = f["df_key"] - f["df_head"]
+    f["rest_specificity"] = f["df_key"] - f["df_rest"]
+    f["head_generic"] = float(head in res.generic)
+    f["head_generic_tail"] = float(head in res.generic_tails or head in res.name_tails)
+    f["first_modifier_generic"] = float(len(words) > 1 and first in res.strip_modifiers)
+    f["key_generic"] = float(key in res.generic_concepts)
+    for t in LABELS:
+        f[f"head_lex_{t}"] = float(lex.get(head) == t)
+    f["in_parentheses"] = float(any(m.start > 0 and text[m.start - 1] == "(" for m in ms))
+    f["papers_in_input"] = len(concept.papers) / max(1, n_input_papers)
+    return f
+
+
+def candidates(
+    papers: Sequence[Paper], abbreviations: dict[str, list[tuple[str, str]]], concepts: dict[str, Concept],
+    mentions: Sequence[Mention], stats: TermStats | None = None, resources: RuleResources | None = None,
+) -> list[Candidate]:
+    """Every (paper, concept) pair the mentions make, with its features; in paper then concept order."""
+    stats = stats if stats is not None else load_termstats()
+    res = resources or load_resources()
+    by_pc: dict[tuple[str, str], list[Mention]] = defaultdict(list)
+    for m in mentions:
+        if m.concept:
+            by_pc[(m.paper_id, m.concept)].append(m)
+    paper_by_id = {p.id: p for p in papers}
+    out = []
+    for (pid, cid), ms in sorted(by_pc.items()):
+        c = concepts[cid]
+        feats = _features(paper_by_id[pid], ms, c, abbreviations.get(pid, []), stats, res, len(papers))
+        from kg.normalise import concept_key
+
+        out.append(Candidate(pid, cid, c.label, c.type, ms, feats, lexicon_of(concept_key(c.label))))
+    return out
+
+
+class DecisionModel:
+    """Gradient-boosted trees read from JSON: ``predict`` gives class probabilities."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.features: list[str] = spec["features"]
+        self.classes: list[str] = spec["classes"]
+        self.learning_rate: float = spec["learning_rate"]
+        self.init: list[float] = spec["init"]
+        self.threshold: float = spec["threshold"]
+        # trees[stage][class] = (feature, threshold, left, right, value) arrays
+        self.trees: list[list[dict[str, list[Any]]]] = spec["trees"]
+        # priors[field][string] = [listed, seen, per-type counts...]; base = the training set's rates
+        self.priors: dict[str, dict[str, list[float]]] = spec.get("priors", {})
+        self.prior_base: list[float] = spec.get("prior_base", [0.0] * (1 + len(LABELS)))
+        missing = [f for f in self.features if f not in FEATURES and f not in PRIOR_FEATURES]
+        if missing:
+            raise ValueError(f"decision model names unknown features {missing}: retrain it (training/concept_decision.py)")
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> DecisionModel:
+        return cls(json.loads(path.read_text(encoding="utf-8")))
+
+    def raw(self, x: Sequence[float]) -> list[float]:
+        out = list(self.init)
+        for stage in self.trees:
+            for k, t in enumerate(stage):
+                node = 0
+                feat, thr, left, right, value = t["f"], t["t"], t["l"], t["r"], t["v"]
+                while left[node] != -1:
+                    node = left[node] if x[feat[node]] <= thr[node] else right[node]
+                out[k] += self.learning_rate * value[node]
+        return out
+
+    def prior_features(self, lexicon: dict[str, str]) -> dict[str, float]:
+        """The learnt-lexicon features of a candidate (see :data:`PRIOR_FEATURES`)."""
+        return prior_features(self.priors, self.prior_base, lexicon)
+
+    def predict(self, features: dict[str, float], lexicon: dict[str, str] | None = None) -> dict[str, float]:
+        if lexicon is not None and self.priors:
+            features = {**features, **self.prior_features(lexicon)}
+        x = [features.get(name, 0.0) for name in self.features]
+        raw = self.raw(x)
+        top = max(raw)
+        exp = [math.exp(r - top) for r in raw]
+        z = sum(exp)
+        return {c: e / z for c, e in zip(self.classes, exp, strict=True)}
+
+
+def prior_features(
+    priors: dict[str, dict[str, list[float]]], base: Sequence[float], lexicon: dict[str, str],
+) -> dict[str, float]:
+    """Smoothed rates of being listed (and of each type) for the candidate's key, head, first word, rest."""
+    out: dict[str, float] = {}
+    a = PRIOR_SMOOTHING
+    for fld in PRIOR_FIELDS:
+        row = priors.get(fld, {}).get(lexicon.get(fld, ""), None)
+        listed, seen = (row[0], row[1]) if row else (0.0, 0.0)
+        out[f"prior_{fld}"] = (listed + a * base[0]) / (seen + a)
+        out[f"seen_{fld}"] = math.log1p(seen)
+        for i, t in enumerate(LABELS):
+            n_t = row[2 + i] if row else 0.0
+            out[f"prior_{fld}_{t}"] = (n_t + a * base[1 + i]) / (listed + a)
+    return out
+
+
+def count_priors(
+    lexicons: Sequence[dict[str, str]], labels: Sequence[str],
+) -> tuple[dict[str, dict[str, list[float]]], list[float]]:
+    """The prior tables of a training set: per field and string, [listed, seen, listed as each type]."""
+    priors: dict[str, dict[str, list[float]]] = {fld: {} for fld in PRIOR_FIELDS}
+    for lex, lab in zip(lexicons, labels, strict=True):
+        for fld in PRIOR_FIELDS:
+            s = lex.get(fld, "")
+            if not s:
+                continue
+            row = priors[fld].setdefault(s, [0.0] * (2 + len(LABELS)))
+            row[1] += 1
+            if lab != "DROP":
+                row[0] += 1
+                row[2 + LABELS.index(lab)] += 1
+    n = max(1, len(labels))
+    listed = [lab for lab in labels if lab != "DROP"]
+    base = [len(listed) / n, *(sum(lab == t for lab in listed) / max(1, len(listed)) for t in LABELS)]
+    return {fld: dict(sorted(v.items())) for fld, v in priors.items()}, base
+
+
+@lru_cache(maxsize=1)
+def load_decision_model() -> DecisionModel | None:
+    """The shipped model, or None when none has been trained (then every candidate is kept)."""
+    return DecisionModel.load() if MODEL_PATH.exists() else None
+
+
+def decide(
+    cands: Sequence[Candidate], model: DecisionModel | None = None, threshold: float | None = None,
+) -> list[Decision]:
+    """The model's decision for each candidate: kept when P(listed) >= the threshold."""
+    model = model if model is not None else load_decision_model()
+    out = []
+    for c in cands:
+        if model is None:
+            probs = {t: float(t == c.type) for t in CLASSES}
+        else:
+            probs = model.predict(c.features, c.lexicon)
+        score = 1.0 - probs.get("DROP", 0.0)
+        thr = threshold if threshold is not None else (model.threshold if model is not None else 0.0)
+        best = max(LABELS, key=lambda t: (probs.get(t, 0.0), -LABELS.index(t)))
+        out.append(Decision(c.paper_id, c.concept, c.label, score >= thr, best, score, probs, c.features))
+    return out
+
+
+def corpus_types(decisions: Sequence[Decision]) -> dict[str, str]:
+    """Each kept concept's type over the whole corpus: the type its kept papers' probabilities favour."""
+    votes: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(LABELS, 0.0))
+    for d in decisions:
+        if d.kept:
+            for t in LABELS:
+                votes[d.concept][t] += d.probabilities.get(t, 0.0)
+    return {cid: max(LABELS, key=lambda t: (v[t], -LABELS.index(t))) for cid, v in sorted(votes.items())}
+
+
+def apply_decisions(
+    concepts: dict[str, Concept], mentions: Sequence[Mention], decisions: Sequence[Decision],
+) -> tuple[dict[str, Concept], list[Mention]]:
+    """Drop the mentions of dropped candidates, retype concepts, and drop concepts left in no paper."""
+    kept = {(d.paper_id, d.concept) for d in decisions if d.kept}
+    types = corpus_types(decisions)
+    out_mentions = [m for m in mentions if (m.paper_id, m.concept) in kept]
+    papers: dict[str, set[str]] = defaultdict(set)
+    counts: dict[str, int] = defaultdict(int)
+    for m in out_mentions:
+        papers[m.concept].add(m.paper_id)
+        counts[m.concept] += 1
+    out_concepts: dict[str, Concept] = {}
+    for cid, c in concepts.items():
+        if cid not in papers:
+            continue
+        c.papers = papers[cid]
+        c.mention_count = counts[cid]
+        c.type = types.get(cid, c.type)
+        out_concepts[cid] = c
+    for m in out_mentions:
+        m.label = out_concepts[m.concept].type
+    return out_concepts, out_mentions
+
+
+def decide_concepts(
+    papers: Sequence[Paper], extractions: Sequence[Any], concepts: dict[str, Concept], mentions: Sequence[Mention],
+    model: DecisionModel | None = None, threshold: float | None = None,
+) -> tuple[dict[str, Concept], list[Mention], list[Decision]]:
+    """The decision stage over normalised concepts: (kept concepts, kept mentions, every decision).
+
+    ``extractions`` give each paper's acronym definitions. Without a shipped model every candidate
+    is kept, as before this stage existed.
+    """
+    abbreviations = {ex.paper_id: list(ex.abbreviations) for ex in extractions}
+    cands = candidates(papers, abbreviations, concepts, mentions)
+    decisions = decide(cands, model, threshold)
+    kept_concepts, kept_mentions = apply_decisions(concepts, mentions, decisions)
+    return kept_concepts, kept_mentions, decisions
