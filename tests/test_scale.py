@@ -71,3 +71,47 @@ def test_scale_similarity_cap_is_absolute():
     sims = paper_similarities(pc, len(pc), max_df_share=1.0, max_df=25)
     assert all(s.shared == (f"r{int(s.a[1:]) // 2}",) for s in sims) and len(sims) == 50
     assert any("mid" in s.shared for s in paper_similarities(pc, len(pc), max_df_share=1.0, max_df=40))
+
+
+# the named queries before the counts were materialised: the results must not change
+_LIVE = {
+    "top-concepts": """SELECT ?type ?concept ?label ?papers WHERE {
+  VALUES (?class ?typeName) { (kg:Method "method") (kg:Task "task") (kg:Dataset "dataset") (kg:Metric "metric") }
+  FILTER(?typeName = LCASE(STR(?type)))
+  ?c a ?class ; skos:prefLabel ?label ; kg:paperCount ?papers .
+  BIND(STRAFTER(STR(?c), "/concept/") AS ?concept)
+} ORDER BY DESC(?papers) ?label LIMIT 25""",
+    "concepts-by-year": """SELECT ?year ?label ?type ?papers WHERE {
+  { SELECT ?year ?c (COUNT(DISTINCT ?p) AS ?papers) WHERE {
+      ?p dcterms:date ?d . FILTER(DATATYPE(?d) = xsd:date) BIND(YEAR(?d) AS ?year) ?p kg:mentions ?c .
+    } GROUP BY ?year ?c HAVING (COUNT(DISTINCT ?p) >= 2) }
+  ?c skos:prefLabel ?label ; a ?class .
+  FILTER(?class IN (kg:Method, kg:Task, kg:Dataset, kg:Metric))
+  BIND(STRAFTER(STR(?class), "#") AS ?type)
+} ORDER BY ?year DESC(?papers) ?label LIMIT 500""",
+    "cooccurring": """SELECT ?concept ?label ?type (COUNT(DISTINCT ?p) AS ?shared_papers) WHERE {
+  ?c skos:hiddenLabel ?concept .
+  ?p kg:mentions ?c ; kg:mentions ?other .
+  FILTER(?other != ?c)
+  ?other skos:prefLabel ?label ; a ?class .
+  FILTER(?class IN (kg:Method, kg:Task, kg:Dataset, kg:Metric))
+  BIND(STRAFTER(STR(?class), "#") AS ?type)
+} GROUP BY ?concept ?label ?type ORDER BY DESC(?shared_papers) ?label LIMIT 50""",
+}
+
+
+def test_scale_materialised_queries_answer_as_the_live_ones(mini_store):
+    from kg.store import collect, get_named_query, run_named, run_query
+
+    def values(res):
+        return [[x.value if x is not None else None for x in row] for row in collect(res).rows]
+
+    cases = [("top-concepts", {"type": t}) for t in ("Method", "task", "Dataset", "METRIC")]
+    cases += [("concepts-by-year", {})]
+    cases += [("cooccurring", {"concept": c}) for c in ("humaneval", "speculative decoding", "sam", "latency")]
+    for name, params in cases:
+        nq = get_named_query(name)
+        bound = {k: v.lower() if k in nq.label_params else v for k, v in params.items()}
+        got = values(run_named(mini_store, nq, params))
+        assert got == values(run_query(mini_store, _LIVE[name], bound)), (name, params)
+        assert got, (name, params)
