@@ -406,6 +406,7 @@ def build(
     ``scheduler``: a Dask scheduler address; extraction and the counting run on that cluster.
     """
     out = Path(out)
+    _resolve_formats(formats, 0)  # a bad --formats fails before anything is read or written
     check_output_dir(out, force)
     try:
         out.mkdir(parents=True, exist_ok=True)

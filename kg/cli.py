@@ -13,9 +13,11 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -77,6 +79,28 @@ def _progress(quiet: bool) -> Progress:
     )
 
 
+class _RateColumn(ProgressColumn):
+    """Items per second of a stage that counts items (papers); blank for one-step stages."""
+
+    def render(self, task: Any) -> Text:
+        if task.total is None or task.total <= 1 or not task.speed:
+            return Text("")
+        return Text(f"{task.speed:,.1f}/s", style="progress.data.speed")
+
+
+def _build_progress(quiet: bool) -> Progress:
+    """Per stage: bar, done/total, rate, elapsed and time remaining (ETA)."""
+    return Progress(
+        TextColumn("[bold]{task.description:<10}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err, disable=quiet, transient=False,
+        speed_estimate_period=60.0,
+    )
+
+
+def _formats(value: str | None) -> list[str] | None:
+    return None if value is None else [f.strip().lower() for f in value.split(",") if f.strip()]
+
+
 @app.command()
 def build(
     inputs: Annotated[list[Path] | None, typer.Argument(help="Corpus files (.txt Daily Papers, .jsonl, .csv); default: the bundled sample corpus.")] = None,
@@ -86,11 +110,14 @@ def build(
     processes: Annotated[int, typer.Option("-j", "--processes", min=1, help="Extraction processes.")] = 1,
     model: Annotated[str, typer.Option("--model", help="'default' (packaged CNN recogniser), 'accurate' (transformer; pip install 'kg[accurate]'), 'none' (rules only) or a spaCy pipeline path.")] = "default",
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
+    formats: Annotated[str | None, typer.Option("--formats", help="RDF files to write, comma-separated: nt,ttl,jsonld (kg.nt is always written: the store loads from it). Default: all three up to 20,000 papers, kg.nt alone above.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="A Dask scheduler address (tcp://host:8786): extraction and the counting run on that cluster (needs kg's dask extra).")] = None,
 ) -> None:
     """Read a corpus and write the knowledge graph: RDF, SPARQL store, records, GraphML and HTML."""
     from kg.build import build as run_build
+    from kg.build import changes_line
 
-    with _progress(quiet) as prog:
+    with _build_progress(quiet) as prog:
         tasks: dict[str, TaskID] = {}
 
         def on(step: str, done: int, total: int) -> None:
@@ -102,6 +129,7 @@ def build(
 
         try:
             report = run_build(inputs, output, force=force, fmt=fmt, n_process=processes,
+                               formats=_formats(formats), scheduler=scheduler,
                                model=_model(model), progress=on)
         except KGError as e:
             raise _fail(e) from e
@@ -125,6 +153,7 @@ def build(
     summary.add_row("relations", ", ".join(f"{k} {v}" for k, v in report.relations_by_type.items()) or "none")
     summary.add_row("topics", str(report.topics))
     summary.add_row("triples", str(report.triples))
+    summary.add_row("changes", _t(changes_line(report.changes)))
     summary.add_row("files written", _t("\n".join(report.files)))
     summary.add_row("seconds", f"{report.seconds:.1f}" + (f" ({report.cached_papers} papers from cache)" if report.cached_papers else ""))
     out.print(summary)

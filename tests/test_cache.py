@@ -94,3 +94,18 @@ def test_cache_changed_extractor_misses(tmp_path, mini_records):
     assert r.cached_papers == 0
     db = sqlite3.connect(out / ".cache" / CACHE_FILE)
     assert db.execute("SELECT COUNT(DISTINCT version) FROM extraction").fetchone()[0] == 2
+
+
+def test_cache_formats_opt_in(tmp_path, mini_records):
+    from kg.errors import OutputError
+
+    part = _write(tmp_path / "part.jsonl", mini_records[:2])
+    out = tmp_path / "out"
+    r = build([part], out)
+    assert r.formats == ["nt", "ttl", "jsonld"] and (out / "kg.ttl").exists()
+    r = build([part], out, formats=["nt"])  # a later build without Turtle removes the old one
+    assert r.formats == ["nt"] and not (out / "kg.ttl").exists() and not (out / "kg.jsonld").exists()
+    assert (out / "kg.nt").exists() and (out / "store").is_dir()
+    with pytest.raises(OutputError, match="unknown format 'xml'"):
+        build([part], out, formats=["nt", "xml"])
+    assert (out / "kg.nt").exists()
