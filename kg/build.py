@@ -31,6 +31,8 @@ import pyoxigraph as ox
 
 from kg.cache import CACHE_FILE, LOCK_FILE, BuildLock, ExtractionCache
 from kg.corpus import ReadReport, read_corpus, sample_corpus_files
+from kg.corrections import Corrections, apply_corrections, find_corrections, load_corrections
+from kg.decide import decide_concepts
 from kg.errors import OutputError
 from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version, model_text
 from kg.graph import build_graph, concept_topics, graph_counts, paper_concepts, paper_similarities
@@ -53,7 +55,7 @@ FORMATS = ("nt", "ttl", "jsonld")
 #: without --formats, Turtle and JSON-LD are written only up to this many papers (at 75k papers
 #: each is several GB and minutes of serialising; the store and kg.nt hold the same triples)
 AUTO_FORMATS_MAX_PAPERS = 20_000
-RECORD_FILES = ("papers.jsonl", "mentions.jsonl", "relations.jsonl", "concepts.csv", "graph.graphml",
+RECORD_FILES = ("papers.jsonl", "mentions.jsonl", "relations.jsonl", "decisions.jsonl", "concepts.csv", "graph.graphml",
                 "graph.html", "overview.json", "report.html", "figures", "store", CHANGES)
 OUTPUT_FILES = ("kg.ttl", "kg.nt", "kg.jsonld", *RECORD_FILES)
 
@@ -74,6 +76,7 @@ class BuildReport:
     formats: list[str] = field(default_factory=list)
     stages: dict[str, dict[str, float]] = field(default_factory=dict)  # seconds and peak RSS (MiB) after each
     changes: dict[str, Any] = field(default_factory=dict)
+    corrections: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -90,6 +93,7 @@ class BuildReport:
             "relations_by_type": self.relations_by_type,
             "files_written": self.files,
             "formats": self.formats,
+            "corrections": self.corrections,
             "extractor": self.extractor,
             "cached_papers": self.cached_papers,
             "stages": self.stages,
@@ -398,12 +402,14 @@ def build(
     progress: Callable[[str, int, int], None] | None = None,
     formats: Sequence[str] | None = None,
     scheduler: str | None = None,
+    corrections: Path | None = None,
 ) -> BuildReport:
     """Read ``inputs`` (default: the sample corpus), build the graph and write every output to ``out``.
 
     ``progress(step, done, total)`` is called as the work advances. ``formats`` picks the RDF
     files besides ``kg.nt`` (default: all up to 20,000 papers, ``kg.nt`` alone above).
     ``scheduler``: a Dask scheduler address; extraction and the counting run on that cluster.
+    ``corrections``: a corrections file (default: ``kg-corrections.toml`` in ``out`` or the cwd).
     """
     out = Path(out)
     _resolve_formats(formats, 0)  # a bad --formats fails before anything is read or written
@@ -412,13 +418,15 @@ def build(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputError(f"{out}: cannot create the output folder ({err.strerror}); choose another -o DIR") from err
+    fixes = load_corrections(find_corrections(out, corrections))  # a bad file fails before any work
     with BuildLock(out):
-        return _build(inputs, out, fmt, n_process, model, progress, formats, scheduler)
+        return _build(inputs, out, fmt, n_process, model, progress, formats, scheduler, fixes)
 
 
 def _build(
     inputs: Sequence[Path] | None, out: Path, fmt: str | None, n_process: int, model: str | None,
     progress: Callable[[str, int, int], None] | None, formats: Sequence[str] | None, scheduler: str | None,
+    fixes: Corrections | None = None,
 ) -> BuildReport:
     t0 = time.perf_counter()
     _clean_leftovers(out)
@@ -444,7 +452,9 @@ def _build(
     extractions, report.cached_papers = run_extraction(papers, out / ".cache", n_process, model, tick, scheduler)
     stages.start("normalise")
     concepts, mentions = normalise(extractions)
+    concepts, mentions, decisions = decide_concepts(papers, extractions, concepts, mentions)
     del extractions
+    concepts, mentions, report.corrections = apply_corrections(concepts, mentions, fixes or Corrections())
     report.mentions_by_type = {lab: n for lab in LABELS if (n := Counter(m.label for m in mentions)[lab])}
     report.concepts_by_type = {lab: n for lab in LABELS if (n := Counter(c.type for c in concepts.values())[lab])}
 
@@ -489,6 +499,7 @@ def _build(
     atomic_write_lines(stage / "papers.jsonl", (p.to_dict() for p in papers))
     atomic_write_lines(stage / "mentions.jsonl", (m.to_dict() for m in mentions))
     atomic_write_lines(stage / "relations.jsonl", (r.to_dict() for r in relations))
+    atomic_write_lines(stage / "decisions.jsonl", (d.to_dict() for d in decisions))
     atomic_write_text(stage / "concepts.csv", _concepts_csv(concepts))
     _graphml(g, stage / "graph.graphml")
     stages.start("views")

@@ -112,6 +112,7 @@ def build(
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
     formats: Annotated[str | None, typer.Option("--formats", help="RDF files to write, comma-separated: nt,ttl,jsonld (kg.nt is always written: the store loads from it). Default: all three up to 20,000 papers, kg.nt alone above.")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="A Dask scheduler address (tcp://host:8786): extraction and the counting run on that cluster (needs kg's dask extra).")] = None,
+    corrections: Annotated[Path | None, typer.Option("--corrections", help="A corrections file (default: kg-corrections.toml in the output folder or here).")] = None,
 ) -> None:
     """Read a corpus and write the knowledge graph: RDF, SPARQL store, records, GraphML and HTML."""
     from kg.build import build as run_build
@@ -130,7 +131,7 @@ def build(
         try:
             report = run_build(inputs, output, force=force, fmt=fmt, n_process=processes,
                                formats=_formats(formats), scheduler=scheduler,
-                               model=_model(model), progress=on)
+                               model=_model(model), progress=on, corrections=corrections)
         except KGError as e:
             raise _fail(e) from e
         except OSError as e:  # the output directory cannot be made or written
@@ -152,6 +153,8 @@ def build(
     summary.add_row("edges", ", ".join(f"{k} {v}" for k, v in report.edges_by_kind.items()))
     summary.add_row("relations", ", ".join(f"{k} {v}" for k, v in report.relations_by_type.items()) or "none")
     summary.add_row("topics", str(report.topics))
+    if report.corrections:
+        summary.add_row("corrections", _t("\n".join(report.corrections)))
     summary.add_row("triples", str(report.triples))
     summary.add_row("changes", _t(changes_line(report.changes)))
     summary.add_row("files written", _t("\n".join(report.files)))
@@ -309,6 +312,8 @@ def extract(
     model: Annotated[str, typer.Option("--model", help="'default', 'accurate' (transformer), 'none' (rules only) or a spaCy pipeline path.")] = "default",
     processes: Annotated[int, typer.Option("-j", "--processes", min=1)] = 1,
     quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Add each record's decisions: every candidate concept, kept or dropped, with score and features.")] = False,
+    all_mentions: Annotated[bool, typer.Option("--all-mentions", help="Keep every recognised mention (no concept decision): span-level output.")] = False,
 ) -> None:
     """Run the extractor alone: mentions with offsets, labels, concepts and roles."""
     from kg.extract.run import extract_file
@@ -321,7 +326,8 @@ def extract(
         with _progress(quiet) as prog:
             task = prog.add_task("extract", total=None)
             n, m = extract_file(input_file, output, fmt, model_, processes,
-                                warnings, progress=lambda k: prog.advance(task, k))
+                                warnings, progress=lambda k: prog.advance(task, k),
+                                decision=not all_mentions, explain=explain)
     except KGError as e:
         for w in warnings:
             _warn(w)
@@ -329,6 +335,34 @@ def extract(
     for w in warnings:
         _warn(w)
     _note(f"{n} records, {m} mentions → {output}")
+
+
+@app.command()
+def explain(
+    paper: Annotated[str, typer.Argument(help="A paper id or exact title of the build.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The build's output directory.")] = DEFAULT_OUT,
+    features: Annotated[int, typer.Option("--features", help="How many features to show per candidate.")] = 6,
+    as_json: Annotated[bool, typer.Option("--json", help="Every decision as JSON.")] = False,
+) -> None:
+    """Why each candidate concept of a paper was kept or dropped: score, type, features."""
+    from kg.decide import explain_paper
+
+    try:
+        title, rows = explain_paper(output, paper)
+    except KGError as e:
+        raise _fail(e) from e
+    if as_json:
+        typer.echo(json.dumps({"paper": paper, "title": title, "decisions": rows}, indent=1))
+        return
+    out = Console()
+    table = Table(title=_t(f"{title} — candidate concepts"), show_lines=False)
+    for col in ("", "concept", "type", "P(listed)", "why (strongest evidence)"):
+        table.add_column(col)
+    for r in rows:
+        why = ", ".join(f"{k}={v:g}" for k, v in list(r["evidence"].items())[:features])
+        table.add_row("kept" if r["kept"] else "dropped", _t(r["label"]), r["type"], f"{r['score']:.2f}",
+                      _t(why if r["reason"] == "model" else f"{r['reason']}; {why}"))
+    out.print(table)
 
 
 @app.command()

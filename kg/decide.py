@@ -28,6 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from kg.extract.resources import RuleResources, load_resources
 from kg.records import LABELS, Concept, Mention, Paper
 from kg.termstats import TermStats, load_termstats
@@ -63,6 +65,10 @@ PRIOR_FEATURES: tuple[str, ...] = tuple(
     name for fld in PRIOR_FIELDS for name in (f"prior_{fld}", f"seen_{fld}", *(f"prior_{fld}_{t}" for t in LABELS))
 )
 PRIOR_SMOOTHING = 2.0
+#: how many of the strongest contributions a decision keeps as its evidence
+EVIDENCE = 6
+#: candidates decided at once (the trees run over a matrix of this many rows)
+BATCH = 20_000
 
 
 def _log_df(stats: TermStats | None, key: str) -> float:
@@ -104,13 +110,17 @@ class Decision:
     probabilities: dict[str, float]
     features: dict[str, float]
     reason: str = "model"  # "model", or "correction" when a user's correction decided
+    evidence: dict[str, float] = field(default_factory=dict)  # feature -> push towards listing it
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, features: bool = False) -> dict[str, Any]:
+        """The decision as a record; ``features`` adds every feature (the evidence is always there)."""
+        extra = {"features": {k: round(v, 4) for k, v in self.features.items()}} if features else {}
         return {
             "paper": self.paper_id, "concept": self.concept, "label": self.label, "kept": self.kept,
             "type": self.type, "score": round(self.score, 4), "reason": self.reason,
             "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
-            "features": {k: round(v, 4) for k, v in self.features.items()},
+            "evidence": {k: round(v, 4) for k, v in self.evidence.items()},
+            **extra,
         }
 
 
@@ -247,6 +257,76 @@ class DecisionModel:
         """The learnt-lexicon features of a candidate (see :data:`PRIOR_FEATURES`)."""
         return prior_features(self.priors, self.prior_base, lexicon)
 
+    def contributions(self, features: dict[str, float], cls: str = "DROP") -> dict[str, float]:
+        """Each feature's push on the ``cls`` score along the trees' paths (Saabas), strongest first.
+
+        For DROP the sign is flipped, so a positive value pushes towards listing the candidate.
+        """
+        x = [features.get(name, 0.0) for name in self.features]
+        k = self.classes.index(cls)
+        out: dict[str, float] = defaultdict(float)
+        for stage in self.trees:
+            t = stage[k]
+            feat, thr, left, right, value = t["f"], t["t"], t["l"], t["r"], t["v"]
+            node = 0
+            while left[node] != -1:
+                child = left[node] if x[feat[node]] <= thr[node] else right[node]
+                out[self.features[feat[node]]] += self.learning_rate * (value[child] - value[node])
+                node = child
+        sign = -1.0 if cls == "DROP" else 1.0
+        return dict(sorted(((f, sign * v) for f, v in out.items()), key=lambda kv: (-abs(kv[1]), kv[0])))
+
+    def features_of(self, features: dict[str, float], lexicon: dict[str, str] | None) -> dict[str, float]:
+        """The candidate's features with its learnt-lexicon ones added."""
+        if lexicon is not None and self.priors:
+            return {**features, **self.prior_features(lexicon)}
+        return features
+
+    def _leaves(self, x: np.ndarray, t: dict[str, list[Any]], contrib: np.ndarray | None = None) -> np.ndarray:
+        """The leaf each row of ``x`` reaches in tree ``t``; Saabas contributions added to ``contrib``."""
+        feat, thr = np.asarray(t["f"]), np.asarray(t["t"])
+        left, right, value = np.asarray(t["l"]), np.asarray(t["r"]), np.asarray(t["v"])
+        node = np.zeros(len(x), dtype=np.int64)
+        rows = np.arange(len(x))
+        while True:
+            inner = left[node] != -1
+            if not inner.any():
+                return node
+            f = feat[node]
+            go_left = x[rows, np.where(inner, f, 0)] <= thr[node]
+            child = np.where(inner, np.where(go_left, left[node], right[node]), node)
+            if contrib is not None:
+                np.add.at(contrib, (rows[inner], f[inner]), self.learning_rate * (value[child] - value[node])[inner])
+            node = child
+
+    def raw_matrix(self, x: np.ndarray) -> np.ndarray:
+        out = np.tile(np.asarray(self.init, dtype=np.float64), (len(x), 1))
+        for stage in self.trees:
+            for k, t in enumerate(stage):
+                out[:, k] += self.learning_rate * np.asarray(t["v"])[self._leaves(x, t)]
+        return out
+
+    def predict_matrix(self, x: np.ndarray) -> list[dict[str, float]]:
+        """Class probabilities for each row of a feature matrix (columns in ``self.features`` order)."""
+        raw = self.raw_matrix(x)
+        raw -= raw.max(axis=1, keepdims=True)
+        p = np.exp(raw)
+        p /= p.sum(axis=1, keepdims=True)
+        return [dict(zip(self.classes, map(float, row), strict=True)) for row in p]
+
+    def evidence_matrix(self, x: np.ndarray, top: int) -> list[dict[str, float]]:
+        """Each row's ``top`` strongest pushes towards (positive) or away from listing it."""
+        k = self.classes.index("DROP")
+        contrib = np.zeros_like(x)
+        for stage in self.trees:
+            self._leaves(x, stage[k], contrib)
+        contrib = -contrib
+        out = []
+        for row in contrib:
+            order = sorted(range(len(row)), key=lambda j: (-abs(row[j]), self.features[j]))[:top]
+            out.append({self.features[j]: float(row[j]) for j in order if row[j] != 0.0})
+        return out
+
     def predict(self, features: dict[str, float], lexicon: dict[str, str] | None = None) -> dict[str, float]:
         if lexicon is not None and self.priors:
             features = {**features, **self.prior_features(lexicon)}
@@ -307,16 +387,23 @@ def decide(
 ) -> list[Decision]:
     """The model's decision for each candidate: kept when P(listed) >= the threshold."""
     model = model if model is not None else load_decision_model()
-    out = []
-    for c in cands:
+    thr = threshold if threshold is not None else (model.threshold if model is not None else 0.0)
+    out: list[Decision] = []
+    for start in range(0, len(cands), BATCH):
+        batch = cands[start:start + BATCH]
         if model is None:
-            probs = {t: float(t == c.type) for t in CLASSES}
+            feats = [c.features for c in batch]
+            probs = [{t: float(t == c.type) for t in CLASSES} for c in batch]
+            evidence: list[dict[str, float]] = [{} for _ in batch]
         else:
-            probs = model.predict(c.features, c.lexicon)
-        score = 1.0 - probs.get("DROP", 0.0)
-        thr = threshold if threshold is not None else (model.threshold if model is not None else 0.0)
-        best = max(LABELS, key=lambda t: (probs.get(t, 0.0), -LABELS.index(t)))
-        out.append(Decision(c.paper_id, c.concept, c.label, score >= thr, best, score, probs, c.features))
+            feats = [model.features_of(c.features, c.lexicon) for c in batch]
+            x = np.array([[f.get(name, 0.0) for name in model.features] for f in feats], dtype=np.float64)
+            probs = model.predict_matrix(x)
+            evidence = model.evidence_matrix(x, EVIDENCE)
+        for c, f, p, ev in zip(batch, feats, probs, evidence, strict=True):
+            score = 1.0 - p.get("DROP", 0.0)
+            best = max(LABELS, key=lambda t: (p.get(t, 0.0), -LABELS.index(t)))
+            out.append(Decision(c.paper_id, c.concept, c.label, score >= thr, best, score, p, f, evidence=ev))
     return out
 
 
@@ -369,3 +456,30 @@ def decide_concepts(
     decisions = decide(cands, model, threshold)
     kept_concepts, kept_mentions = apply_decisions(concepts, mentions, decisions)
     return kept_concepts, kept_mentions, decisions
+
+
+def explain_paper(out: Path, paper: str) -> tuple[str, list[dict[str, Any]]]:
+    """The decisions a build of ``out`` made for ``paper`` (id or exact title): kept first, by score."""
+    from kg.errors import KGError
+
+    papers_file, decisions_file = Path(out) / "papers.jsonl", Path(out) / "decisions.jsonl"
+    if not decisions_file.is_file() or not papers_file.is_file():
+        raise KGError(f"{out}: no decisions.jsonl here; run kg build -o {out} first (or pass -o DIR)")
+    title = None
+    pid = paper
+    with papers_file.open(encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            if rec["id"] == paper or rec.get("title") == paper:
+                pid, title = rec["id"], rec.get("title") or rec["id"]
+                break
+    if title is None:
+        raise KGError(f"no paper {paper!r} in {papers_file}; give a paper id or its exact title")
+    rows = []
+    with decisions_file.open(encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            if rec["paper"] == pid:
+                rows.append(rec)
+    rows.sort(key=lambda r: (not r["kept"], -r["score"], r["label"]))
+    return title, rows

@@ -24,17 +24,26 @@ def extract_records(
     n_process: int = 1,
     progress: Callable[[int], None] | None = None,
     nlp: Language | None = None,
+    decision: bool = True,
+    explain: bool = False,
 ) -> list[dict[str, Any]]:
     """``{"id", "mentions": [...]}`` per paper, in order; concepts merged across all of them.
 
     Offsets are into ``Paper.text``: the record's ``text``, or ``title + "\\n" + abstract``.
+    ``decision=False`` keeps every recognised mention (no concept decision, :mod:`kg.decide`);
+    ``explain`` adds each record's ``decisions``: every candidate concept, kept or dropped, with its
+    score and features.
     """
     nlp = nlp or build_pipeline(model)
     # records may repeat an id: key the extractions by position
     keyed = [Paper(**{**p.__dict__, "id": str(i)}) for i, p in enumerate(papers)]
     extractions = list(extract(keyed, nlp, n_process=n_process, progress=progress))
     concepts, mentions = normalise(extractions)
-    concepts, _, _ = decide_concepts(keyed, extractions, concepts, mentions)
+    decisions: dict[str, list[dict[str, Any]]] = {}
+    if decision:
+        concepts, _, made = decide_concepts(keyed, extractions, concepts, mentions)
+        for d in made:
+            decisions.setdefault(d.paper_id, []).append({k: v for k, v in d.to_dict(features=True).items() if k != "paper"})
     out = []
     for i, (p, ex) in enumerate(zip(papers, extractions, strict=True)):
         ms = []
@@ -47,7 +56,10 @@ def extract_records(
                 "concept": m.concept, "concept_label": c.label,
                 "confidence": round(m.confidence, 4), "role": m.role,
             })
-        out.append({"id": p.id, "mentions": ms})
+        rec: dict[str, Any] = {"id": p.id, "mentions": ms}
+        if explain:
+            rec["decisions"] = decisions.get(str(i), [])
+        out.append(rec)
     return out
 
 
@@ -59,9 +71,11 @@ def extract_file(
     n_process: int = 1,
     warnings: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    decision: bool = True,
+    explain: bool = False,
 ) -> tuple[int, int]:
     """Extract every record of ``input_path`` into ``output_path`` (JSONL); return (records, mentions)."""
     papers = read_file(input_path, fmt, warnings)
-    records = extract_records(papers, model, n_process, progress)
+    records = extract_records(papers, model, n_process, progress, decision=decision, explain=explain)
     atomic_write_lines(output_path, records)
     return len(records), sum(len(r["mentions"]) for r in records)
