@@ -28,6 +28,11 @@ __all__ = [
     "paper_concepts",
     "paper_similarities",
     "cooccurrences",
+    "similarity_inputs",
+    "similarity_rows",
+    "merge_similarities",
+    "cooccurrence_inputs",
+    "cooccurrence_rows",
     "concept_topics",
     "topic_names",
     "topic_papers",
@@ -60,6 +65,63 @@ def paper_concepts(mentions: Iterable[Mention]) -> dict[str, set[str]]:
 MAX_SIMILARITY_DF = 500
 
 
+def similarity_inputs(
+    paper_concepts: dict[str, set[str]], n_papers: int, max_df_share: float = 0.2, max_df: int = MAX_SIMILARITY_DF,
+) -> tuple[list[str], list[list[str]], dict[str, list[int]], dict[str, float]]:
+    """Paper ids in order, each paper's linking concepts (sorted), each concept's papers (as
+    indexes into the ids) and the linking concepts' idf: what :func:`similarity_rows` reads."""
+    df: Counter[str] = Counter()
+    for concept_set in paper_concepts.values():
+        df.update(concept_set)
+    cap = min(max(20, int(max_df_share * n_papers)), max_df)
+    idf = {c: math.log(n_papers / d) for c, d in df.items() if 2 <= d <= cap}
+    del df
+    ids = sorted(paper_concepts)
+    linking = [sorted(c for c in paper_concepts[p] if c in idf) for p in ids]
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, cs in enumerate(linking):
+        for c in cs:
+            index[c].append(i)
+    return ids, linking, dict(index), idf
+
+
+def similarity_rows(
+    linking: list[list[str]], index: dict[str, list[int]], idf: dict[str, float], lo: int, hi: int, top_k: int = 10,
+) -> list[tuple[int, int, float, tuple[str, ...]]]:
+    """The ``top_k`` best (i, j, score, shared) of papers ``lo`` to ``hi - 1``, best first per paper.
+
+    The work per paper is at most the capped posting length per concept it has. Papers can be
+    split into ranges freely (as the Dask build does): the rows only depend on the paper.
+    """
+    out = []
+    for i in range(lo, hi):
+        cs = linking[i]
+        if not cs:
+            continue
+        scores: dict[int, float] = defaultdict(float)
+        for c in cs:
+            w = idf[c]
+            for j in index[c]:
+                scores[j] += w
+        scores.pop(i, None)
+        mine = set(cs)
+        # ties by paper id: j indexes the ids in sorted order
+        for j, sc in heapq.nsmallest(top_k, scores.items(), key=lambda kv: (-kv[1], kv[0])):
+            sh = tuple(sorted((c for c in linking[j] if c in mine), key=lambda c: (-idf[c], c)))
+            out.append((i, j, sc, sh))
+    return out
+
+
+def merge_similarities(ids: list[str], rows: Iterable[tuple[int, int, float, tuple[str, ...]]]) -> list[Similarity]:
+    """One :class:`Similarity` per pair from rows in paper order (the first side of a pair found wins)."""
+    best: dict[tuple[int, int], Similarity] = {}
+    for i, j, sc, sh in rows:
+        a, b = (i, j) if i < j else (j, i)
+        if (a, b) not in best:  # the same pair from the other side: the same shared set and score
+            best[(a, b)] = Similarity(ids[a], ids[b], round(sc, 4), sh)
+    return [best[k] for k in sorted(best)]
+
+
 def paper_similarities(
     paper_concepts: dict[str, set[str]], n_papers: int, top_k: int = 10, max_df_share: float = 0.2,
     max_df: int = MAX_SIMILARITY_DF,
@@ -71,38 +133,44 @@ def paper_similarities(
     then at most ``max_df`` per concept it has: linear in the corpus. Scores are summed in
     concept-id order, so the result does not depend on set order (or the process).
     """
+    ids, linking, index, idf = similarity_inputs(paper_concepts, n_papers, max_df_share, max_df)
+    return merge_similarities(ids, similarity_rows(linking, index, idf, 0, len(ids), top_k))
+
+
+def cooccurrence_inputs(
+    paper_concepts: dict[str, set[str]], min_papers: int = 2,
+) -> tuple[dict[str, int], list[list[str]], dict[str, list[int]]]:
+    """Concept document frequencies, each paper's concepts in >= ``min_papers`` papers (sorted),
+    and those concepts' papers: what :func:`cooccurrence_rows` reads."""
     df: Counter[str] = Counter()
     for concept_set in paper_concepts.values():
         df.update(concept_set)
-    cap = min(max(20, int(max_df_share * n_papers)), max_df)
-    idf = {c: math.log(n_papers / d) for c, d in df.items() if 2 <= d <= cap}
-    del df
-    ids = sorted(paper_concepts)
-    # each paper's linking concepts in id order, and each concept's papers as ints in id order
-    linking = [sorted(c for c in paper_concepts[p] if c in idf) for p in ids]
+    # a pair in >= min_papers papers needs both concepts in >= min_papers papers
+    frequent = {c for c, d in df.items() if d >= min_papers}
+    kept = [sorted(c for c in paper_concepts[p] if c in frequent) for p in sorted(paper_concepts)]
     index: dict[str, list[int]] = defaultdict(list)
-    for i, cs in enumerate(linking):
+    for i, cs in enumerate(kept):
         for c in cs:
             index[c].append(i)
-    best: dict[tuple[int, int], Similarity] = {}
-    for i, cs in enumerate(linking):
-        if not cs:
-            continue
-        scores: dict[int, float] = defaultdict(float)
-        for c in cs:
-            w = idf[c]
-            for j in index[c]:
-                scores[j] += w
-        scores.pop(i, None)
-        # ties by paper id: j indexes ``ids`` in sorted order
-        for j, s in heapq.nsmallest(top_k, scores.items(), key=lambda kv: (-kv[1], kv[0])):
-            a, b = (i, j) if i < j else (j, i)
-            if (a, b) in best:
-                continue  # the same pair from the other side: the same shared set and score
-            mine = set(cs)
-            sh = tuple(sorted((c for c in linking[j] if c in mine), key=lambda c: (-idf[c], c)))
-            best[(a, b)] = Similarity(ids[a], ids[b], round(s, 4), sh)
-    return [best[k] for k in sorted(best)]
+    return dict(df), kept, dict(index)
+
+
+def cooccurrence_rows(
+    df: dict[str, int], kept: list[list[str]], index: dict[str, list[int]], concepts: Iterable[str],
+    n_papers: int, min_papers: int = 2,
+) -> list[tuple[str, str, int, float]]:
+    """The pairs (a, b > a, papers, strength) of the concepts ``a`` given, in their order, then b's."""
+    out = []
+    for a in concepts:
+        partners: Counter[str] = Counter()
+        for i in index[a]:
+            cs = kept[i]
+            partners.update(cs[bisect.bisect_right(cs, a):])
+        for b in sorted(partners):
+            n = partners[b]
+            if n >= min_papers:
+                out.append((a, b, n, round(n * n_papers / (df[a] * df[b]), 4)))
+    return out
 
 
 def cooccurrences(
@@ -114,28 +182,8 @@ def cooccurrences(
     concept's partners rather than every pair of the corpus; the work is the sum over papers
     of their concepts squared, linear in the corpus. Sorted by (a, b).
     """
-    df: Counter[str] = Counter()
-    for concept_set in paper_concepts.values():
-        df.update(concept_set)
-    # a pair in >= min_papers papers needs both concepts in >= min_papers papers
-    frequent = {c for c, d in df.items() if d >= min_papers}
-    ids = sorted(paper_concepts)
-    kept = [sorted(c for c in paper_concepts[p] if c in frequent) for p in ids]
-    index: dict[str, list[int]] = defaultdict(list)
-    for i, cs in enumerate(kept):
-        for c in cs:
-            index[c].append(i)
-    out = []
-    for a in sorted(index):
-        partners: Counter[str] = Counter()
-        for i in index[a]:
-            cs = kept[i]
-            partners.update(cs[bisect.bisect_right(cs, a):])
-        for b in sorted(partners):
-            n = partners[b]
-            if n >= min_papers:
-                out.append((a, b, n, round(n * n_papers / (df[a] * df[b]), 4)))
-    return out
+    df, kept, index = cooccurrence_inputs(paper_concepts, min_papers)
+    return cooccurrence_rows(df, kept, index, sorted(index), n_papers, min_papers)
 
 
 @dataclass(frozen=True)
