@@ -6,8 +6,8 @@
   the server never connects anywhere on a query's behalf.
 - Queries run in a small pool of worker processes (lower CPU priority than the pages, a memory
   limit each) with a time limit (killed past it: 503), a row cap and a result-size cap (past
-  either: 413); a malformed query gets 400 with the parser's message. A query still running
-  after ``slow_after`` seconds moves to a separate lane of ``max_slow`` slots at the lowest CPU
+  either: 413); a malformed query gets 400 with the parser's message. A query that has used
+  ``slow_cpu`` seconds of CPU moves to a separate lane of ``max_slow`` slots at the lowest CPU
   priority (stopped with 503 when that lane is full), so long queries cannot starve short ones;
   requests waiting for a slot form a bounded queue (503 when full).
 - Request bodies and GET query strings are capped (413/414, refused before the body is read
@@ -80,8 +80,9 @@ class ServerConfig:
     timeout: float = 10.0  # seconds per query
     max_rows: int = 10_000  # result rows (or triples) per query
     max_concurrent: int = 4  # short-lane slots: SPARQL queries started at once
-    max_slow: int = 2  # long-lane slots: queries running past slow_after seconds move there
-    slow_after: float = 1.0
+    max_slow: int = 2  # long-lane slots: long queries move there
+    slow_cpu: float = 0.5  # seconds of CPU after which a query is long (waiting for a busy CPU does not count)
+    slow_after: float = 1.0  # seconds after which a running query gives its short slot to the next one
     max_queued: int = 64  # SPARQL requests waiting for a slot (past it: 503 at once)
     max_body: int = 1 << 20  # bytes of a request body (POST)
     max_query_string: int = 64 << 10  # bytes of a GET request's query string
@@ -184,8 +185,21 @@ def _answer(st: ox.Store, query: str, results_fmt: str, graph_fmt: str, max_rows
         return 500, _TEXT, f"query failed: {err}".encode()
 
 
-def _worker_main(conn: Connection, store: str, max_rows: int, max_bytes: int, memory: int, nice: int) -> None:
+def _die_with_parent() -> None:
+    """Have the kernel kill this process when its parent (the server) dies, however it dies (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _worker_main(conn: Connection, store: str, max_rows: int, max_bytes: int, memory: int, nice: int,
+                 server_pid: int) -> None:
     """A query process: open the store read-only, then answer (query, format, format) jobs until the pipe closes."""
+    _die_with_parent()
+    if os.getppid() != server_pid:  # the server died before the line above
+        os._exit(1)
     if nice:
         with contextlib.suppress(OSError):
             os.nice(nice)
@@ -219,6 +233,19 @@ class _Worker:
             self.conn.close()
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (inf where it cannot be read: not Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return float("inf")  # unknown: judged by wall time, as if it had used it all
+
+
 def _query_key(query: str) -> str:
     return hashlib.blake2b(" ".join(query.split()).encode("utf-8", "replace"), digest_size=16).hexdigest()
 
@@ -227,8 +254,12 @@ class QueryPool:
     """SPARQL queries in worker processes, in two lanes so that long queries cannot starve short ones.
 
     - Short lane: ``max_concurrent`` slots and a queue of at most ``max_queued`` waiting requests
-      (503 past it, or after waiting ``timeout``). Every new query starts here.
-    - Long lane: ``max_slow`` slots. A query still running after ``slow_after`` seconds moves there
+      (503 past it, or after waiting ``timeout``). Every new query starts here. One still running
+      after ``slow_after`` seconds gives its slot to the next query (at most ``max_concurrent``
+      such overdue queries at once), so that a machine too busy to tell long queries quickly does
+      not hold the short ones back either.
+    - Long lane: ``max_slow`` slots. A query that has used ``slow_cpu`` seconds of CPU (not of wall
+      time: one that only waits for a busy machine is not long) moves there
       (its short slot is freed at once and its process drops to ``slow_nice`` CPU priority); when
       the long lane is full it is stopped (503, retry later). Its text is remembered for
       ``remember_slow`` seconds: sent again, it waits for a long slot (at most ``max_slow`` waiting,
@@ -240,14 +271,18 @@ class QueryPool:
     MAX_JOBS = 1000  # a worker is replaced after this many queries (bounds any slow growth)
     REMEMBER_SLOW = 600.0  # seconds a slow query's text is remembered
     SLOW_NICE = 15
+    CHECK_EVERY = 0.2  # seconds between looks at a running query's CPU time
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["kg.serve"])
+        # forked from the server, so that the kernel can kill them with it (a forkserver's children
+        # outlive a killed server); the child only opens its own store and answers on its pipe
+        self._ctx = multiprocessing.get_context("fork")
         self._idle: list[_Worker] = []
+        self._all: set[_Worker] = set()
         self._lock = threading.Lock()
         self._slow_running = 0
+        self._overdue = 0  # queries past slow_after that gave their short slot back
         self._slow_waiting = 0
         self._known_slow: OrderedDict[str, float] = OrderedDict()
         self._slots: anyio.Semaphore | None = None
@@ -260,10 +295,13 @@ class QueryPool:
         c = self.config
         receiver, sender = self._ctx.Pipe()
         proc = self._ctx.Process(target=_worker_main, daemon=True, args=(
-            sender, str(c.store), c.max_rows, c.max_result_bytes, c.worker_memory, c.worker_nice))
+            sender, str(c.store), c.max_rows, c.max_result_bytes, c.worker_memory, c.worker_nice, os.getpid()))
         proc.start()
         sender.close()
-        return _Worker(proc, receiver)
+        w = _Worker(proc, receiver)
+        with self._lock:
+            self._all.add(w)
+        return w
 
     def start(self, n: int | None = None) -> None:
         """Start ``n`` workers now (default: one per short slot), so the first queries do not wait for them."""
@@ -272,11 +310,17 @@ class QueryPool:
             self._idle.extend(workers)
 
     def close(self) -> None:
+        """Kill every worker, idle or running a query."""
         self._closed = True
         with self._lock:
-            idle, self._idle = self._idle, []
-        for w in idle:
-            w.kill()
+            workers, self._idle = list(self._all), []
+        for w in workers:
+            self._kill(w)
+
+    def _kill(self, w: _Worker) -> None:
+        w.kill()
+        with self._lock:
+            self._all.discard(w)
 
     def _take(self) -> _Worker:
         with self._lock:
@@ -284,13 +328,13 @@ class QueryPool:
                 w = self._idle.pop()
                 if w.proc.is_alive():
                     return w
-                w.kill()
+                self._kill(w)
         return self._spawn()
 
     def _give_back(self, w: _Worker) -> None:
         w.jobs += 1
         if self._closed or w.reniced or w.jobs >= self.MAX_JOBS:
-            w.kill()
+            self._kill(w)
             return
         with self._lock:
             self._idle.append(w)
@@ -326,53 +370,70 @@ class QueryPool:
                      on_long: Callable[[], None] | None = None) -> Outcome:
         """Run one query in a worker and wait for it (the time limits applied); for a thread.
 
-        ``long_lane``: the caller holds a long slot already. Otherwise, past ``slow_after`` the query
-        takes a long slot (``on_long`` is called: the caller frees its short slot) or is stopped.
+        ``long_lane``: the caller holds a long slot already. Otherwise, a query still running after
+        ``slow_after`` seconds gives its short slot back (``on_long`` is called), if fewer than
+        ``max_concurrent`` others are overdue; past ``slow_cpu`` seconds of CPU it takes a long
+        slot (calling ``on_long`` if it has not yet) or is stopped.
         """
         c = self.config
         w = self._take()
-        holds_long = False
+        holds_long = overdue = False
         try:
             if long_lane:
                 w.renice(self.SLOW_NICE)
+            start, cpu0 = time.monotonic(), _cpu_seconds(w.proc.pid)
             w.conn.send((query, results_fmt, graph_fmt))
-            if long_lane:
-                if not w.conn.poll(c.timeout):
-                    w.kill()
+            while not w.conn.poll(min(self.CHECK_EVERY, max(0.0, start + c.timeout - time.monotonic()))):
+                now = time.monotonic()
+                if now >= start + c.timeout:
+                    self._kill(w)
                     return _timed_out(c)
-            elif not w.conn.poll(min(c.slow_after, c.timeout)):
+                if long_lane or holds_long:
+                    continue
+                # long: slow_cpu seconds of CPU used (a query that only waits for a busy CPU is not long)
+                if _cpu_seconds(w.proc.pid) - cpu0 < c.slow_cpu:
+                    if not overdue and now - start >= c.slow_after and self._count("_overdue", +1, c.max_concurrent):
+                        overdue = True  # still running, without (yet) the CPU of a long query: its short
+                        if on_long is not None:  # slot goes to the next query meanwhile
+                            on_long()
+                    continue
                 self._remember_slow(_query_key(query))
-                if c.timeout <= c.slow_after:
-                    w.kill()
-                    return _timed_out(c)
                 if not self._try_slow_slot():
-                    w.kill()
+                    self._kill(w)
                     self.stopped_slow += 1
                     return _long_lane_full(c, stopped=True)
                 holds_long = True
                 w.renice(self.SLOW_NICE)
                 if on_long is not None:
                     on_long()
-                if not w.conn.poll(c.timeout - c.slow_after):
-                    w.kill()
-                    return _timed_out(c)
             status, media, body = w.conn.recv()
         except (EOFError, OSError):
-            w.kill()
+            self._kill(w)
             return Outcome(500, _TEXT, b"the query process ended without an answer "
                                        b"(past its memory limit?); make the query more selective")
         finally:
             if holds_long:
                 self._release_slow_slot()
+            if overdue:
+                self._count("_overdue", -1)
         self._give_back(w)
         return Outcome(status, media, body)
+
+    def _count(self, name: str, step: int, cap: int = 0) -> bool:
+        """Add ``step`` to the counter ``name`` (not past ``cap`` when adding); whether it was added."""
+        with self._lock:
+            value = getattr(self, name) + step
+            if step > 0 and value > cap:
+                return False
+            setattr(self, name, value)
+            return True
 
     async def run(self, query: str, results_fmt: str = "json", graph_fmt: str = "turtle") -> Outcome:
         """Queue for a slot (bounded), then run the query in a worker without blocking the event loop."""
         c = self.config
         if self._slots is None or self._threads is None:
             self._slots = anyio.Semaphore(c.max_concurrent)
-            self._threads = anyio.CapacityLimiter(c.max_concurrent + max(1, c.max_slow))
+            self._threads = anyio.CapacityLimiter(2 * c.max_concurrent + max(1, c.max_slow))
         if self.is_known_slow(query):
             return await self._run_long(query, results_fmt, graph_fmt)
         busy = Outcome(503, _TEXT, (
@@ -426,7 +487,7 @@ class QueryPool:
 
 
 def _long_lane_full(c: ServerConfig, stopped: bool) -> Outcome:
-    what = f"the query was stopped after {c.slow_after:g} s" if stopped else "this query ran long before and"
+    what = f"the query was stopped after {c.slow_cpu:g} s of CPU" if stopped else "this query ran long before and"
     return Outcome(503, _TEXT, (
         f"{what}: {c.max_slow} long-running queries are already running (the slots kept for long queries "
         f"are full, so that short ones keep moving); retry later, or make it more selective").encode(),
@@ -650,7 +711,8 @@ def serve(config: ServerConfig, app: Any = None, **uvicorn_args: Any) -> None:
     import uvicorn
 
     uvicorn.run(app or create_app(config), host=config.host, port=config.port, log_level="warning",
-                h11_max_incomplete_event_size=config.max_query_string + (64 << 10), **uvicorn_args)
+                h11_max_incomplete_event_size=config.max_query_string + (64 << 10), timeout_graceful_shutdown=3,
+                **uvicorn_args)
 
 
 def free_port() -> int:

@@ -60,13 +60,20 @@ def test_long_queries_cannot_starve_pages_or_short_queries(mini_build):
 
         def hammer() -> None:  # sends the slow query again as soon as it is answered
             while not stop.is_set():
-                slow_statuses.append(_get(base + "/sparql", SLOW.encode())[0])
+                try:
+                    slow_statuses.append(_get(base + "/sparql", SLOW.encode())[0])
+                except OSError:  # the server stopped at the end of the test
+                    return
 
         threads = [threading.Thread(target=hammer, daemon=True) for _ in range(5)]
         for t in threads:
             t.start()
         try:
-            time.sleep(2.5)  # every hammer has sent the slow query at least once by now
+            # the server tells the slow query for what it is once it has used 0.5 s of CPU; after that
+            # only the long lane (2 slots) runs it, and the other hammers are refused at once
+            deadline = time.monotonic() + 20
+            while slow_statuses.count(503) < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
             words = ["speculative", "decoding", "benchmark", "retrieval", "humaneval", "transformer"]
             pages = [f"/search?q={w}" for w in words] + [f"/api/suggest?q={w[:4]}" for w in words]
             for path in pages:  # not cached yet: each is rendered with its queries
@@ -84,24 +91,42 @@ def test_long_queries_cannot_starve_pages_or_short_queries(mini_build):
     assert 503 in slow_statuses
 
 
-def test_known_slow_query_waits_for_the_long_lane_and_is_refused_clearly(mini_build):
-    from kg.serve import running_server
+def test_long_lane_is_bounded_and_a_known_slow_query_keeps_out_of_the_short_lane(mini_build):
+    import anyio
 
-    with running_server(mini_build / "store", "--timeout", "3") as base:
-        results: list[tuple[int, str, float]] = []
-        threads = [threading.Thread(target=lambda: results.append(_get(base + "/sparql", SLOW.encode())))
-                   for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
-        statuses = sorted(r[0] for r in results)
-        assert statuses == [503, 503, 503]
-        assert sum("long-running queries are already running" in r[1] for r in results) == 1
-        assert sum("time limit of 3 s" in r[1] for r in results) == 2
-        # sent again, the known-slow query waits for a long slot (none of the short ones)
-        status, body, _ = _get(base + "/sparql", SLOW.encode())
-        assert status == 503 and "time limit" in body
+    from kg.serve import QueryPool, ServerConfig
+
+    config = ServerConfig(mini_build / "store", timeout=6, max_concurrent=2, max_slow=1, slow_cpu=0.3)
+    pool = QueryPool(config)
+    pool.start()
+    results: list[tuple[int, str]] = []
+
+    async def one(query: str) -> None:
+        out = await pool.run(query)
+        results.append((out.status, out.body.decode()))
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(one, SLOW)
+            tg.start_soon(one, SLOW)
+        assert sorted(s for s, _ in results) == [503, 503]
+        assert sum("long-running queries are already running" in b for _, b in results) == 1
+        assert sum("time limit of 6 s" in b for _, b in results) == 1
+        assert pool.is_known_slow(SLOW)
+        results.clear()
+        async with anyio.create_task_group() as tg:  # known slow: it waits for the long slot ...
+            tg.start_soon(one, SLOW)
+            await anyio.sleep(0.5)
+            t0 = time.perf_counter()  # ... and both short slots stay free for short queries
+            await anyio.to_thread.run_sync(
+                lambda: [anyio.from_thread.run(pool.run, "ASK { ?s ?p ?o }") for _ in range(2)])
+            assert time.perf_counter() - t0 < 2
+        assert results[0][0] == 503 and "time limit" in results[0][1]
+
+    try:
+        anyio.run(main)
+    finally:
+        pool.close()
 
 
 def test_inline_bindings_rewrite():
