@@ -414,3 +414,14 @@ def test_permission_denied_under_sys_is_one_line(data_dir):
         pytest.skip("/sys is writable here")
     assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
     assert target in r.stderr and ("no permission" in r.stderr or "not permitted" in r.stderr)
+
+
+def test_long_csv_fields_and_unicode_line_separators_are_read(tmp_path):
+    f = tmp_path / "big.csv"
+    f.write_text("id,title,abstract\n1,T," + "word " * 40_000 + "\n2,T2,We use BERT.\n", encoding="utf-8")
+    assert [p.id for p in read_file(f)] == ["1", "2"]  # a field over csv's 128 KB default limit
+    j = tmp_path / "u.jsonl"
+    j.write_text('{"id": "u", "title": "Line\u2028sep\u0085x\x0cy", "abstract": "A"}\n{"id": "v", "title": "V"}\n',
+                 encoding="utf-8")
+    w: list[str] = []
+    assert [p.id for p in read_file(j, warnings=w)] == ["u", "v"] and w == []  # only \n ends a line
