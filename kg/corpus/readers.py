@@ -261,7 +261,7 @@ def _read_jsonl(path: Path, text: str, warnings: list[str], bad: dict[int, int])
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
+            rec = json.loads(line, strict=False)  # raw tabs and controls inside strings are common
         except (json.JSONDecodeError, RecursionError) as err:
             msg = err.msg if isinstance(err, json.JSONDecodeError) else "nested too deeply"
             warnings.append(f"{path}:{n}: invalid JSON ({msg}); line skipped")
