@@ -36,6 +36,7 @@ import time
 import urllib.request
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -185,6 +186,15 @@ def _answer(st: ox.Store, query: str, results_fmt: str, graph_fmt: str, max_rows
         return 500, _TEXT, f"query failed: {err}".encode()
 
 
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (VmSize)."""
+    with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no VmSize in /proc/self/status")
+
+
 def _die_with_parent() -> None:
     """Have the kernel kill this process when its parent (the server) dies, however it dies (Linux)."""
     with contextlib.suppress(Exception):
@@ -203,9 +213,10 @@ def _worker_main(conn: Connection, store: str, max_rows: int, max_bytes: int, me
     if nice:
         with contextlib.suppress(OSError):
             os.nice(nice)
-    if memory:
+    if memory:  # the address space may grow by `memory` past what the fork inherited from the server
         with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            limit = _address_space() + memory
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     st = ox.Store.read_only(store)
     while True:
         try:
@@ -278,6 +289,7 @@ class QueryPool:
         # forked from the server, so that the kernel can kill them with it (a forkserver's children
         # outlive a killed server); the child only opens its own store and answers on its pipe
         self._ctx = multiprocessing.get_context("fork")
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-query-spawner")
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -292,6 +304,11 @@ class QueryPool:
         self.stopped_slow = 0  # queries stopped because the long lane was full
 
     def _spawn(self) -> _Worker:
+        # forked from one long-lived thread: the kernel's parent-death signal follows the thread that
+        # forked, and the thread pool's threads come and go
+        return self._spawner.submit(self._fork).result()
+
+    def _fork(self) -> _Worker:
         c = self.config
         receiver, sender = self._ctx.Pipe()
         proc = self._ctx.Process(target=_worker_main, daemon=True, args=(
@@ -316,6 +333,7 @@ class QueryPool:
             workers, self._idle = list(self._all), []
         for w in workers:
             self._kill(w)
+        self._spawner.shutdown(wait=False)
 
     def _kill(self, w: _Worker) -> None:
         w.kill()

@@ -4,6 +4,7 @@ queries' bound terms written into the text (same pages, faster)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -181,3 +182,32 @@ def test_pages_are_served_from_the_cache_after_the_first_time(mini_build):
             first = _get(base + path)
             again = _get(base + path)
             assert first[0] == again[0] == 200 and first[1] == again[1], path
+
+
+def test_query_processes_die_with_the_server(mini_build):
+    import os
+    import signal
+
+    import psutil
+    from bench_load import start_server
+
+    from kg.serve import free_port
+
+    port = free_port()
+    proc = start_server(mini_build / "store", port, "--timeout", "30")
+    try:
+        def send_slow() -> None:
+            with contextlib.suppress(OSError):  # the server is killed under it
+                _get(f"http://127.0.0.1:{port}/sparql", SLOW.encode())
+
+        threading.Thread(target=send_slow, daemon=True).start()  # one query process busy, the others idle
+        time.sleep(1.5)
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        assert len(workers) >= 4
+        time.sleep(11)  # past the idle timeout of the thread pool's threads: workers must still be alive
+        assert all(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)  # no shutdown code runs
+        proc.wait(10)
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == []
