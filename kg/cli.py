@@ -454,7 +454,7 @@ def serve(
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds a query may run.")] = 10.0,
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Result rows (or triples) a query may return.")] = 10_000,
     allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="Also answer requests whose Host header names NAME (repeatable; '*' for any). By default only the bound address, 127.0.0.1, localhost and [::1] are.", metavar="NAME")] = None,
-    max_queries: Annotated[int, typer.Option("--max-queries", min=1, help="SPARQL queries run at once (query processes); half of them at most may be long-running.")] = 4,
+    max_queries: Annotated[int, typer.Option("--max-queries", min=1, help="SPARQL queries started at once (query processes); long ones (0.5 s of CPU) move to half as many slots of their own.")] = 4,
 ) -> None:
     """Serve the store over HTTP: a read-only SPARQL 1.1 endpoint at /sparql and the web explorer at /."""
     from kg.serve import ServerConfig, create_app
