@@ -121,7 +121,9 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         async def endpoint(request: Request) -> Response:
             if cache is None:
                 return await anyio.to_thread.run_sync(handler, request, limiter=limiter)
-            key = request.url.path + "?" + request.url.query
+            # the pages read no query parameter but q (cut to 200 characters): any other, or more of
+            # q, is the same page, and must not fill the cache with copies
+            key = request.url.path + "?" + request.query_params.get("q", "")[:200]
             while True:
                 hit = cache.get(key)
                 if hit is not None:
