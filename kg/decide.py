@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from kg.extract.candidates import CANDIDATE_PRODUCERS
 from kg.extract.resources import RuleResources, load_resources
 from kg.records import LABELS, Concept, Mention, Paper
 from kg.termstats import TermStats, load_termstats
@@ -44,13 +45,15 @@ CLASSES: tuple[str, ...] = ("DROP", *LABELS)
 
 _NAME_LIKE = re.compile(r"[A-Z].*[A-Z0-9]|[0-9]")
 _CAPITAL_INSIDE = re.compile(r"\w[A-Z]")
-_PRODUCERS = ("ner", "kg_abbreviations", "kg_cues", "kg_gazetteer", "kg_names", "kg_noun_phrases")
+_PRODUCERS = ("ner", "kg_abbreviations", "kg_cues", "kg_gazetteer", "kg_names", "kg_noun_phrases", "kg_chunk",
+              "kg_variant")
 
 #: the features, in the order the model reads them
 FEATURES: tuple[str, ...] = (
     *(f"type_{t}" for t in LABELS),
     "n_mentions", "n_forms", "in_title", "title_only", "first_pos", "conf_max", "conf_mean",
-    *(f"prod_{p}" for p in _PRODUCERS), "n_producers",
+    *(f"prod_{p}" for p in _PRODUCERS), "n_producers", "recognised", "recognised_share",
+    "inside_recognised", "contains_recognised", "overlapping_candidates",
     "proposed", "acronym_form", "acronym_defined", "long_form_of_acronym", "name_like", "capital_inside",
     "has_digit", "lower_only", "capitalised", "n_words", "n_chars",
     "df_key", "df_head", "df_first", "df_rest", "df_label", "specificity", "rest_specificity",
@@ -139,6 +142,7 @@ def _head_lexicon() -> dict[str, str]:
 def _features(
     paper: Paper, ms: Sequence[Mention], concept: Concept, abbreviations: Sequence[tuple[str, str]],
     stats: TermStats | None, res: RuleResources, n_input_papers: int,
+    recognised_spans: Sequence[tuple[int, int]] = (), all_spans: Sequence[tuple[int, int]] = (),
 ) -> dict[str, float]:
     from kg.normalise import acronym_key, concept_key, is_acronym
 
@@ -167,6 +171,16 @@ def _features(
     for p in _PRODUCERS:
         f[f"prod_{p}"] = float(p in producers)
     f["n_producers"] = float(len(producers))
+    recognised = [m for m in ms if m.producer not in CANDIDATE_PRODUCERS]
+    f["recognised"] = float(bool(recognised))
+    f["recognised_share"] = len(recognised) / len(ms)
+    own = {(m.start, m.end) for m in ms}
+    f["inside_recognised"] = sum(any(s <= m.start and m.end <= e and (s, e) != (m.start, m.end)
+                                     for s, e in recognised_spans) for m in ms) / len(ms)
+    f["contains_recognised"] = float(any(m.start <= s and e <= m.end and (s, e) != (m.start, m.end)
+                                         for m in ms for s, e in recognised_spans))
+    f["overlapping_candidates"] = sum(1 for s, e in all_spans if (s, e) not in own
+                                      and any(s < m.end and m.start < e for m in ms)) / len(ms)
     f["proposed"] = float(any(m.role == "proposed" for m in ms))
     f["acronym_form"] = float(any(is_acronym(t) for t in forms))
     f["acronym_defined"] = float(any(is_acronym(t) and acronym_key(t) in short_keys for t in forms))
@@ -209,10 +223,17 @@ def candidates(
         if m.concept:
             by_pc[(m.paper_id, m.concept)].append(m)
     paper_by_id = {p.id: p for p in papers}
+    recognised: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for m in mentions:
+        spans[m.paper_id].append((m.start, m.end))
+        if m.producer not in CANDIDATE_PRODUCERS:
+            recognised[m.paper_id].append((m.start, m.end))
     out = []
     for (pid, cid), ms in sorted(by_pc.items()):
         c = concepts[cid]
-        feats = _features(paper_by_id[pid], ms, c, abbreviations.get(pid, []), stats, res, len(papers))
+        feats = _features(paper_by_id[pid], ms, c, abbreviations.get(pid, []), stats, res, len(papers),
+                          recognised[pid], spans[pid])
         from kg.normalise import concept_key
 
         out.append(Candidate(pid, cid, c.label, c.type, ms, feats, lexicon_of(concept_key(c.label))))
@@ -391,9 +412,10 @@ def decide(
     out: list[Decision] = []
     for start in range(0, len(cands), BATCH):
         batch = cands[start:start + BATCH]
-        if model is None:
+        if model is None:  # no trained decision: the recognisers' mentions, as before this stage
             feats = [c.features for c in batch]
-            probs = [{t: float(t == c.type) for t in CLASSES} for c in batch]
+            probs = [{t: float(t == c.type) if c.features.get("recognised", 1.0) else float(t == "DROP")
+                      for t in CLASSES} for c in batch]
             evidence: list[dict[str, float]] = [{} for _ in batch]
         else:
             feats = [model.features_of(c.features, c.lexicon) for c in batch]
@@ -417,24 +439,55 @@ def corpus_types(decisions: Sequence[Decision]) -> dict[str, str]:
     return {cid: max(LABELS, key=lambda t: (v[t], -LABELS.index(t))) for cid, v in sorted(votes.items())}
 
 
+def select_mentions(decisions: Sequence[Decision], mentions: Sequence[Mention]) -> list[Mention]:
+    """The mentions of kept candidates, overlaps resolved: the higher-scoring candidate's span wins.
+
+    A kept candidate left with no mention (every one inside a stronger span) is marked not kept, with
+    the reason ``overlap``. Returns the surviving mentions in their input order.
+    """
+    score = {(d.paper_id, d.concept): d for d in decisions if d.kept}
+    by_paper: dict[str, list[int]] = defaultdict(list)
+    for i, m in enumerate(mentions):
+        if (m.paper_id, m.concept) in score:
+            by_paper[m.paper_id].append(i)
+    keep: set[int] = set()
+    for idx in by_paper.values():
+        ranked = sorted(idx, key=lambda i: (-score[(mentions[i].paper_id, mentions[i].concept)].score,
+                                            mentions[i].producer in CANDIDATE_PRODUCERS,
+                                            -(mentions[i].end - mentions[i].start), mentions[i].start))
+        taken: list[tuple[int, int]] = []
+        for i in ranked:
+            m = mentions[i]
+            if all(m.end <= s or m.start >= e for s, e in taken):
+                taken.append((m.start, m.end))
+                keep.add(i)
+    alive = {(mentions[i].paper_id, mentions[i].concept) for i in keep}
+    for d in decisions:
+        if d.kept and (d.paper_id, d.concept) not in alive:
+            d.kept, d.reason = False, "overlap"
+    return [m for i, m in enumerate(mentions) if i in keep]
+
+
 def apply_decisions(
     concepts: dict[str, Concept], mentions: Sequence[Mention], decisions: Sequence[Decision],
 ) -> tuple[dict[str, Concept], list[Mention]]:
-    """Drop the mentions of dropped candidates, retype concepts, and drop concepts left in no paper."""
-    kept = {(d.paper_id, d.concept) for d in decisions if d.kept}
+    """Keep the mentions of kept candidates (overlaps resolved), retype concepts, drop concepts left in no paper."""
+    out_mentions = select_mentions(decisions, mentions)
     types = corpus_types(decisions)
-    out_mentions = [m for m in mentions if (m.paper_id, m.concept) in kept]
     papers: dict[str, set[str]] = defaultdict(set)
     counts: dict[str, int] = defaultdict(int)
+    forms: dict[str, dict[str, int]] = defaultdict(dict)
     for m in out_mentions:
         papers[m.concept].add(m.paper_id)
         counts[m.concept] += 1
+        forms[m.concept][m.text] = forms[m.concept].get(m.text, 0) + 1
     out_concepts: dict[str, Concept] = {}
     for cid, c in concepts.items():
         if cid not in papers:
             continue
         c.papers = papers[cid]
         c.mention_count = counts[cid]
+        c.aliases = dict(sorted(forms[cid].items()))
         c.type = types.get(cid, c.type)
         out_concepts[cid] = c
     for m in out_mentions:

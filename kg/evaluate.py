@@ -178,6 +178,36 @@ def score_papers(gold: Sequence[Record], pred: Sequence[Record], types: Sequence
     return out
 
 
+def concept_cohesion(gold: Sequence[Record], pred: Sequence[Record]) -> dict[str, float | int]:
+    """Does one gold concept end up as one kg concept, and do two stay two?
+
+    ``cohesion``: of the gold concepts of a paper whose mentions kg found under two or more of their
+    surface forms, the share whose found mentions all share one kg concept. ``merged``: of the kg
+    concepts of a paper that match a gold concept, the share that match two or more different ones.
+    Matching is the scorer's: a mention's normal form equals one of the gold name/aliases.
+    """
+    pred_by_id = {d["id"]: d for d in pred}
+    eligible = cohesive = matched = merged = 0
+    for g in gold:
+        ms = (pred_by_id.get(g["id"]) or {}).get("mentions", [])
+        golds = [{paper_norm(a) for a in [e["name"], *e["aliases"]]} for e in g.get("entities", [])]
+        for aliases in golds:
+            found = [(paper_norm(m["text"]), m.get("concept")) for m in ms if paper_norm(m["text"]) in aliases]
+            if len({t for t, _ in found}) >= 2:
+                eligible += 1
+                cohesive += len({c for _, c in found}) == 1
+        by_concept: dict[str, set[str]] = defaultdict(set)
+        for m in ms:
+            by_concept[m.get("concept") or paper_norm(m["text"])].add(paper_norm(m["text"]))
+        for texts in by_concept.values():
+            hits = sum(bool(texts & aliases) for aliases in {frozenset(a) for a in golds})
+            if hits:
+                matched += 1
+                merged += hits >= 2
+    return {"cohesion": cohesive / eligible if eligible else 1.0, "cohesion_n": eligible,
+            "merged": merged / matched if matched else 0.0, "merged_n": matched}
+
+
 def _two_sided(tp_pred: int, n_pred: int, tp_gold: int, n_gold: int) -> PRF:
     """A PRF whose p is tp_pred/n_pred and r is tp_gold/n_gold (matches may be many-to-one)."""
     return _PaperPRF(tp_pred, n_pred, n_gold, tp_gold)

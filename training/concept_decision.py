@@ -43,12 +43,12 @@ from kg.records import Paper
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT.parent / "shared" / "gold"
-CACHE = Path("/tmp/kg-decision-cache")
+CACHE = Path("/tmp/kg-decision-cache-8")
 FOLDS = 5
 USE_PRIORS = True
 PRODUCERS: list[str] | None = None  # the shipped rule producers; a list tries others
-PARAMS = {"n_estimators": 300, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8,
-          "min_samples_leaf": 5, "random_state": 0}
+PARAMS = {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 20,
+          "l2_regularization": 1.0, "early_stopping": False, "random_state": 0}
 
 
 def load_split(split: str) -> tuple[list[Paper], dict[str, dict[str, Any]]]:
@@ -97,7 +97,7 @@ def fold_of(paper_id: str) -> int:
 
 def fit(cands: Sequence[Candidate], labels: Sequence[str], params: dict[str, Any] | None = None) -> dict[str, Any]:
     """A model spec (kg.decide's JSON) fitted on the candidates."""
-    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
     priors, base = count_priors([c.lexicon for c in cands], labels)
     names = [*FEATURES, *(PRIOR_FEATURES if USE_PRIORS else ())]
@@ -115,15 +115,26 @@ def fit(cands: Sequence[Candidate], labels: Sequence[str], params: dict[str, Any
     x = np.array(rows)
     present = [k for k in CLASSES if k in set(labels)]
     y = np.array([present.index(lab) for lab in labels])
-    clf = GradientBoostingClassifier(**{**PARAMS, **(params or {})})
+    clf = HistGradientBoostingClassifier(**{**PARAMS, **(params or {})})
     clf.fit(x, y)
-    init = np.log(np.bincount(y, minlength=len(present)) / len(y)).tolist()
+    lr = clf.learning_rate
+    init = [float(v) for v in np.ravel(clf._baseline_prediction)]
+    if len(present) == 2:
+        raise SystemExit("the decision needs more than two classes")
     trees = []
-    for stage in clf.estimators_:
-        trees.append([{"f": t.tree_.feature.tolist(), "t": t.tree_.threshold.tolist(),
-                       "l": t.tree_.children_left.tolist(), "r": t.tree_.children_right.tolist(),
-                       "v": t.tree_.value[:, 0, 0].tolist()} for t in stage])
-    spec = {"features": names, "classes": present, "priors": priors if USE_PRIORS else {}, "prior_base": base, "learning_rate": clf.learning_rate,
+    for stage in clf._predictors:  # leaves are already shrunk by the learning rate; inner nodes are not
+        out = []
+        for t in stage:
+            nd = t.nodes
+            leaf = nd["is_leaf"].astype(bool)
+            out.append({"f": np.where(leaf, -2, nd["feature_idx"]).tolist(),
+                        "t": np.where(leaf, -2.0, nd["num_threshold"]).tolist(),
+                        "l": np.where(leaf, -1, nd["left"].astype(np.int64)).tolist(),
+                        "r": np.where(leaf, -1, nd["right"].astype(np.int64)).tolist(),
+                        "v": np.where(leaf, nd["value"], nd["value"] * lr).tolist()})
+        trees.append(out)
+    spec = {"features": names, "classes": present, "priors": priors if USE_PRIORS else {}, "prior_base": base,
+            "learning_rate": 1.0,
             "init": init, "threshold": 0.5, "trees": trees, "params": {**PARAMS, **(params or {})}}
     # the JSON evaluator must agree with scikit-learn
     ours = DecisionModel(spec)
@@ -136,22 +147,29 @@ def fit(cands: Sequence[Candidate], labels: Sequence[str], params: dict[str, Any
 
 def predictions(papers: Sequence[Paper], cands: Sequence[Candidate], probs: Sequence[dict[str, float]],
                 threshold: float, corpus_type: bool = True) -> list[dict[str, Any]]:
-    """``kg extract``-style records of the kept candidates."""
-    from kg.decide import Decision, corpus_types
+    """``kg extract``-style records of the kept candidates, overlaps resolved as kg.decide does."""
+    from kg.decide import Decision, corpus_types, select_mentions
 
     ds = []
     for c, p in zip(cands, probs, strict=True):
         score = 1.0 - p.get("DROP", 0.0)
         best = max((t for t in p if t != "DROP"), key=lambda t: p[t])
         ds.append(Decision(c.paper_id, c.concept, c.label, score >= threshold, best, score, p, c.features))
+    kept = select_mentions(ds, [m for c in cands for m in c.mentions])
     types = corpus_types(ds) if corpus_type else {}
+    own = {(d.paper_id, d.concept): d.type for d in ds}
+    label = {c.concept: c.label for c in cands}
     recs: dict[str, list[dict[str, Any]]] = {p.id: [] for p in papers}
-    for c, d in zip(cands, ds, strict=True):
-        if d.kept:
-            t = types.get(c.concept, d.type)
-            recs[c.paper_id].extend({"text": m.text, "label": t, "concept": c.concept, "concept_label": c.label}
-                                    for m in c.mentions)
+    for m in kept:
+        t = types.get(m.concept) or own[(m.paper_id, m.concept)]
+        recs[m.paper_id].append({"text": m.text, "label": t, "concept": m.concept, "concept_label": label[m.concept]})
     return [{"id": pid, "mentions": ms} for pid, ms in recs.items()]
+
+
+def recognised_only(cands: Sequence[Candidate]) -> list[dict[str, float]]:
+    """What the pipeline gave before the decision: the recognisers' mentions, their own types."""
+    return [{t: float(t == c.type) if c.features["recognised"] else float(t == "DROP") for t in CLASSES}
+            for c in cands]
 
 
 def scores(gold: dict[str, Any], recs: list[dict[str, Any]]) -> tuple[float, float, float]:
@@ -168,8 +186,7 @@ def cv(model: str, params: dict[str, Any] | None = None, quiet: bool = False) ->
         m = DecisionModel(fit([cands[i] for i in tr], [labels[i] for i in tr], params))
         for i in te:
             probs[i] = m.predict(cands[i].features, cands[i].lexicon)
-    keep_all = [{t: float(t == c.type) for t in CLASSES} for c in cands]
-    base = scores(gold, predictions(papers, cands, keep_all, 0.5, corpus_type=False))
+    base = scores(gold, predictions(papers, cands, recognised_only(cands), 0.5, corpus_type=False))
     grid = {}
     for thr in np.arange(0.2, 0.75, 0.05):
         grid[round(float(thr), 2)] = scores(gold, predictions(papers, cands, probs, float(thr)))
@@ -181,9 +198,10 @@ def cv(model: str, params: dict[str, Any] | None = None, quiet: bool = False) ->
         idx = [i for i, c in enumerate(cands) if fold_of(c.paper_id) == k]
         per_fold.append(scores(sub, predictions(ids, [cands[i] for i in idx], [probs[i] for i in idx], best)))
     out = {"model": model, "baseline": base, "grid": grid, "threshold": best, "cv": grid[best], "folds": per_fold,
+           "records": predictions(papers, cands, probs, best),
            "candidates": len(cands), "positives": sum(lab != "DROP" for lab in labels)}
     if not quiet:
-        print(json.dumps(out, indent=1))
+        print(json.dumps({k: v for k, v in out.items() if k != "records"}, indent=1))
     return out
 
 
@@ -191,8 +209,7 @@ def dev_score(model: str, spec: dict[str, Any]) -> dict[str, Any]:
     papers, gold, cands, labels = split_candidates("seed-dev", model)
     m = DecisionModel(spec)
     probs = [m.predict(c.features, c.lexicon) for c in cands]
-    keep_all = [{t: float(t == c.type) for t in CLASSES} for c in cands]
-    return {"baseline": scores(gold, predictions(papers, cands, keep_all, 0.5, corpus_type=False)),
+    return {"baseline": scores(gold, predictions(papers, cands, recognised_only(cands), 0.5, corpus_type=False)),
             "decided": scores(gold, predictions(papers, cands, probs, spec["threshold"]))}
 
 

@@ -24,6 +24,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
+from kg.extract.candidates import extra_candidates
 from kg.extract.resolve import resolve
 from kg.extract.resources import RESOURCE_FILES, RuleResources, load_resources
 from kg.extract.rules import (
@@ -116,7 +117,7 @@ class ResolverComponent:
 
     def __init__(
         self, name: str, use_model: bool, use_rules: bool, model_confidence: float,
-        rule_producers: list[str] | None = None,
+        rule_producers: list[str] | None = None, candidates: bool = True,
     ) -> None:
         self.name = name
         self.use_model = use_model
@@ -124,6 +125,9 @@ class ResolverComponent:
         self.model_confidence = model_confidence
         #: with a model, only these rule producers add candidates (None: all of them)
         self.rule_producers = set(rule_producers) if rule_producers else None
+        #: add the candidates the concept decision picks from (kg/extract/candidates.py)
+        self.candidates = candidates
+        self.resources = load_resources()
 
     def __call__(self, doc: Doc) -> Doc:
         cands: list[Candidate] = []
@@ -142,7 +146,8 @@ class ResolverComponent:
             )
         pairs = [((a[0], a[1]), (b[0], b[1])) for a, b in (doc._.kg_abbreviations or [])]
         mentions = resolve(doc, cands, pairs)
-        doc._.kg_mentions = [dict(m._asdict()) for m in mentions]
+        extra = extra_candidates(doc, mentions, self.resources) if self.candidates else []
+        doc._.kg_mentions = [dict(m._asdict()) for m in [*mentions, *extra]]
         spans = []
         for m in mentions:
             span = doc.char_span(m.start, m.end, label=m.label, alignment_mode="expand")
@@ -155,13 +160,14 @@ class ResolverComponent:
 @Language.factory(
     "kg_resolver",
     assigns=["doc._.kg_mentions", "doc.spans"],
-    default_config={"use_model": True, "use_rules": True, "model_confidence": 0.8, "rule_producers": None},
+    default_config={"use_model": True, "use_rules": True, "model_confidence": 0.8, "rule_producers": None,
+                    "candidates": True},
 )
 def make_resolver(
     nlp: Language, name: str, use_model: bool, use_rules: bool, model_confidence: float,
-    rule_producers: list[str] | None,
+    rule_producers: list[str] | None, candidates: bool,
 ) -> ResolverComponent:
-    return ResolverComponent(name, use_model, use_rules, model_confidence, rule_producers)
+    return ResolverComponent(name, use_model, use_rules, model_confidence, rule_producers, candidates)
 
 
 class EncoderNERComponent:

@@ -10,7 +10,7 @@ from spacy.tokens import Doc
 
 from kg.extract.rules import Candidate
 
-__all__ = ["Resolved", "resolve", "PRODUCER_TIER", "proposal_spans"]
+__all__ = ["Resolved", "resolve", "PRODUCER_TIER", "proposal_spans", "is_concept_text"]
 
 #: Higher tiers win overlaps; within a tier the longer span wins. The trained recogniser
 #: wins over every rule (rules fill the gaps it leaves); measured on the dev sets, BENCHMARKS.md.
@@ -133,9 +133,13 @@ _DATA_APPOSITION = re.compile(
 _NAME = re.compile(r"[A-Z].*[A-Z0-9]")  # capitals inside, or a capital and a digit: "DischargeSim"
 
 
-def _is_concept(c: Candidate, text: str) -> bool:
-    span = text[c.start:c.end]
+def is_concept_text(span: str) -> bool:
+    """Not junk (URLs, LaTeX, no letter) and not hardware."""
     return not _JUNK.search(span) and not _HARDWARE.search(span)
+
+
+def _is_concept(c: Candidate, text: str) -> bool:
+    return is_concept_text(text[c.start:c.end])
 
 
 def _typed_by_form(c: Candidate, text: str) -> Candidate:

@@ -10,6 +10,7 @@ from spacy.language import Language
 
 from kg.corpus.readers import read_file
 from kg.decide import decide_concepts
+from kg.extract.candidates import CANDIDATE_PRODUCERS
 from kg.extract.pipeline import build_pipeline, extract
 from kg.io import atomic_write_lines
 from kg.normalise import normalise
@@ -40,8 +41,12 @@ def extract_records(
     extractions = list(extract(keyed, nlp, n_process=n_process, progress=progress))
     concepts, mentions = normalise(extractions)
     decisions: dict[str, list[dict[str, Any]]] = {}
-    if decision:
-        concepts, _, made = decide_concepts(keyed, extractions, concepts, mentions)
+    kept_ids: set[int] | None = None
+    if not decision:  # the recognisers' mentions alone
+        kept_ids = {id(m) for m in mentions if m.producer not in CANDIDATE_PRODUCERS}
+    else:
+        concepts, kept, made = decide_concepts(keyed, extractions, concepts, mentions)
+        kept_ids = {id(m) for m in kept}
         for d in made:
             decisions.setdefault(d.paper_id, []).append({k: v for k, v in d.to_dict(features=True).items() if k != "paper"})
     out = []
@@ -49,7 +54,7 @@ def extract_records(
         ms = []
         for m in sorted(ex.mentions, key=lambda m: (m.start, m.end)):
             c = concepts.get(m.concept)
-            if c is None or str(i) not in c.papers:  # dropped by normalisation or the concept decision
+            if c is None or id(m) not in kept_ids:  # dropped by normalisation or the concept decision
                 continue
             ms.append({
                 "start": m.start, "end": m.end, "text": m.text, "label": m.label,
