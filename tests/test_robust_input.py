@@ -321,7 +321,8 @@ def test_kg_extract_bad_output_fails_before_extracting_in_one_line(tmp_path, dat
     assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
     assert f"{blocker / 'x.jsonl'}" in r.stderr and "choose another path" in r.stderr
     r = _cli("build", str(data_dir / "mini.jsonl"), "-o", str(blocker / "out"), "--model", "none", "-q")
-    assert r.returncode == 1 and "Traceback" not in r.stderr and "choose another path" in r.stderr
+    assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
+    assert str(blocker / "out") in r.stderr and "choose another" in r.stderr
 
 
 def test_kg_extract_to_dev_null_keeps_the_device(data_dir):
