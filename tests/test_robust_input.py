@@ -356,7 +356,8 @@ def test_permission_denied_is_one_line(tmp_path, data_dir):
         assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
         assert "no permission to write there" in r.stderr and str(locked / "x.jsonl") in r.stderr
         r = _cli("build", str(corpus), "-o", str(locked / "out"), "--model", "none", "-q", cwd=base, user=65534)
-        assert r.returncode == 1 and "Traceback" not in r.stderr and "no permission" in r.stderr, r.stderr
+        assert r.returncode == 1 and "Traceback" not in r.stderr and "ermission" in r.stderr, r.stderr
+        assert str(locked / "out") in r.stderr and r.stderr.strip().count("\n") == 0
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
