@@ -455,18 +455,26 @@ def serve(
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Result rows (or triples) a query may return.")] = 10_000,
     allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="Also answer requests whose Host header names NAME (repeatable; '*' for any). By default only the bound address, 127.0.0.1, localhost and [::1] are.", metavar="NAME")] = None,
     max_queries: Annotated[int, typer.Option("--max-queries", min=1, help="SPARQL queries started at once (query processes); long ones (0.5 s of CPU) move to half as many slots of their own.")] = 4,
+    allow_corrections: Annotated[bool, typer.Option("--allow-corrections", help="Concept pages get a form (drop, retype, rename, merge, split) that appends to kg-corrections.toml beside the store; the next `kg build` of that folder applies it. Off: the explorer is read-only.")] = False,
 ) -> None:
     """Serve the store over HTTP: a read-only SPARQL 1.1 endpoint at /sparql and the web explorer at /."""
     from kg.serve import ServerConfig, create_app
     from kg.serve import serve as run_server
 
     config = ServerConfig(store, timeout, max_rows, max_concurrent=max_queries, max_slow=max(1, max_queries // 2),
-                          host=host, port=port, allow_hosts=tuple(allow_host or ()))
+                          host=host, port=port, allow_hosts=tuple(allow_host or ()),
+                          allow_corrections=allow_corrections)
     try:
         app_ = create_app(config)
     except KGError as e:
         raise _fail(e) from e
-    _note(f"kg serving {store} at http://{host}:{port}/sparql (read-only; Ctrl+C stops)")
+    if allow_corrections:
+        from kg.corrections import FILENAME
+
+        _note(f"kg serving {store} at http://{host}:{port}/ (SPARQL read-only; concept pages write corrections "
+              f"to {store.parent / FILENAME}; Ctrl+C stops)")
+    else:
+        _note(f"kg serving {store} at http://{host}:{port}/sparql (read-only; Ctrl+C stops)")
     run_server(config, app_)
 
 

@@ -17,6 +17,11 @@
 - ``/`` and below: the web explorer (:mod:`kg.web`): search, concept and paper pages, an
   overview graph, a SPARQL page and the build's report; every script and style served by kg.
   The pages never wait for a SPARQL slot.
+- With ``allow_corrections`` (``kg serve --allow-corrections``) concept pages carry a small form
+  that POSTs to ``/corrections``, which appends to ``kg-corrections.toml`` beside the store (the
+  next ``kg build`` of that folder applies it). A POST needs the server's random token and an
+  ``Origin`` (or ``Referer``) naming the server itself, or it gets 403; without the flag
+  ``/corrections`` is 403 and the explorer is read-only. The store itself is never written.
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     allow_hosts: tuple[str, ...] = ()  # more Host names accepted; "*" turns the check off
     cache_bytes: int = 32 << 20  # rendered explorer pages kept (the store is read-only)
+    allow_corrections: bool = False  # concept pages offer a form that appends to kg-corrections.toml
 
 
 @dataclass(frozen=True)
@@ -699,7 +705,7 @@ def create_app(config: ServerConfig) -> Any:
     from kg.web.app import explorer_routes, warm_up
 
     pages = explorer_routes(cast(ox.Store, InliningStore(page_store)), store_dir, config.timeout, config.max_rows,
-                            cache_bytes=config.cache_bytes)
+                            cache_bytes=config.cache_bytes, allow_corrections=config.allow_corrections)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

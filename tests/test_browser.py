@@ -88,7 +88,7 @@ def test_browser_search_concept_paper_and_back(site, page):
     page.go_back()
     page.wait_for_url("**/concept/speculative-decoding")
     page.goto(site + "/overview")
-    page.wait_for_selector("#graph[data-drawn='1']", timeout=20000)
+    page.wait_for_selector("#overview[data-drawn='1']", timeout=20000)
     page.screenshot(path=str(page.shots / "overview.png"))
     page.goto(site + "/search?q=token")
     page.screenshot(path=str(page.shots / "search.png"))

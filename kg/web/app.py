@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio
 import pyoxigraph as ox
@@ -19,6 +20,7 @@ from starlette.responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
+    RedirectResponse,
     Response,
 )
 from starlette.routing import Mount, Route
@@ -103,9 +105,67 @@ class PageCache:
                 self._size -= len(b) + len(k) + 200
 
 
+def same_origin(request: Request) -> bool:
+    """Whether the request's ``Origin`` (or, without one, its ``Referer``) names this server.
+
+    "This server" is the ``Host`` the request was sent to, which :class:`kg.serve.Guard` has already
+    checked; a page on any other origin (another port, name or scheme of host) fails, and so does a
+    request that carries neither header (or ``Origin: null``).
+    """
+    host = request.headers.get("host", "").strip().lower()
+    origin = request.headers.get("origin")
+    if origin is None:
+        origin = request.headers.get("referer")
+    if not host or not origin:
+        return False
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == host
+
+
+def _concepts_named(entry: dict[str, Any], action: str) -> list[str]:
+    return [str(x) for x in entry.get("concepts", [])] if action == "merge" else [str(entry.get("concept", ""))]
+
+
+def pending_corrections(path: Path, names: set[str]) -> tuple[list[dict[str, str]], int, str]:
+    """(the corrections in ``path`` that name one of ``names`` (lower case), how many in all, an error)."""
+    from kg.corrections import load_corrections
+    from kg.errors import KGError
+
+    if not path.is_file():
+        return [], 0, ""
+    try:
+        fixes = load_corrections(path)
+    except KGError as err:
+        return [], 0, str(err)
+    mine = []
+    for action, entries in fixes.entries.items():
+        for e in entries:
+            if any(n.lower() in names for n in _concepts_named(e, action)):
+                detail = {"merge": lambda e: "with " + ", ".join(map(str, e["concepts"][1:])),
+                          "split": lambda e: f"split off {e['alias']!r}",
+                          "drop": lambda e: "drop" + (f" in paper {e['paper']}" if e.get("paper") else ""),
+                          "retype": lambda e: f"type {str(e['type']).upper()}",
+                          "rename": lambda e: f"label {e['label']!r}"}[action](e)
+                mine.append({"action": action, "detail": detail})
+    return mine, len(fixes), ""
+
+
+_FORM_FIELDS = {"rename": "label", "merge": "other", "split": "alias", "retype": "type"}
+_MAX_TEXT = 300
+
+
 def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: int,
-                    cache_bytes: int = 32 << 20, renderers: int = 4) -> list[Any]:
+                    cache_bytes: int = 32 << 20, renderers: int = 4, allow_corrections: bool = False) -> list[Any]:
     """Pages: / /search /concept/{id} /paper/{id} /overview /topic/{id} /query /report; JSON under /api.
+
+    ``allow_corrections``: concept pages carry a form that POSTs to ``/corrections``, which appends
+    the correction to ``kg-corrections.toml`` beside the store (see :mod:`kg.corrections`); a POST
+    needs this server's random token and a same-origin ``Origin``/``Referer`` (403 otherwise).
+    Without it ``/corrections`` answers 403. Concept pages are then not cached (they show the
+    pending corrections, which change), and may not be framed by another page.
 
     Pages and their JSON are kept in a :class:`PageCache` of ``cache_bytes`` (0: none): a hit is
     answered on the event loop; a miss is rendered in a thread, at most ``renderers`` at once (more
@@ -116,10 +176,15 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
     cache = PageCache(cache_bytes) if cache_bytes > 0 else None
     limiter = anyio.CapacityLimiter(max(1, renderers))
     rendering: dict[str, anyio.Event] = {}
+    token = secrets.token_urlsafe(32)
+    from kg.corrections import FILENAME
 
-    def cached(handler: Callable[[Request], Response]) -> Callable[[Request], Awaitable[Response]]:
+    corrections_file = store_dir.parent / FILENAME
+
+    def cached(handler: Callable[[Request], Response], cacheable: bool = True
+               ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            if cache is None:
+            if cache is None or not cacheable:
                 return await anyio.to_thread.run_sync(handler, request, limiter=limiter)
             # the pages read no query parameter but q (cut to 200 characters): any other, or more of
             # q, is the same page, and must not fill the cache with copies
@@ -171,7 +236,76 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         page = data.concept_page(store, request.path_params["cid"])
         if page is None:
             return not_found("concept", request.path_params["cid"].replace("-", " "))
-        return render("concept.html", c=page)
+        if not allow_corrections:
+            return render("concept.html", c=page)
+        names = {page.id.lower(), page.label.lower(), *(a.lower() for a in page.aliases)}
+        pending, n_pending, problem = pending_corrections(corrections_file, names)
+        saved = request.query_params.get("saved", "")
+        response = render("concept.html", c=page, corrections={
+            "token": token, "pending": pending, "total": n_pending, "problem": problem,
+            "file": str(corrections_file), "saved": saved if saved in _ACTIONS else "",
+            "types": _TYPES, "aliases": page.aliases})
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Frame-Options"] = "DENY"  # no clicking the form through another site's frame
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        return response
+
+    def refuse(status: int, text: str) -> Response:
+        return PlainTextResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
+
+    async def corrections(request: Request) -> Response:
+        if not allow_corrections:
+            return refuse(403, "this explorer is read-only: start it with `kg serve --allow-corrections` to "
+                               "write corrections from the concept pages")
+        if not same_origin(request):
+            return refuse(403, "refused: a correction must come from this explorer's own concept page "
+                               "(the Origin or Referer header names another site, or neither was sent)")
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            return refuse(415, "POST the concept page's form (application/x-www-form-urlencoded)")
+        form = await request.form()
+        sent = form.get("token")
+        if not isinstance(sent, str) or not secrets.compare_digest(sent.encode(), token.encode()):
+            return refuse(403, "refused: the form's token is missing or not this server's (reload the concept "
+                               "page: a restarted server has a new token)")
+
+        def text(name: str) -> str:
+            value = form.get(name)
+            if not isinstance(value, str):
+                return ""
+            # an alias is matched as written; other text has its runs of white space made one space
+            return (value.strip() if name == "alias" else " ".join(value.split()))[:_MAX_TEXT]
+
+        cid, action = text("concept"), text("action")
+        if action not in _ACTIONS:
+            return refuse(400, f"unknown correction {action!r}; use one of {', '.join(_ACTIONS)}")
+        fields: dict[str, Any] = {}
+        if action in _FORM_FIELDS:
+            value = text(_FORM_FIELDS[action])
+            if not value:
+                return refuse(400, f"a {action} needs a {_FORM_FIELDS[action]}: fill it in on the concept page")
+            if action == "retype":
+                value = value.upper()
+                if value not in _TYPES:
+                    return refuse(400, f"type must be one of {', '.join(_TYPES)}")
+            fields = {"merge": lambda v: {"concepts": [cid, v]}, "split": lambda v: {"concept": cid, "alias": v},
+                      "retype": lambda v: {"concept": cid, "type": v},
+                      "rename": lambda v: {"concept": cid, "label": v}}[action](value)
+        else:
+            fields = {"concept": cid}
+        problem = await anyio.to_thread.run_sync(_check_names, store, cid, action, fields, limiter=limiter)
+        if problem:
+            return refuse(404 if problem.startswith("no concept ") else 400, f"not saved: {problem}")
+        from kg.corrections import add_correction
+        from kg.errors import KGError
+
+        try:  # no await between reading the file and writing it back: posts cannot interleave
+            add_correction(corrections_file, action, **fields)
+        except KGError as err:
+            return refuse(400, f"not saved: {err}")
+        except OSError as err:
+            return refuse(500, f"not saved: cannot write {corrections_file} ({err.strerror or err})")
+        return RedirectResponse(f"/concept/{quote(cid, safe='')}?saved={action}#corrections", status_code=303)
 
     def concept_graph(request: Request) -> Response:
         return JSONResponse(data.concept_graph(store, request.path_params["cid"]))
@@ -219,7 +353,8 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         Route("/favicon.ico", favicon),
         Route("/search", cached(search)),
         Route("/api/suggest", cached(suggest)),
-        Route("/concept/{cid}", cached(concept)),
+        Route("/concept/{cid}", cached(concept, cacheable=not allow_corrections)),
+        Route("/corrections", corrections, methods=["POST"]),
         Route("/api/concept/{cid}/graph", cached(concept_graph)),
         Route("/paper/{pid:path}", cached(paper)),
         Route("/overview", cached(overview)),
@@ -233,6 +368,38 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
     ]
     return routes
 
+
+_ACTIONS = ("drop", "retype", "rename", "merge", "split")
+_TYPES = ("METHOD", "TASK", "DATASET", "METRIC")
+
+
+def _check_names(store: ox.Store, cid: str, action: str, fields: dict[str, Any]) -> str:
+    """Why the correction names something this graph lacks ('' when it names what exists)."""
+    node = data._concept_node(cid) if cid else None
+    if node is None or next(store.quads_for_pattern(node, _PREF_LABEL, None), None) is None:
+        return f"no concept {cid[:100]!r} in this graph"
+    if action == "merge":
+        other = fields["concepts"][1]
+        found = next(store.quads_for_pattern(data._concept_node(other), _PREF_LABEL, None), None)
+        if found is None:
+            rows = data._q(store, """SELECT ?c WHERE { ?c skos:prefLabel|skos:altLabel ?l .
+                FILTER(LCASE(STR(?l)) = LCASE(?name)) } LIMIT 1""", name=other)
+            if not rows:
+                return f"no concept named {other[:100]!r} to merge with (give its id, label or one of its aliases)"
+            if data._cid(rows[0]["c"]) == cid:
+                return f"{other[:100]!r} is this concept already"
+        elif other == cid:
+            return "a concept cannot be merged with itself"
+    if action == "split":
+        alias = fields["alias"]
+        rows = data._q(store, """SELECT ?l WHERE { ?c skos:prefLabel|skos:altLabel ?l .
+            FILTER(LCASE(STR(?l)) = LCASE(?name)) } LIMIT 1""", c=node, name=alias)
+        if not rows:
+            return f"{alias[:100]!r} is not a way this concept is written; pick one of its aliases"
+    return ""
+
+
+_PREF_LABEL = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")
 
 WARM_PATHS = ("/", "/overview", "/api/overview", "/query")
 
