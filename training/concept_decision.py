@@ -37,13 +37,13 @@ from kg.decide import (
     prior_features,
 )
 from kg.evaluate import paper_norm, score_papers
-from kg.extract.pipeline import Extraction, build_pipeline, extract
+from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version
 from kg.normalise import normalise
 from kg.records import Paper
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT.parent / "shared" / "gold"
-CACHE = Path("/tmp/kg-decision-cache-8")
+CACHE = Path("/tmp/kg-decision-cache")
 FOLDS = 5
 USE_PRIORS = True
 PRODUCERS: list[str] | None = None  # the shipped rule producers; a list tries others
@@ -62,7 +62,7 @@ def extractions(papers: Sequence[Paper], model: str, split: str) -> list[Extract
     """The shipped recognisers' extractions of ``papers`` (cached in /tmp by model and split)."""
     from kg.build import _ex_from_json, _ex_to_json
 
-    path = CACHE / f"{split}.{model}{'+' + '+'.join(PRODUCERS) if PRODUCERS else ''}.json"
+    path = CACHE / f"{split}.{extractor_version(model)}{'+' + '+'.join(PRODUCERS) if PRODUCERS else ''}.json"
     if path.exists():
         d = json.loads(path.read_text(encoding="utf-8"))
         if set(d) == {p.id for p in papers}:
@@ -214,6 +214,7 @@ def dev_score(model: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def train(model: str = "default", out: Path = MODEL_PATH) -> dict[str, Any]:
+    """Cross-validate (for the threshold and the figure), then fit on all of seed-train and write the model."""
     res = cv(model, quiet=True)
     _, _, cands, labels = split_candidates("seed-train", model)
     spec = fit(cands, labels)

@@ -30,6 +30,9 @@ def is_short_form(text: str) -> bool:
     return sum(c.isupper() for c in s) >= 2 or (s[0].isupper() and len(s) <= 5 and any(c.isdigit() for c in s))
 
 
+_WORDS = re.compile(r"[A-Za-z0-9]+")
+
+
 def match_long_form(short: str, candidate: str) -> int:
     """Start offset in ``candidate`` of the shortest long form for ``short``, or -1.
 
@@ -41,12 +44,25 @@ def match_long_form(short: str, candidate: str) -> int:
     'Segment Anything Model'
     >>> match_long_form("XYZ", "nothing that fits")
     -1
+    >>> cand = "fine-tune the policy with proximal policy optimization"
+    >>> cand[match_long_form("PPO", cand):]
+    'proximal policy optimization'
+    >>> cand = "we use Chain-of-Thought"
+    >>> cand[match_long_form("CoT", cand):]
+    'Chain-of-Thought'
     """
     s = [c.lower() for c in short if c.isalnum()]
     if short.endswith("s") and len(s) > 2 and short[:-1].isupper():
         s = s[:-1]  # plural acronym: LLMs -> LLM
     if not s:
         return -1
+    # the long form whose last words start with the short form's letters, when there is one:
+    # "proximal policy optimization (PPO)", not "policy optimization" matching the O inside "optimization"
+    words = list(_WORDS.finditer(candidate))
+    if 1 < len(s) <= len(words) and [w.group()[0].lower() for w in words[-len(s):]] == s:
+        start = words[-len(s)].start()
+        if len(candidate[start:].strip()) > len(short):
+            return start
     lf = candidate.lower()
     si = len(s) - 1
     li = len(lf) - 1

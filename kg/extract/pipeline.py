@@ -17,7 +17,7 @@ __all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "mode
            "extractor_version", "split_long_text", "MAX_PIECE_CHARS"]
 
 #: Bumped whenever rules or resources change (it keys the extraction cache).
-RULES_VERSION = "rules-8"
+RULES_VERSION = "rules-9"
 #: The default extractor: the bundled CNN recogniser + rules.
 EXTRACTOR_VERSION = f"ner-1.2+{RULES_VERSION}"
 #: The accurate extractor: the transformer recogniser (kg/models/encoder), checked by the CNN, + rules.
