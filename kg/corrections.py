@@ -1,7 +1,8 @@
 """Corrections a user makes last: merge, split, drop, retype, rename concepts, applied by every build.
 
-A researcher who sees a wrong call fixes it once, in ``kg-corrections.toml`` in the output folder
-(or the folder ``kg build`` runs in, or ``--corrections FILE``)::
+A researcher who sees a wrong call fixes it once, in ``kg-corrections.toml`` in the project folder
+(where ``kg build`` runs) or in the output folder (where the explorer saves; both apply, the
+project's first), or in ``--corrections FILE`` (then alone)::
 
     [[merge]]                        # these concepts are one (the first one's id and label stay)
     concepts = ["cot-reasoning", "Chain-of-Thought"]
@@ -64,22 +65,35 @@ class Corrections:
         return sum(len(v) for v in self.entries.values())
 
 
-def find_corrections(out: Path, explicit: Path | None = None) -> Path | None:
-    """The corrections file a build of ``out`` applies: ``explicit``, else in ``out``, else in the cwd."""
+def find_corrections(out: Path, explicit: Path | None = None) -> list[Path]:
+    """The corrections files a build of ``out`` applies, in order.
+
+    ``explicit`` alone when given; else the project's (the cwd's) and then the output folder's
+    (where the explorer saves), both when both exist.
+    """
     if explicit is not None:
         if not explicit.is_file():
             raise KGError(f"{explicit}: no such corrections file; give an existing --corrections FILE")
-        return explicit
-    for p in (out / FILENAME, Path.cwd() / FILENAME):
-        if p.is_file():
-            return p
-    return None
+        return [explicit]
+    found: list[Path] = []
+    for p in (Path.cwd() / FILENAME, out / FILENAME):
+        if p.is_file() and all(p.resolve() != q.resolve() for q in found):
+            found.append(p)
+    return found
 
 
-def load_corrections(path: Path | None) -> Corrections:
-    """Read and check a corrections file; a malformed one is an error naming the file and entry."""
+def load_corrections(path: Path | Sequence[Path] | None) -> Corrections:
+    """Read and check corrections files; a malformed one is an error naming the file and entry."""
     if path is None:
         return Corrections()
+    if not isinstance(path, Path):
+        out = Corrections()
+        for p in path:
+            one = load_corrections(p)
+            out.path = out.path or one.path
+            for action in ACTIONS:
+                out.entries[action].extend(one.entries[action])
+        return out
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
