@@ -50,6 +50,11 @@ def _warn(msg: str) -> None:
     err.print(Text("warning:", style="yellow"), _t(msg), highlight=False, soft_wrap=True)
 
 
+def _n(count: int, word: str, many: str = "") -> str:
+    """``1 paper``, ``2 papers``."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def _note(msg: str) -> None:
     err.print(_t(msg), highlight=False, soft_wrap=True)
 
@@ -144,7 +149,7 @@ def build(
         _warn(w)
     r = report.read
     summary = Table(title="kg build", show_header=False, box=None)
-    summary.add_row("papers read", f"{r.entries} entries from {len(r.files) - len(r.failed_files)} files → {r.papers} papers")
+    summary.add_row("papers read", f"{_n(r.entries, 'entry', 'entries')} from {_n(len(r.files) - len(r.failed_files), 'file')} → {_n(r.papers, 'paper')}")
     summary.add_row("duplicates merged", str(r.duplicates))
     summary.add_row("mentions", ", ".join(f"{k.lower()} {v}" for k, v in report.mentions_by_type.items())
               + f" (total {sum(report.mentions_by_type.values())})")
@@ -158,7 +163,7 @@ def build(
     summary.add_row("triples", str(report.triples))
     summary.add_row("changes", _t(changes_line(report.changes)))
     summary.add_row("files written", _t("\n".join(report.files)))
-    summary.add_row("seconds", f"{report.seconds:.1f}" + (f" ({report.cached_papers} papers from cache)" if report.cached_papers else ""))
+    summary.add_row("seconds", f"{report.seconds:.1f}" + (f" ({_n(report.cached_papers, 'paper')} from cache)" if report.cached_papers else ""))
     out.print(summary)
 
 
@@ -253,7 +258,7 @@ def query(
         for row in res.rows:
             t.add_row(*[_t(term_text(x)) for x in row])
         out.print(t)
-        err.print(f"{len(res.rows)} rows")
+        err.print(f"{len(res.rows)} row" + ("" if len(res.rows) == 1 else "s"))
     except KGError as e:
         raise _fail(e) from e
 
@@ -281,7 +286,7 @@ def neighbors(
             "neighbours": [n.__dict__ for n in nb.neighbours],
         }))
     else:
-        t = Table(title=_t(f"{nb.label} ({nb.type.lower()}, {nb.paper_count} papers)"))
+        t = Table(title=_t(f"{nb.label} ({nb.type.lower()}, {_n(nb.paper_count, 'paper')})"))
         for col in ("hop", "concept", "type", "papers", "via", "linking papers"):
             t.add_column(col, overflow="fold")
         for n in nb.neighbours:
@@ -468,13 +473,16 @@ def serve(
         app_ = create_app(config)
     except KGError as e:
         raise _fail(e) from e
+    shown = f"[{host}]" if ":" in host else "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}"
     if allow_corrections:
         from kg.corrections import FILENAME
 
-        _note(f"kg serving {store} at http://{host}:{port}/ (SPARQL read-only; concept pages write corrections "
-              f"to {store.parent / FILENAME}; Ctrl+C stops)")
+        _note(f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; concept pages "
+              f"write corrections to {store.parent / FILENAME}; a new `kg build` there is picked up; Ctrl+C stops")
     else:
-        _note(f"kg serving {store} at http://{host}:{port}/sparql (read-only; Ctrl+C stops)")
+        _note(f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; a new `kg build` "
+              "there is picked up; Ctrl+C stops")
     run_server(config, app_)
 
 

@@ -16,6 +16,7 @@ import os
 import re
 import stat
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "is_special",
     "xml_text",
     "terminal_text",
+    "new_file_mode",
 ]
 
 
@@ -163,7 +165,7 @@ def _writing(path: Path, newline: str | None) -> Iterator[object]:
         if path.exists():  # keep the mode of the file replaced (mkstemp makes it 0600)
             os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         else:
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
@@ -173,15 +175,30 @@ def _writing(path: Path, newline: str | None) -> Iterator[object]:
         raise
 
 
-_UMASK: list[int] = []
+_UMASK_LOCK = threading.Lock()
 
 
 def _umask() -> int:
-    if not _UMASK:
+    """The process's umask now (read each time: a caller may set it after kg is imported).
+
+    Linux shows it in /proc/self/status; elsewhere it is read by setting and restoring it (under a
+    lock, so two threads writing files at once cannot see each other's temporary value)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:
         mask = os.umask(0o022)
         os.umask(mask)
-        _UMASK.append(mask)
-    return _UMASK[0]
+    return mask
+
+
+def new_file_mode() -> int:
+    """The mode a file created now with ``open()`` gets: 0666 less the umask (mkstemp's 0600 is not it)."""
+    return 0o666 & ~_umask()
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -233,8 +233,9 @@ def _worker_main(conn: Connection, store: str, max_rows: int, max_bytes: int, me
 
 
 class _Worker:
-    def __init__(self, proc: Any, conn: Connection) -> None:
+    def __init__(self, proc: Any, conn: Connection, generation: int = 0) -> None:
         self.proc, self.conn, self.jobs, self.reniced = proc, conn, 0, False
+        self.generation = generation  # the store it opened: the pool's generation when it was forked
 
     def renice(self, nice: int) -> None:
         """Lower the process's CPU priority (for good: an unprivileged process cannot raise it back)."""
@@ -307,6 +308,7 @@ class QueryPool:
         self._threads: anyio.CapacityLimiter | None = None
         self._waiting = 0
         self._closed = False
+        self.generation = 0  # bumped by reload(): workers of an older generation read an older store
         self.stopped_slow = 0  # queries stopped because the long lane was full
 
     def _spawn(self) -> _Worker:
@@ -316,12 +318,13 @@ class QueryPool:
 
     def _fork(self) -> _Worker:
         c = self.config
+        generation = self.generation
         receiver, sender = self._ctx.Pipe()
         proc = self._ctx.Process(target=_worker_main, daemon=True, args=(
             sender, str(c.store), c.max_rows, c.max_result_bytes, c.worker_memory, c.worker_nice, os.getpid()))
         proc.start()
         sender.close()
-        w = _Worker(proc, receiver)
+        w = _Worker(proc, receiver, generation)
         with self._lock:
             self._all.add(w)
         return w
@@ -331,6 +334,15 @@ class QueryPool:
         workers = [self._spawn() for _ in range(self.config.max_concurrent if n is None else n)]
         with self._lock:
             self._idle.extend(workers)
+
+    def reload(self) -> None:
+        """The store was rebuilt: idle workers (which hold the old one open) are killed now, running
+        ones when their query ends; every query from now on runs in a worker that opens the new store."""
+        with self._lock:
+            self.generation += 1
+            idle, self._idle = self._idle, []
+        for w in idle:
+            self._kill(w)
 
     def close(self) -> None:
         """Kill every worker, idle or running a query."""
@@ -350,14 +362,18 @@ class QueryPool:
         with self._lock:
             while self._idle:
                 w = self._idle.pop()
-                if w.proc.is_alive():
+                if w.proc.is_alive() and w.generation == self.generation:
                     return w
-                self._kill(w)
+                self._idle_kill(w)
         return self._spawn()
+
+    def _idle_kill(self, w: _Worker) -> None:  # with the lock held
+        w.kill()
+        self._all.discard(w)
 
     def _give_back(self, w: _Worker) -> None:
         w.jobs += 1
-        if self._closed or w.reniced or w.jobs >= self.MAX_JOBS:
+        if self._closed or w.reniced or w.jobs >= self.MAX_JOBS or w.generation != self.generation:
             self._kill(w)
             return
         with self._lock:
@@ -660,8 +676,65 @@ async def _reply(send: Send, status: int, text: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+MARKER = ".kg-build.json"  # kg.build.MARKER: written last by every build, beside the store
+
+
+class BuildWatch:
+    """Notices a new build of the served folder and reopens the store, so pages and ``/sparql`` agree
+    with it without a restart.
+
+    ``kg build`` replaces the store by renaming a new one in, and writes its marker (``.kg-build.json``
+    beside the store) last. When the marker's mtime, size or inode has changed (looked at, at most every
+    ``every`` seconds, when a request comes), the store is opened again (read-only), the pages switch to
+    it, the page cache is cleared and the SPARQL pool's workers are replaced (idle ones at once, busy
+    ones when their query ends). While a build is swapping files in (no marker) the open store is kept.
+    """
+
+    def __init__(self, store_dir: Path, page_store: InliningStore, pool: QueryPool, cache: Any,
+                 every: float = 0.5) -> None:
+        self.store_dir, self.page_store, self.pool, self.cache, self.every = store_dir, page_store, pool, cache, every
+        self.marker = store_dir.parent / MARKER
+        self.stamp = self._stamp()
+        self.checked = time.monotonic()
+        self.reloads = 0
+        self._lock = threading.Lock()
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.marker)
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    def due(self) -> bool:
+        return time.monotonic() - self.checked >= self.every
+
+    def check(self) -> bool:
+        """Reopen the store if a new build has finished since the last look; whether it did."""
+        self.checked = time.monotonic()
+        stamp = self._stamp()
+        if stamp is None or stamp == self.stamp:
+            return False
+        with self._lock:
+            if stamp == self.stamp:
+                return False
+            try:
+                new = ox.Store.read_only(str(self.store_dir))
+            except OSError:
+                return False  # not a whole store yet: looked at again at the next request
+            self.page_store._store = new
+            self.pool.reload()
+            if self.cache is not None:
+                self.cache.clear()
+            self.stamp = stamp
+            self.reloads += 1
+        return True
+
+
 def create_app(config: ServerConfig) -> Any:
-    """The ASGI application: ``/sparql``, ``/health`` and the explorer under ``/``, behind :class:`Guard`."""
+    """The ASGI application: ``/sparql``, ``/health`` and the explorer under ``/``, behind :class:`Guard`.
+
+    A :class:`BuildWatch` reopens the store when ``kg build`` rewrites it."""
     store_dir = Path(config.store)
     if not (store_dir.is_dir()):
         raise StoreError(f"{store_dir}: no SPARQL store there; run `kg build` first or pass --store DIR")
@@ -700,12 +773,16 @@ def create_app(config: ServerConfig) -> Any:
                         headers={"Cache-Control": "no-store", **outcome.headers})
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "store": str(store_dir)})
+        return JSONResponse({"status": "ok", "store": str(store_dir), "reloads": watch.reloads})
 
-    from kg.web.app import explorer_routes, warm_up
+    from kg.web.app import PageCache, explorer_routes, warm_up
 
-    pages = explorer_routes(cast(ox.Store, InliningStore(page_store)), store_dir, config.timeout, config.max_rows,
-                            cache_bytes=config.cache_bytes, allow_corrections=config.allow_corrections)
+    cache = PageCache(config.cache_bytes) if config.cache_bytes > 0 else None
+    inlining = InliningStore(page_store)
+    watch = BuildWatch(store_dir, inlining, pool, cache)
+    pages = explorer_routes(cast(ox.Store, inlining), store_dir, config.timeout, config.max_rows,
+                            cache_bytes=config.cache_bytes, allow_corrections=config.allow_corrections,
+                            page_cache=cache)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -722,7 +799,13 @@ def create_app(config: ServerConfig) -> Any:
         Route("/health", health),
         *pages,
     ], lifespan=lifespan)
-    return Guard(app, config)
+
+    async def watched(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and watch.due():
+            await anyio.to_thread.run_sync(watch.check)
+        await app(scope, receive, send)
+
+    return Guard(watched, config)
 
 
 def _refuse_update() -> Response:

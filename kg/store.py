@@ -26,6 +26,7 @@ __all__ = [
     "run_query",
     "run_named",
     "refuse_remote",
+    "refuse_update",
 ]
 
 _HEADER = re.compile(r"^#\s*(description|param):\s*(.*)$")
@@ -55,6 +56,7 @@ class NamedQuery:
     params: dict[str, str]  # name -> help
     text: str
     label_params: frozenset[str] = frozenset()  # matched against skos:hiddenLabel: lower-cased when bound
+    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> the values it may take
 
 
 @dataclass
@@ -115,6 +117,7 @@ def _parse_query_file(name: str, text: str) -> NamedQuery:
     description = ""
     params: dict[str, str] = {}
     label_params: set[str] = set()
+    choices: dict[str, tuple[str, ...]] = {}
     for line in text.splitlines():
         m = _HEADER.match(line)
         if not m:
@@ -127,8 +130,12 @@ def _parse_query_file(name: str, text: str) -> NamedQuery:
             if pname.endswith("(label)"):
                 pname = pname[: -len("(label)")].strip()
                 label_params.add(pname)
+            one_of = re.fullmatch(r"(\w+)\s*\(one of:([^)]*)\)", pname)
+            if one_of:  # `# param: type (one of: Method, Task) = help`
+                pname = one_of.group(1)
+                choices[pname] = tuple(v.strip() for v in one_of.group(2).split(",") if v.strip())
             params[pname] = help_.strip()
-    return NamedQuery(name, description, params, text, frozenset(label_params))
+    return NamedQuery(name, description, params, text, frozenset(label_params), choices)
 
 
 def named_queries() -> dict[str, NamedQuery]:
@@ -152,6 +159,17 @@ def get_named_query(name: str) -> NamedQuery:
 def keywords(query: str) -> list[str]:
     """The bare words of a SPARQL text, upper-cased: not in strings, IRIs, comments, variables or prefixed names."""
     return [m.group("word").upper() for m in _TOKENS.finditer(query) if m.lastgroup == "word"]
+
+
+_UPDATES = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
+
+
+def refuse_update(query: str) -> None:
+    """Raise :class:`QueryError` (one line) for SPARQL Update: the store is read-only to queries."""
+    words = [w for w in keywords(query) if w not in ("PREFIX", "BASE")]
+    if words and words[0] in _UPDATES:
+        raise QueryError(f"updates are not allowed: kg query only reads the store ({words[0]} is SPARQL Update); "
+                         "change the input and run `kg build` again")
 
 
 def refuse_remote(query: str) -> None:
@@ -287,8 +305,35 @@ def run_named(store: ox.Store, nq: NamedQuery, params: dict[str, str]) -> ox.Que
         raise QueryError(
             f"query {nq.name!r} has no parameter {unknown[0]!r}; it takes: {', '.join(nq.params) or 'none'}"
         )
+    for k, v in params.items():
+        allowed = nq.choices.get(k)
+        if allowed and v.strip().lower() not in {a.lower() for a in allowed}:
+            raise QueryError(f"{k}={v!r} is not a value of {nq.name!r}'s parameter {k}; use one of: "
+                             f"{', '.join(allowed)}")
     bound = {k: (v.strip().lower() if k in nq.label_params else v) for k, v in params.items()}
+    for k in sorted(nq.label_params & set(bound)):
+        _check_label(store, k, params[k], bound[k])
     return run_query(store, nq.text, bound, nq.params)
+
+
+def _check_label(store: ox.Store, param: str, given: str, key: str) -> None:
+    """Raise :class:`QueryError` naming close labels when no concept is written ``key`` (any case)."""
+    import difflib
+
+    try:
+        found = store.query("ASK { ?c skos:hiddenLabel ?k }", prefixes=PREFIXES,
+                            substitutions={ox.Variable("k"): ox.Literal(key)})
+        if bool(found):
+            return
+        labels = sorted({str(sol["l"].value) for sol in store.query(  # type: ignore[union-attr]
+            "SELECT DISTINCT ?l WHERE { ?c skos:prefLabel ?l }", prefixes=PREFIXES)})
+    except (OSError, RuntimeError, SyntaxError):
+        return  # the query itself will say what is wrong
+    by_lower = {lab.lower(): lab for lab in labels}
+    close = [by_lower[c] for c in difflib.get_close_matches(key, list(by_lower), n=5, cutoff=0.6)]
+    close += [lab for low, lab in by_lower.items() if key and key in low and lab not in close][: 5 - len(close)]
+    hint = f"; close: {', '.join(repr(c) for c in close)}" if close else "; `kg query --name top-concepts -p type=Method` lists some"
+    raise QueryError(f"no concept is labelled {given.strip()!r} (parameter {param}){hint}")
 
 
 def run_query(
@@ -309,6 +354,7 @@ def run_query(
     for k in params:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
             raise QueryError(f"bad parameter name {k!r}; use letters, digits and _")
+    refuse_update(query)
     refuse_remote(query)
     try:
         return store.query(query, prefixes=PREFIXES, substitutions=_bind(params))

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 import anyio
 import pyoxigraph as ox
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -31,6 +32,7 @@ from kg.web import data
 __all__ = ["explorer_routes", "example_queries", "PageCache", "warm_up"]
 
 _ENV = Environment(loader=PackageLoader("kg.web", "templates"), autoescape=select_autoescape(["html"]))
+_ENV.filters["plural"] = data.plural  # {{ n|plural("paper") }}: "1 paper", "2 papers"
 
 
 def _vis_dir() -> Path:
@@ -40,7 +42,11 @@ def _vis_dir() -> Path:
 
 
 def example_queries() -> list[dict[str, str]]:
-    """The named queries as editable examples: each parameter given an example value in the text."""
+    """The named queries as editable examples: each parameter given an example value in the text.
+
+    A label parameter is matched in any case, as ``kg query`` matches it: the text binds the value
+    as written and lower-cases it (``BIND(LCASE(...))``) for the comparison with ``skos:hiddenLabel``.
+    """
     from kg.store import named_queries
 
     out = []
@@ -50,9 +56,11 @@ def example_queries() -> list[dict[str, str]]:
         for name, help_ in q.params.items():
             m = re.search(r'e\.g\. "([^"]+)"', help_)
             example = m.group(1) if m else {"type": "Method", "paper": "", "task": "object detection"}.get(name, "transformer")
-            if name in q.label_params:
-                example = example.lower()
-            values.append(f'VALUES ?{name} {{ "{example.replace(chr(34), "")}" }}')
+            example = example.replace(chr(34), "").replace("\\", "")
+            if name in q.label_params:  # matched in any case, as `kg query` matches it
+                values.append(f'VALUES ?{name}_given {{ "{example}" }} BIND(LCASE(STR(?{name}_given)) AS ?{name})')
+            else:
+                values.append(f'VALUES ?{name} {{ "{example}" }}')
         if values:
             text = re.sub(r"WHERE \{\n", "WHERE {\n  " + "\n  ".join(values) + "\n", text, count=1)
         out.append({"name": q.name, "description": q.description, "text": text})
@@ -62,13 +70,14 @@ def example_queries() -> list[dict[str, str]]:
 class PageCache:
     """Rendered responses by URL, the least recently used dropped past ``max_bytes`` (thread-safe).
 
-    The store is opened read-only and does not change while it is served, so a page rendered once
-    is the same page for everyone after: a hit costs a dictionary look-up instead of the page's
+    The store is opened read-only and does not change while it is served (a rebuild is a new store:
+    the server reopens it and calls :meth:`clear`), so a page rendered once is the same page for everyone after: a hit costs a dictionary look-up instead of the page's
     queries, which keeps popular pages fast under load.
     """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
+        self.generation = 0  # bumped by clear(): a page rendered from an older store is not kept
         self._items: OrderedDict[str, tuple[int, bytes, list[tuple[bytes, bytes]]]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
@@ -87,9 +96,18 @@ class PageCache:
         response.raw_headers = list(headers)
         return response
 
-    def put(self, key: str, response: Response) -> None:
+    def clear(self) -> None:
+        """Forget every page (the store was rebuilt); pages being rendered now are not kept either."""
+        with self._lock:
+            self._items.clear()
+            self._size = 0
+            self.generation += 1
+
+    def put(self, key: str, response: Response, generation: int | None = None) -> None:
         body = getattr(response, "body", None)
         if not isinstance(body, bytes) or response.status_code not in (200, 303, 404):
+            return
+        if generation is not None and generation != self.generation:
             return
         cost = len(body) + len(key) + 200
         if cost > self.max_bytes // 8:
@@ -158,8 +176,10 @@ _MAX_TEXT = 300
 
 
 def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: int,
-                    cache_bytes: int = 32 << 20, renderers: int = 4, allow_corrections: bool = False) -> list[Any]:
-    """Pages: / /search /concept/{id} /paper/{id} /overview /topic/{id} /query /report; JSON under /api.
+                    cache_bytes: int = 32 << 20, renderers: int = 4, allow_corrections: bool = False,
+                    page_cache: PageCache | None = None) -> list[Any]:
+    """Pages: / /search /concept/{id} /paper/{id} /overview /topic/{id} /rising /matrix /papers /query
+    /report; JSON under /api.
 
     ``allow_corrections``: concept pages carry a form that POSTs to ``/corrections``, which appends
     the correction to ``kg-corrections.toml`` beside the store (see :mod:`kg.corrections`); a POST
@@ -171,9 +191,10 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
     answered on the event loop; a miss is rendered in a thread, at most ``renderers`` at once (more
     threads would only contend for the interpreter lock, and delay the SPARQL endpoint's own threads),
     and once per URL however many requests ask for it meanwhile (they wait for that one rendering).
-    ``warm_up(routes)`` renders the pages every visitor starts from.
+    ``warm_up(routes)`` renders the pages every visitor starts from. ``page_cache``: the cache to use
+    (the server passes its own, to clear it when the store is rebuilt); default a new one.
     """
-    cache = PageCache(cache_bytes) if cache_bytes > 0 else None
+    cache = page_cache if page_cache is not None else PageCache(cache_bytes) if cache_bytes > 0 else None
     limiter = anyio.CapacityLimiter(max(1, renderers))
     rendering: dict[str, anyio.Event] = {}
     token = secrets.token_urlsafe(32)
@@ -181,14 +202,15 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
 
     corrections_file = store_dir.parent / FILENAME
 
-    def cached(handler: Callable[[Request], Response], cacheable: bool = True
+    def cached(handler: Callable[[Request], Response], cacheable: bool = True, params: tuple[str, ...] = ("q",)
                ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             if cache is None or not cacheable:
                 return await anyio.to_thread.run_sync(handler, request, limiter=limiter)
-            # the pages read no query parameter but q (cut to 200 characters): any other, or more of
-            # q, is the same page, and must not fill the cache with copies
-            key = request.url.path + "?" + request.query_params.get("q", "")[:200]
+            # a page reads no query parameter but its ``params`` (each cut to 200 characters): any
+            # other, or more of one, is the same page, and must not fill the cache with copies
+            key = request.url.path + "?" + "&".join(
+                f"{p}={'|'.join(v[:200] for v in request.query_params.getlist(p)[:4])}" for p in params)
             while True:
                 hit = cache.get(key)
                 if hit is not None:
@@ -200,9 +222,10 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
                 if cache.get(key) is None:  # not cacheable: render it here
                     return await anyio.to_thread.run_sync(handler, request, limiter=limiter)
             done = rendering[key] = anyio.Event()
+            generation = cache.generation
             try:
                 response = await anyio.to_thread.run_sync(handler, request, limiter=limiter)
-                cache.put(key, response)
+                cache.put(key, response, generation)
             finally:
                 del rendering[key]
                 done.set()
@@ -236,12 +259,14 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         page = data.concept_page(store, request.path_params["cid"])
         if page is None:
             return not_found("concept", request.path_params["cid"].replace("-", " "))
+        timeline = data.concept_timeline(store, page.id)
+        time_ctx: dict[str, Any] = {"timeline": timeline, "timeline_svg": Markup(data.timeline_svg(timeline))}  # noqa: S704 (escaped)
         if not allow_corrections:
-            return render("concept.html", c=page)
+            return render("concept.html", c=page, **time_ctx)
         names = {page.id.lower(), page.label.lower(), *(a.lower() for a in page.aliases)}
         pending, n_pending, problem = pending_corrections(corrections_file, names)
         saved = request.query_params.get("saved", "")
-        response = render("concept.html", c=page, corrections={
+        response = render("concept.html", c=page, **time_ctx, corrections={
             "token": token, "pending": pending, "total": n_pending, "problem": problem,
             "file": str(corrections_file), "saved": saved if saved in _ACTIONS else "",
             "types": _TYPES, "aliases": page.aliases})
@@ -308,7 +333,33 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         return RedirectResponse(f"/concept/{quote(cid, safe='')}?saved={action}#corrections", status_code=303)
 
     def concept_graph(request: Request) -> Response:
-        return JSONResponse(data.concept_graph(store, request.path_params["cid"]))
+        min_papers = _int_param(request, "min_papers", 1, 1, 1000)
+        return JSONResponse(data.neighbour_graph(store, request.path_params["cid"], min_papers=min_papers))
+
+    def rising(request: Request) -> Response:
+        months = _int_param(request, "months", 12, 1, 240)
+        min_papers = _int_param(request, "min_papers", 2, 1, 1000)
+        return render("rising.html", r=data.rising_concepts(store, months=months, min_papers=min_papers, limit=50))
+
+    def matrix(request: Request) -> Response:
+        qp = request.query_params
+        task, topic = qp.get("task", "")[:300], qp.get("topic", "")[:300]
+        rows, cols = qp.get("rows", "method"), qp.get("cols", "dataset")
+        if rows not in _KINDS or cols not in _KINDS or rows == cols:
+            return PlainTextResponse(f"rows and cols must be two different of: {', '.join(_KINDS)}", status_code=400)
+        if not task and not topic:
+            tasks = data.top_concepts(store, per_type=20).get("TASK", [])
+            return render("matrix.html", m=None, tasks=tasks, rows=rows, cols=cols)
+        m = data.matrix(store, task=task, topic=topic, rows=rows, cols=cols)
+        if m is None:
+            return not_found("task or topic", task.replace("-", " "))
+        return render("matrix.html", m=m, tasks=[], rows=rows, cols=cols, kinds=_KINDS)
+
+    def papers(request: Request) -> Response:
+        cids = [c[:300] for c in request.query_params.getlist("c")[:4] if c]
+        found = data.papers_with(store, cids)
+        labels = [{"id": c, "label": data.concept_label(store, c) or c} for c in cids]
+        return render("papers.html", papers=found, concepts=labels)
 
     def paper(request: Request) -> Response:
         page = data.paper_page(store, request.path_params["pid"])
@@ -355,7 +406,10 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         Route("/api/suggest", cached(suggest)),
         Route("/concept/{cid}", cached(concept, cacheable=not allow_corrections)),
         Route("/corrections", corrections, methods=["POST"]),
-        Route("/api/concept/{cid}/graph", cached(concept_graph)),
+        Route("/api/concept/{cid}/graph", cached(concept_graph, params=("min_papers",))),
+        Route("/rising", cached(rising, params=("months", "min_papers"))),
+        Route("/matrix", cached(matrix, params=("task", "topic", "rows", "cols"))),
+        Route("/papers", cached(papers, params=("c",))),
         Route("/paper/{pid:path}", cached(paper)),
         Route("/overview", cached(overview)),
         Route("/api/overview", cached(overview_json)),
@@ -367,6 +421,18 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         Mount("/static", app=StaticFiles(packages=[("kg.web", "static")]), name="static"),
     ]
     return routes
+
+
+_KINDS = ("method", "dataset", "task", "metric")
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter, clamped to [low, high]; ``default`` when absent or not a number."""
+    try:
+        value = int(request.query_params.get(name, default))
+    except ValueError:
+        return default
+    return min(max(value, low), high)
 
 
 _ACTIONS = ("drop", "retype", "rename", "merge", "split")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,13 @@ __all__ = [
     "overview_graph",
     "topic_page",
     "highlight",
+    "concept_timeline",
+    "timeline_svg",
+    "rising_concepts",
+    "matrix",
+    "papers_with",
+    "neighbour_graph",
+    "plural",
 ]
 
 TYPES = {
@@ -98,7 +106,7 @@ def search(store: ox.Store, text: str, limit: int = 12) -> list[dict[str, str]]:
             continue
         seen.add(r["c"])
         out.append({"kind": "concept", "id": _cid(r["c"]), "label": r["label"],
-                    "detail": f"{TYPES.get(r['type'], '').lower()} · {r['n']} papers"})
+                    "detail": f"{TYPES.get(r['type'], '').lower()} · {plural(r['n'], 'paper')}"})
         if len(out) >= limit:
             return out
     papers = _q(store, """SELECT ?key ?id ?title WHERE { ?p dcterms:identifier ?id ; dcterms:title ?title .
@@ -227,13 +235,13 @@ def concept_graph(store: ox.Store, cid: str, limit: int = 25) -> dict[str, Any]:
     page = concept_page(store, cid, max_papers=0)
     if page is None:
         return {"nodes": [], "edges": []}
-    nodes = [{"id": cid, "label": page.label, "title": f"{page.label} ({page.type.lower()}, {page.papers} papers)",
+    nodes = [{"id": cid, "label": page.label, "title": f"{page.label} ({page.type.lower()}, {plural(page.papers, 'paper')})",
               "group": page.type, "value": 30}]
     edges = []
     for n in page.neighbours[:limit]:
         nodes.append({"id": n["id"], "label": n["label"], "title": f"{n['label']} ({n['type'].lower()})",
                       "group": n["type"], "value": 10 + 4 * math.sqrt(int(n["shared"]))})
-        edges.append({"from": cid, "to": n["id"], "value": int(n["shared"]), "title": f"{n['shared']} shared papers"})
+        edges.append({"from": cid, "to": n["id"], "value": int(n["shared"]), "title": plural(n["shared"], "shared paper")})
     return {"nodes": nodes, "edges": edges}
 
 
@@ -306,3 +314,253 @@ def topic_page(store: ox.Store, tid: str, max_papers: int = 60) -> TopicPage | N
             ?p kg:mentions ?d . ?o skos:member ?d ; skos:prefLabel ?l . FILTER(?o != ?t) }
           GROUP BY ?t ?o ?l ORDER BY DESC(?n) ?l LIMIT 12""", t=node)]
     return page
+
+
+# --------------------------------------------------------------------------- time and gaps
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})")
+
+
+def _month_index(date: str) -> int | None:
+    """``YYYY-MM...`` as a month count (year * 12 + month - 1); None for no date or ``--MM-DD``."""
+    m = _MONTH.match(date or "")
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return None
+    return int(m.group(1)) * 12 + int(m.group(2)) - 1
+
+
+def _month_label(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+@dataclass
+class Timeline:
+    """A concept's papers over time: ``bins`` of (label, papers), oldest first, each ``unit`` long."""
+
+    bins: list[tuple[str, int]] = field(default_factory=list)
+    unit: str = "month"  # month, quarter or year (whichever keeps the bars few enough to read)
+    dated: int = 0
+    undated: int = 0
+    first: str = ""  # the month of its first dated paper
+    last: str = ""
+    peak: str = ""  # the bin with the most papers (the latest of equals)
+
+
+def concept_timeline(store: ox.Store, cid: str, max_bins: int = 36) -> Timeline:
+    """Papers mentioning the concept per month (per quarter or year when the span is long), from the
+    papers' dates; papers without a year and month are counted as undated."""
+    rows = _q(store, """SELECT ?c ?p ?date WHERE { ?p kg:mentions ?c . OPTIONAL { ?p dcterms:date ?date } }""",
+              c=_concept_node(cid))
+    months: dict[str, int | None] = {}
+    for r in rows:
+        idx = _month_index(r["date"])
+        if months.get(r["p"]) is None:
+            months[r["p"]] = idx
+    dated = sorted(i for i in months.values() if i is not None)
+    tl = Timeline(dated=len(dated), undated=len(months) - len(dated))
+    if not dated:
+        return tl
+    tl.first, tl.last = _month_label(dated[0]), _month_label(dated[-1])
+    span = dated[-1] - dated[0] + 1
+    step, tl.unit = (1, "month") if span <= max_bins else (3, "quarter") if span <= 3 * max_bins else (12, "year")
+    start = dated[0] - dated[0] % step
+    counts: dict[int, int] = defaultdict(int)
+    for i in dated:
+        counts[(i - start) // step] += 1
+    for b in range((dated[-1] - start) // step + 1):
+        i = start + b * step
+        label = (_month_label(i) if step == 1 else f"{i // 12}-Q{i % 12 // 3 + 1}" if step == 3 else str(i // 12))
+        tl.bins.append((label, counts.get(b, 0)))
+    tl.peak = max(reversed(tl.bins), key=lambda x: x[1])[0]
+    return tl
+
+
+def timeline_svg(tl: Timeline, width: int = 560, height: int = 140) -> str:
+    """The timeline as a small inline SVG bar chart (text escaped; the same input gives the same bytes)."""
+    from html import escape
+
+    if not tl.bins:
+        return ""
+    top = max(n for _, n in tl.bins)
+    left, bottom, head = 28, 22, 8
+    plot_w, plot_h = width - left - 4, height - bottom - head
+    bar = plot_w / len(tl.bins)
+    unit = escape(tl.unit)
+    parts = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="papers per {unit}">',
+             f'<line x1="{left}" y1="{head + plot_h}" x2="{width - 4}" y2="{head + plot_h}" class="axis"/>',
+             f'<text x="{left - 4}" y="{head + 4}" text-anchor="end" class="tick">{top}</text>',
+             f'<text x="{left - 4}" y="{head + plot_h}" text-anchor="end" class="tick">0</text>']
+    for i, (label, n) in enumerate(tl.bins):
+        h = plot_h * n / top if top else 0
+        x = left + i * bar
+        title = escape(f"{label}: {n} paper" + ("" if n == 1 else "s"))
+        parts.append(f'<rect x="{x + 0.5:.1f}" y="{head + plot_h - h:.1f}" width="{max(bar - 1, 1):.1f}" '
+                     f'height="{h:.1f}" class="bar{" empty" if n == 0 else ""}"><title>{title}</title></rect>')
+    shown = {0, len(tl.bins) - 1}
+    every = max(1, math.ceil(len(tl.bins) / 6))
+    shown |= set(range(0, len(tl.bins), every))
+    for i in sorted(shown):
+        if i != len(tl.bins) - 1 and len(tl.bins) - 1 - i < every / 2 and i != 0:
+            continue  # too close to the last label
+        x = left + (i + 0.5) * bar
+        anchor = "start" if i == 0 and x < left + 30 else "end" if i == len(tl.bins) - 1 and x > width - 34 else "middle"
+        x = left if anchor == "start" else width - 4 if anchor == "end" else x
+        parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="{anchor}" class="tick">'
+                     f'{escape(tl.bins[i][0])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _papers_by_month(store: ox.Store) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    """(concept id -> label, type, months of its dated papers), paper -> month, for every dated paper."""
+    rows = _q(store, """SELECT ?p ?date ?c ?label ?type WHERE { ?p dcterms:date ?date ; kg:mentions ?c .
+        ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""")
+    concepts: dict[str, dict[str, Any]] = {}
+    paper_month: dict[str, int] = {}
+    for r in rows:
+        idx = _month_index(r["date"])
+        if idx is None:
+            continue
+        paper_month[r["p"]] = idx
+        rec = concepts.setdefault(_cid(r["c"]), {"label": r["label"], "type": TYPES.get(r["type"], ""), "papers": {}})
+        rec["papers"][r["p"]] = idx
+    return concepts, paper_month
+
+
+def rising_concepts(store: ox.Store, months: int = 12, min_papers: int = 3, limit: int = 30) -> dict[str, Any]:
+    """Concepts whose dated papers lie more in the latest ``months`` months than the corpus's do.
+
+    ``recent``: its papers in the window (the ``months`` months up to the latest dated paper's month);
+    ``before``: its papers earlier; ``expected``: how many of its papers the window would hold if it
+    followed the corpus (its dated papers × the corpus's share of dated papers in the window);
+    ``lift``: (recent + 1) / (expected + 1). Concepts with fewer than ``min_papers`` papers in the
+    window are left out; the rest are ranked by lift, then by recent papers.
+    """
+    concepts, paper_month = _papers_by_month(store)
+    if not paper_month:
+        return {"months": months, "min_papers": min_papers, "window": "", "rows": [], "dated": 0}
+    latest = max(paper_month.values())
+    cut = latest - months + 1
+    share = sum(1 for m in paper_month.values() if m >= cut) / len(paper_month)
+    out = []
+    for cid, rec in concepts.items():
+        ms = list(rec["papers"].values())
+        recent = sum(1 for m in ms if m >= cut)
+        if recent < min_papers:
+            continue
+        expected = len(ms) * share
+        out.append({"id": cid, "label": rec["label"], "type": rec["type"], "recent": recent,
+                    "before": len(ms) - recent, "expected": round(expected, 1),
+                    "lift": round((recent + 1) / (expected + 1), 2), "first": _month_label(min(ms))})
+    out.sort(key=lambda r: (-r["lift"], -r["recent"], r["label"]))
+    return {"months": months, "min_papers": min_papers, "window": f"{_month_label(cut)} to {_month_label(latest)}",
+            "rows": out[:limit], "dated": len(paper_month)}
+
+
+_KINDS = {"method": "METHOD", "dataset": "DATASET", "task": "TASK", "metric": "METRIC"}
+
+
+def matrix(store: ox.Store, task: str = "", topic: str = "", rows: str = "method", cols: str = "dataset",
+           max_rows: int = 15, max_cols: int = 12) -> dict[str, Any] | None:
+    """Which (``rows`` × ``cols``) combinations the papers of a task (concept id) or topic evaluate.
+
+    The papers: those mentioning the task, or any member of the topic. Rows and columns: the concepts
+    of those types the most of these papers mention; a cell: the papers mentioning both (an empty
+    cell is a combination none of them has tried). None when the task or topic does not exist.
+    """
+    from kg.rdf import mint
+
+    row_type, col_type = _KINDS.get(rows, "METHOD"), _KINDS.get(cols, "DATASET")
+    if topic:
+        node = ox.NamedNode(str(mint("topic", topic)))
+        named = _q(store, "SELECT ?t ?l WHERE { ?t a skos:Collection ; skos:prefLabel ?l }", t=node)
+        if not named:
+            return None
+        scope = {"kind": "topic", "id": topic, "label": named[0]["l"]}
+        paper_rows = _q(store, """SELECT ?t ?p ?c ?label ?type WHERE { ?t skos:member ?m . ?p kg:mentions ?m .
+            ?p kg:mentions ?c . ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""", t=node)
+    else:
+        node = _concept_node(task)
+        named = _q(store, "SELECT ?c ?l ?type WHERE { ?c skos:prefLabel ?l ; a ?type . FILTER(?type != skos:Concept) }",
+                   c=node)
+        if not named:
+            return None
+        scope = {"kind": "concept", "id": task, "label": named[0]["l"]}
+        paper_rows = _q(store, """SELECT ?t ?p ?c ?label ?type WHERE { ?p kg:mentions ?t , ?c .
+            ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""", t=node)
+    mentions: dict[str, set[str]] = defaultdict(set)  # concept -> papers
+    labels: dict[str, tuple[str, str]] = {}
+    for r in paper_rows:
+        c = _cid(r["c"])
+        mentions[c].add(r["p"])
+        labels[c] = (r["label"], TYPES.get(r["type"], ""))
+
+    def top(kind: str, n: int) -> list[str]:
+        ids = [c for c, (_, t) in labels.items() if t == kind and c != task]
+        return sorted(ids, key=lambda c: (-len(mentions[c]), labels[c][0].lower()))[:n]
+
+    row_ids, col_ids = top(row_type, max_rows), top(col_type, max_cols)
+    cells = [[len(mentions[r] & mentions[c]) for c in col_ids] for r in row_ids]
+    papers = {p for ps in mentions.values() for p in ps}
+    return {"scope": scope, "rows": [{"id": r, "label": labels[r][0], "papers": len(mentions[r])} for r in row_ids],
+            "cols": [{"id": c, "label": labels[c][0], "papers": len(mentions[c])} for c in col_ids],
+            "cells": cells, "row_type": row_type, "col_type": col_type, "papers": len(papers),
+            "gaps": sum(1 for row in cells for n in row if n == 0)}
+
+
+def papers_with(store: ox.Store, cids: list[str], limit: int = 200) -> list[dict[str, str]]:
+    """Papers that mention every concept of ``cids`` (title order)."""
+    if not cids:
+        return []
+    sets: list[dict[str, dict[str, str]]] = []
+    for cid in cids[:4]:
+        rows = _q(store, """SELECT ?c ?pid ?title ?date WHERE { ?p kg:mentions ?c ; dcterms:identifier ?pid ;
+            dcterms:title ?title . OPTIONAL { ?p dcterms:date ?date } }""", c=_concept_node(cid))
+        sets.append({r["pid"]: {"id": r["pid"], "title": r["title"], "date": r["date"]} for r in rows})
+    common = set(sets[0]).intersection(*sets[1:])
+    return sorted((sets[0][p] for p in common), key=lambda r: (r["title"], r["id"]))[:limit]
+
+
+def concept_label(store: ox.Store, cid: str) -> str:
+    rows = _q(store, "SELECT ?c ?l WHERE { ?c skos:prefLabel ?l } LIMIT 1", c=_concept_node(cid))
+    return rows[0]["l"] if rows else ""
+
+
+def neighbour_graph(store: ox.Store, cid: str, min_papers: int = 1, limit: int = 25) -> dict[str, Any]:
+    """A concept's neighbourhood for vis-network, only edges that at least ``min_papers`` papers support
+    (papers mentioning both); the strongest ``limit`` of them."""
+    node = _concept_node(cid)
+    head = _q(store, """SELECT ?c ?label ?type ?n WHERE { ?c skos:prefLabel ?label ; kg:paperCount ?n ; a ?type .
+        FILTER(?type != skos:Concept) } LIMIT 1""", c=node)
+    if not head:
+        return {"nodes": [], "edges": [], "min_papers": min_papers}
+    h = head[0]
+    typ = TYPES.get(h["type"], "")
+    n_papers = int(h["n"])
+    nodes = [{"id": cid, "label": h["label"], "group": typ, "value": 30,
+              "title": f"{h['label']} ({typ.lower()}, {plural(n_papers, 'paper')})"}]
+    edges = []
+    rows = _q(store, f"""SELECT ?c ?o ?label ?type (COUNT(DISTINCT ?p) AS ?shared) WHERE {{
+            ?p kg:mentions ?c ; kg:mentions ?o . FILTER(?o != ?c)
+            ?o skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }}
+          GROUP BY ?c ?o ?label ?type HAVING (COUNT(DISTINCT ?p) >= {int(min_papers)})
+          ORDER BY DESC(?shared) ?label LIMIT {int(limit)}""", c=node)
+    for r in rows:
+        shared = int(r["shared"])
+        t = TYPES.get(r["type"], "")
+        nodes.append({"id": _cid(r["o"]), "label": r["label"], "title": f"{r['label']} ({t.lower()})",
+                      "group": t, "value": 10 + 4 * math.sqrt(shared)})
+        edges.append({"from": cid, "to": _cid(r["o"]), "value": shared,
+                      "title": plural(shared, "shared paper")})
+    return {"nodes": nodes, "edges": edges, "min_papers": min_papers}
+
+
+def plural(n: int | str, word: str) -> str:
+    """``1 paper``, ``2 papers`` (``word`` is the singular; its last word takes the s).
+
+    >>> plural(1, "paper"), plural("3", "shared paper")
+    ('1 paper', '3 shared papers')
+    """
+    count = int(n)
+    return f"{count} {word}" + ("" if count == 1 else "s")

@@ -32,14 +32,29 @@
     table.className = "results";
     const head = table.insertRow();
     data.head.vars.forEach(function (v) { const th = document.createElement("th"); th.textContent = v; head.appendChild(th); });
+    // where a value links: an IRI of a concept, paper or topic to its page; a label or title to the page
+    // of the row's one concept or paper (or, without one, to search, which opens the single match);
+    // a ?concept literal is a concept id, a ?pid / ?id / ?other literal without spaces a paper id
+    const LABELS = /^(label|title|method|task|dataset|metric|name|neighbour)$/i;
+    function page(t) {
+      const m = t.type === "uri" && t.value.match(/\/id\/(concept|paper|topic)\/([^/]+)$/);
+      return m ? "/" + m[1] + "/" + m[2] : null;
+    }
     data.results.bindings.forEach(function (b) {
       const row = table.insertRow();
+      const pages = data.head.vars.map(function (v) { return b[v] ? page(b[v]) : null; })
+        .filter(function (h) { return h && !h.startsWith("/topic/"); });
       data.head.vars.forEach(function (v) {
         const cell = row.insertCell();
         const t = b[v];
         if (!t) return;
-        const m = t.type === "uri" && t.value.match(/\/id\/(concept|paper)\/([^/]+)$/);
-        if (m) { const a = document.createElement("a"); a.href = "/" + m[1] + "/" + m[2]; a.textContent = t.value; cell.appendChild(a); }
+        let href = page(t);
+        if (!href && t.type === "literal" && t.value) {
+          if (/^concept$/i.test(v)) href = "/concept/" + t.value.replace(/[^\w%.~-]/g, encodeURIComponent);
+          else if (/^(pid|id|other)$/i.test(v) && !/\s/.test(t.value)) href = "/paper/" + encodeURIComponent(t.value);
+          else if (LABELS.test(v)) href = pages.length === 1 ? pages[0] : "/search?q=" + encodeURIComponent(t.value);
+        }
+        if (href) { const a = document.createElement("a"); a.href = href; a.textContent = t.value; cell.appendChild(a); }
         else cell.textContent = t.value;
       });
     });
