@@ -89,6 +89,7 @@ class Candidate:
     mentions: list[Mention]
     features: dict[str, float] = field(default_factory=dict)
     lexicon: dict[str, str] = field(default_factory=dict)  # key, head, first, rest: what priors look up
+    passage: bool = False  # from a record given as one text (no title and abstract): not decided
 
 
 def lexicon_of(key: str) -> dict[str, str]:
@@ -236,7 +237,8 @@ def candidates(
                           recognised[pid], spans[pid])
         from kg.normalise import concept_key
 
-        out.append(Candidate(pid, cid, c.label, c.type, ms, feats, lexicon_of(concept_key(c.label))))
+        out.append(Candidate(pid, cid, c.label, c.type, ms, feats, lexicon_of(concept_key(c.label)),
+                             passage=paper_by_id[pid].raw_text is not None))
     return out
 
 
@@ -412,20 +414,25 @@ def decide(
     out: list[Decision] = []
     for start in range(0, len(cands), BATCH):
         batch = cands[start:start + BATCH]
-        if model is None:  # no trained decision: the recognisers' mentions, as before this stage
-            feats = [c.features for c in batch]
-            probs = [{t: float(t == c.type) if c.features.get("recognised", 1.0) else float(t == "DROP")
-                      for t in CLASSES} for c in batch]
-            evidence: list[dict[str, float]] = [{} for _ in batch]
-        else:
-            feats = [model.features_of(c.features, c.lexicon) for c in batch]
-            x = np.array([[f.get(name, 0.0) for name in model.features] for f in feats], dtype=np.float64)
-            probs = model.predict_matrix(x)
-            evidence = model.evidence_matrix(x, EVIDENCE)
+        feats = [c.features for c in batch]
+        # without a trained decision, or for a passage (a record given as one text: a sentence or an
+        # abstract without its title, which the decision was never trained on), the recognisers' mentions
+        probs = [{t: float(t == c.type) if c.features.get("recognised", 1.0) else float(t == "DROP")
+                  for t in CLASSES} for c in batch]
+        evidence: list[dict[str, float]] = [{} for _ in batch]
+        rows = [i for i, c in enumerate(batch) if not c.passage]
+        if model is not None and rows:
+            decided = [model.features_of(batch[i].features, batch[i].lexicon) for i in rows]
+            x = np.array([[f.get(name, 0.0) for name in model.features] for f in decided], dtype=np.float64)
+            for i, f, p, ev in zip(rows, decided, model.predict_matrix(x), model.evidence_matrix(x, EVIDENCE),
+                                   strict=True):
+                feats[i], probs[i], evidence[i] = f, p, ev
         for c, f, p, ev in zip(batch, feats, probs, evidence, strict=True):
             score = 1.0 - p.get("DROP", 0.0)
             best = max(LABELS, key=lambda t: (p.get(t, 0.0), -LABELS.index(t)))
-            out.append(Decision(c.paper_id, c.concept, c.label, score >= thr, best, score, p, f, evidence=ev))
+            undecided = model is None or c.passage
+            out.append(Decision(c.paper_id, c.concept, c.label, score >= (0.5 if undecided else thr), best, score, p,
+                                f, reason="passage" if c.passage else "model", evidence=ev))
     return out
 
 

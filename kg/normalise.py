@@ -19,6 +19,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from kg.extract.candidates import CANDIDATE_PRODUCERS
 from kg.extract.pipeline import Extraction
 from kg.extract.resources import RuleResources, load_resources
 from kg.records import LABELS, Concept, Mention
@@ -200,7 +201,8 @@ def _cut_tail(key: str, by_key: dict[str, list[Mention]], res: RuleResources) ->
                    for w in re.split(r"[\s-]+", m.text)[:-1]) and not any(w.islower() for m in ms
                                                                      for w in m.text.split()[:-1])
     if last in res.generic_tails:
-        return (head in by_key or len(re.split(r"[ -]", head)) >= 2
+        return (any(m.producer not in CANDIDATE_PRODUCERS for m in by_key.get(head, ()))
+                or len(re.split(r"[ -]", head)) >= 2
                 or any(_NAME_LIKE.search(m.text.rsplit(None, 1)[0]) for m in ms))
     if last in res.name_tails:
         return any(_NAME_WORD.search(w) for m in ms if concept_key(m.text) == key
@@ -299,7 +301,8 @@ def normalise(
     concepts: dict[str, Concept] = {}
     for key in sorted(by_key):
         ms = by_key[key]
-        labels = Counter(m.label for m in ms)
+        # the recognisers' labels vote; the decision's extra candidates only where no recogniser spoke
+        labels = Counter(m.label for m in ms if m.producer not in CANDIDATE_PRODUCERS) or Counter(m.label for m in ms)
         ctype = sorted(labels, key=lambda lab: (-labels[lab], LABELS.index(lab)))[0]
         forms = Counter(m.text for m in ms)
         label_forms = Counter(label_form.get(id(m)) or strip_parenthetical_acronym(m.text) for m in ms)

@@ -200,3 +200,19 @@ def test_bad_corrections_file_is_one_line_error(tmp_path):
     bad.write_text("[[explode]]\nconcept = 'x'\n")
     with pytest.raises(KGError, match="unknown correction"):
         load_corrections(bad)
+
+
+def test_passages_keep_the_recognisers_mentions():
+    """A record given as one text (no title and abstract) is not decided: the model never saw such input."""
+    from kg.extract.run import extract_records
+    from kg.records import Paper
+
+    text = "We propose FastSpec, a speculative decoding method evaluated on HumanEval with pass@1."
+    as_paper = Paper(id="a", title="FastSpec", abstract=text)
+    as_passage = Paper(id="b", title="", abstract="", raw_text=text)
+    every = extract_records([as_passage], decision=False, explain=False)[0]["mentions"]
+    passage = extract_records([as_passage], explain=True)[0]
+    assert [m["start"] for m in passage["mentions"]] == [m["start"] for m in every]
+    assert {d["reason"] for d in passage["decisions"]} == {"passage"}
+    paper = extract_records([as_paper], explain=True)[0]
+    assert {d["reason"] for d in paper["decisions"]} <= {"model", "overlap"}
