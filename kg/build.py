@@ -36,9 +36,10 @@ from kg.decide import decide_concepts
 from kg.errors import OutputError
 from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version, model_text
 from kg.graph import build_graph, concept_topics, graph_counts, paper_concepts, paper_similarities
+from kg.hierarchy import induce_hierarchy
 from kg.io import atomic_write_lines, atomic_write_text, atomic_writer
 from kg.normalise import normalise
-from kg.rdf import aggregate_triples, triples, write_ntriples_sorted
+from kg.rdf import aggregate_triples, hierarchy_triples, triples, write_ntriples_sorted
 from kg.records import LABELS, Concept, Mention, Paper, Relation
 from kg.relations import paper_relations
 from kg.store import dump_store, load_store
@@ -457,6 +458,7 @@ def _build(
     concepts, mentions, report.corrections = apply_corrections(concepts, mentions, fixes or Corrections())
     report.mentions_by_type = {lab: n for lab in LABELS if (n := Counter(m.label for m in mentions)[lab])}
     report.concepts_by_type = {lab: n for lab in LABELS if (n := Counter(c.type for c in concepts.values())[lab])}
+    hierarchy = induce_hierarchy(concepts, mentions, papers)  # broader/narrower concepts, with evidence
 
     stages.start("relations")
     relations = find_all_relations(papers, mentions)
@@ -484,7 +486,8 @@ def _build(
     # N-Triples streamed from the records (sorted in bounded memory), the rest by Oxigraph from the store
     items = triples(papers, concepts, mentions, sims, topics, relations)
     aggregates = aggregate_triples(papers, concepts, mentions, cooc_rows)
-    report.triples = write_ntriples_sorted((t for part in (items, aggregates) for t in part), stage / "kg.nt")
+    report.triples = write_ntriples_sorted((t for part in (items, aggregates, hierarchy_triples(hierarchy))
+                                            for t in part), stage / "kg.nt")
     del sims, cooc_rows
     stages.start("store")
     load_store(stage / "kg.nt", stage / "store")

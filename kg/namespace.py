@@ -74,6 +74,13 @@ class KG(DefinedNamespace):
     strength: URIRef
     topOfType: URIRef
     topOfYear: URIRef
+    # broader and narrower concepts (skos:broader with its evidence)
+    BroaderLink: URIRef
+    narrowerConcept: URIRef
+    broaderConcept: URIRef
+    rule: URIRef
+    evidence: URIRef
+    support: URIRef
 
 
 #: Where kg mints IRIs for papers, concepts, mentions, ...

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -20,6 +20,9 @@ from rdflib.namespace import DCTERMS, PROV, SKOS
 from kg.graph import Similarity, Topic
 from kg.namespace import DATA, KG, PREFIXES
 from kg.records import Concept, Mention, Paper, Relation
+
+if TYPE_CHECKING:
+    from kg.hierarchy import BroaderLink
 
 __all__ = [
     "TYPE_CLASS",
@@ -35,6 +38,7 @@ __all__ = [
     "aggregate_triples",
     "write_ntriples_sorted",
     "paper_year",
+    "hierarchy_triples",
 ]
 
 SCHEMA_ARTICLE = URIRef("https://schema.org/ScholarlyArticle")
@@ -224,6 +228,27 @@ def triples(
         yield ti, SKOS.prefLabel, Literal(t.label)
         for cid in t.members:
             yield ti, SKOS.member, concept_iri(cid)
+
+
+def hierarchy_triples(links: Iterable[BroaderLink]) -> Iterator[tuple[URIRef, URIRef, Literal | URIRef]]:
+    """Broader and narrower concepts (:mod:`kg.hierarchy`): ``skos:broader``/``skos:narrower`` between
+    the concepts, and a ``kg:BroaderLink`` per link with its rule and evidence (paper and sentence
+    for a sentence's)."""
+    for ln in links:
+        child, parent = concept_iri(ln.child), concept_iri(ln.parent)
+        yield child, SKOS.broader, parent
+        yield parent, SKOS.narrower, child
+        node = mint("broader", ln.child, ln.parent)
+        yield node, RDF.type, KG.BroaderLink
+        yield node, KG.narrowerConcept, child
+        yield node, KG.broaderConcept, parent
+        yield node, KG.rule, Literal(ln.rule)
+        yield node, KG.evidence, Literal(ln.evidence)
+        yield node, KG.support, Literal(ln.support)
+        if ln.paper is not None:
+            yield node, KG.inPaper, paper_iri(ln.paper)
+            if ln.sentence is not None:
+                yield node, KG.inSentence, mint("sentence", ln.paper, ln.sentence)
 
 
 def build_rdf(

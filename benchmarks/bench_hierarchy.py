@@ -1,0 +1,117 @@
+"""Broader/narrower concepts (kg.hierarchy) measured on a finished build.
+
+Reads a build's records (papers.jsonl, mentions.jsonl, concepts.csv), induces the hierarchy
+and reports:
+
+- links by rule, and the time to induce them;
+- **gain**: the share of single-paper concepts that get a broader concept seen in >= 2 papers
+  (directly, and through any ancestor);
+- a sample of links (``--sample N`` with ``--seed``) printed for judging by hand; with
+  ``--judged FILE`` (lines ``child -> parent: correct|incorrect ...``) the sample's precision.
+
+    OMP_NUM_THREADS=1 .venv/bin/kg build -o /tmp/hier/out -q
+    python benchmarks/bench_hierarchy.py /tmp/hier/out --sample 100 --seed 18
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from _common import machine, save
+
+from kg.hierarchy import induce_hierarchy
+from kg.records import Concept, Mention, Paper
+
+
+def load(out: Path) -> tuple[dict[str, Concept], list[Mention], list[Paper]]:
+    papers = []
+    with (out / "papers.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            papers.append(Paper(r["id"], r["title"], r["abstract"], r.get("date")))
+    concepts: dict[str, Concept] = {}
+    with (out / "concepts.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            aliases = {}
+            for part in row["aliases"].split("|") if row["aliases"] else []:
+                a, _, n = part.rpartition("=")
+                aliases[a] = int(n)
+            concepts[row["id"]] = Concept(row["id"], row["label"], row["type"], aliases,
+                                          mention_count=int(row["mentions"]), ambiguous=row["ambiguous"] == "true")
+    mentions = []
+    with (out / "mentions.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            m = Mention(r["paper"], r["start"], r["end"], r["text"], r["label"], r["sentence"], concept=r["concept"])
+            mentions.append(m)
+            if m.concept in concepts:
+                concepts[m.concept].papers.add(m.paper_id)
+    return concepts, mentions, papers
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", type=Path, help="a finished build's output folder")
+    ap.add_argument("--sample", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=18)
+    ap.add_argument("--judged", type=Path, help="the sample judged: 'child -> parent: correct|incorrect ...' lines")
+    args = ap.parse_args()
+    concepts, mentions, papers = load(args.out)
+    t = time.perf_counter()
+    links = induce_hierarchy(concepts, mentions, papers)
+    seconds = time.perf_counter() - t
+    by_rule: dict[str, int] = defaultdict(int)
+    parents: dict[str, list[str]] = defaultdict(list)
+    for ln in links:
+        by_rule[ln.rule] += 1
+        parents[ln.child].append(ln.parent)
+
+    def ancestors(c: str) -> set[str]:
+        seen: set[str] = set()
+        stack = list(parents.get(c, ()))
+        while stack:
+            p = stack.pop()
+            if p not in seen:
+                seen.add(p)
+                stack.extend(parents.get(p, ()))
+        return seen
+
+    single = [c for c in concepts.values() if c.paper_count == 1]
+    direct = sum(any(concepts[p].paper_count >= 2 for p in parents.get(c.id, ())) for c in single)
+    transitive = sum(any(concepts[p].paper_count >= 2 for p in ancestors(c.id)) for c in single)
+    rng = random.Random(args.seed)
+    sample = rng.sample(links, min(args.sample, len(links)))
+    result: dict[str, object] = {
+        "build": str(args.out), "papers": len(papers), "concepts": len(concepts), "links": len(links),
+        "links_by_rule": dict(sorted(by_rule.items())), "seconds": round(seconds, 3),
+        "single_paper_concepts": len(single),
+        "gain_direct": round(direct / max(1, len(single)), 4),
+        "gain_transitive": round(transitive / max(1, len(single)), 4),
+        "concepts_with_broader": len(parents), "machine": machine(),
+    }
+    print(json.dumps(result, indent=1))
+    print(f"\nsample of {len(sample)} links (seed {args.seed}):")
+    for i, ln in enumerate(sample, 1):
+        c, p = concepts[ln.child], concepts[ln.parent]
+        ev = ln.evidence if ln.rule != "hearst" else f'"{ln.evidence[:160]}"'
+        print(f"{i:3d}. {c.label} -> {p.label} [{ln.rule}] {ev}")
+    if args.judged:
+        verdicts = [ln.split(":", 1)[-1].strip().split()[0] for ln in args.judged.read_text().splitlines()
+                    if ":" in ln and ln.split(":", 1)[-1].strip().split()[:1] in (["correct"], ["incorrect"])]
+        ok = sum(v == "correct" for v in verdicts)
+        result["judged"] = len(verdicts)
+        result["precision"] = round(ok / max(1, len(verdicts)), 3)
+        print(f"\nprecision {ok}/{len(verdicts)} = {result['precision']}")
+    save("hierarchy", result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
