@@ -49,6 +49,7 @@ __all__ = [
     "open",
     "extract",
     "plain",
+    "rows",
     "named_queries",
     "DEFAULT_OUT",
     "WRITE_FORMATS",
@@ -108,6 +109,19 @@ def plain(term: object) -> Value:
     return str(term)
 
 
+def rows(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> list[dict[str, Value]]:
+    """A pyoxigraph query result as :meth:`KnowledgeGraph.query` returns it: dicts of plain values."""
+    import pyoxigraph as ox
+
+    if isinstance(result, ox.QueryBoolean):
+        return [{"boolean": bool(result)}]
+    if isinstance(result, ox.QuerySolutions):
+        names = [v.value for v in result.variables]
+        return [{n: plain(sol[n]) for n in names} for sol in result]
+    return [{"subject": plain(t.subject), "predicate": plain(t.predicate), "object": plain(t.object)}
+            for t in result]
+
+
 def _model(model: str | None) -> str | None:
     return None if model in (None, "none") else model
 
@@ -152,12 +166,14 @@ class KnowledgeGraph:
             self._store = open_store(self.store_dir)
         return self._store
 
-    def query_raw(
-        self, sparql: str | None = None, *, name: str | None = None, **params: object,
+    def results(
+        self, sparql: str | None = None, *, name: str | None = None, params: Mapping[str, object] | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
-        """Like :meth:`query`, but the pyoxigraph result itself (terms, ready to serialise)."""
+        """Like :meth:`query`, but the pyoxigraph result itself (RDF terms, ready to serialise),
+        and the parameters as a mapping (so a variable may be called ``name``)."""
         from kg.store import get_named_query, run_named, run_query
 
+        params = dict(params or {})
         for k, v in params.items():
             if not isinstance(v, str | int | float | bool):
                 raise QueryError(f"parameter {k!r}: {type(v).__name__} cannot be bound; pass a str, int, float or bool")
@@ -184,18 +200,11 @@ class KnowledgeGraph:
         Values are plain Python (:func:`plain`): IRIs and strings as ``str``, numbers as ``int``
         or ``float``, booleans as ``bool``; an unbound variable is ``None``. An ASK query gives
         ``[{"boolean": True}]`` (or ``False``); CONSTRUCT and DESCRIBE give one dict per triple
-        with ``subject``, ``predicate`` and ``object``. ``SERVICE`` (federation) is refused.
+        with ``subject``, ``predicate`` and ``object``. ``SERVICE`` (federation) and updates are
+        refused. A variable named ``name`` (or ``sparql``) is bound through :meth:`results`'s
+        ``params`` mapping, then :func:`rows`.
         """
-        import pyoxigraph as ox
-
-        result = self.query_raw(sparql, name=name, **params)
-        if isinstance(result, ox.QueryBoolean):
-            return [{"boolean": bool(result)}]
-        if isinstance(result, ox.QuerySolutions):
-            names = [v.value for v in result.variables]
-            return [{n: plain(sol[n]) for n in names} for sol in result]
-        return [{"subject": plain(t.subject), "predicate": plain(t.predicate), "object": plain(t.object)}
-                for t in result]
+        return rows(self.results(sparql, name=name, params=params))
 
     # -- records, streamed from the build's files ------------------------------------------------
 
@@ -273,8 +282,8 @@ class KnowledgeGraph:
         from kg.store import similar_papers
 
         pid, _ = self.paper(paper)
-        rows = similar_papers(self.store, pid)
-        return rows if limit is None else rows[:limit]
+        found = similar_papers(self.store, pid)
+        return found if limit is None else found[:limit]
 
     def topics(self) -> list[dict[str, Any]]:
         """Topics, largest first: dicts with ``topic`` (id), ``label`` (its naming concepts),

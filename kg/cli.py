@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,6 +24,9 @@ from rich.text import Text
 
 from kg.errors import KGError
 from kg.io import output_error, terminal_text
+
+if TYPE_CHECKING:
+    from kg.api import KnowledgeGraph
 
 app = typer.Typer(
     add_completion=False,
@@ -167,6 +170,13 @@ def build(
     out.print(summary)
 
 
+def _graph(store: Path) -> KnowledgeGraph:
+    """The built graph whose store is ``store`` (:class:`kg.api.KnowledgeGraph`); opened on first use."""
+    from kg.api import KnowledgeGraph
+
+    return KnowledgeGraph(store.parent, store=store)
+
+
 def _parse_params(params: list[str]) -> dict[str, str]:
     out_: dict[str, str] = {}
     for p in params:
@@ -189,15 +199,7 @@ def query(
     """Run SPARQL against the store; the usual prefixes (kg:, schema:, dcterms:, skos:, prov:, ...) are predeclared."""
     import pyoxigraph as ox
 
-    from kg.store import (
-        collect,
-        get_named_query,
-        named_queries,
-        open_store,
-        run_named,
-        run_query,
-        term_text,
-    )
+    from kg.store import collect, get_named_query, named_queries, term_text
 
     try:
         if list_:
@@ -212,11 +214,11 @@ def query(
         if fmt not in ("table", "csv", "tsv", "json"):
             raise KGError(f"unknown --format {fmt!r}; use table, csv, tsv or json")
         params = _parse_params(param or [])
+        text: str | None = None  # with --name, the named query's own
         if name:
             if sparql:
                 raise KGError("give either SPARQL text or --name, not both")
-            nq = get_named_query(name)
-            text = nq.text
+            get_named_query(name)  # an unknown name fails before the store is opened
         elif sparql:
             if sparql.startswith("@"):
                 path = Path(sparql[1:])
@@ -230,8 +232,7 @@ def query(
                 text = sparql
         else:
             raise KGError("no query given; pass SPARQL text, @file.rq or --name NAME (see --list)")
-        st = open_store(store)
-        result = run_named(st, nq, params) if name else run_query(st, text, params)
+        result = _graph(store).results(text, name=name, params=params)
         if fmt != "table":
             if isinstance(result, ox.QuerySolutions | ox.QueryBoolean):
                 qf = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV,
@@ -273,17 +274,15 @@ def neighbors(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show a concept's neighbourhood: related concepts and the papers that link them, strongest first."""
-    from kg.neighbors import neighbourhood
-    from kg.store import open_store
-
     try:
-        nb = neighbourhood(open_store(store), name, hops=hops, limit=limit)
+        nb = _graph(store).neighbours(name, hops=hops, limit=limit)
     except KGError as e:
         raise _fail(e) from e
     if as_json:
         out.print_json(json.dumps({
             "concept": nb.concept, "label": nb.label, "type": nb.type, "papers": nb.paper_count,
             "neighbours": [n.__dict__ for n in nb.neighbours],
+            "broader": nb.broader, "narrower": nb.narrower,
         }))
     else:
         t = Table(title=_t(f"{nb.label} ({nb.type.lower()}, {_n(nb.paper_count, 'paper')})"))
@@ -293,6 +292,11 @@ def neighbors(
             shown = "; ".join(n.papers[:2]) + (f" (+{len(n.papers) - 2} more)" if len(n.papers) > 2 else "")
             t.add_row(str(n.hop), _t(n.label), n.type.lower(), str(len(n.papers)), _t(n.via_label), _t(shown))
         out.print(t)
+        for title, rows in (("broader", nb.broader), ("narrower", nb.narrower)):
+            if rows:
+                shown = "; ".join(f"{r['label']} ({r['papers']} papers, {r['rule']})" for r in rows[:12])
+                more = f" (+{len(rows) - 12} more)" if len(rows) > 12 else ""
+                out.print(_t(f"{title}: {shown}{more}"))
     if html_file is not None:
         from kg.views import neighbourhood_data, render_html
 
@@ -379,12 +383,10 @@ def similar(
     html_file: Annotated[Path | None, typer.Option("--html", help="Also write an interactive view to this file.")] = None,
 ) -> None:
     """The papers most related to a paper, with a score and the shared concepts that make it."""
-    from kg.store import find_paper, open_store, similar_papers
-
     try:
-        st = open_store(store)
-        pid, title = find_paper(st, paper)
-        rows = similar_papers(st, pid)[:limit]
+        g = _graph(store)
+        pid, title = g.paper(paper)
+        rows = g.similar(pid, limit=limit)
     except KGError as e:
         raise _fail(e) from e
     if html_file is not None:
@@ -418,27 +420,10 @@ def topics(
 
     ``--json`` lists each topic's members (id, label, type, papers), most-mentioned first.
     """
-    from urllib.parse import unquote
-
-    from kg.store import collect, open_store, run_query, term_text
-
-    q = """SELECT ?t ?label ?m ?mlabel ?type ?n WHERE { ?t a skos:Collection ; skos:prefLabel ?label ; skos:member ?m .
-           ?m skos:prefLabel ?mlabel ; a ?type ; kg:paperCount ?n . FILTER(?type != skos:Concept) }"""
     try:
-        res = collect(run_query(open_store(store), q))
+        ranked = _graph(store).topics()
     except KGError as e:
         raise _fail(e) from e
-    topics: dict[str, dict[str, Any]] = {}
-    for r in res.rows:
-        ti, label, m, mlabel, typ, n = (term_text(x) for x in r)
-        tid = unquote(ti.rsplit("topic/", 1)[-1])
-        rec = topics.setdefault(tid, {"topic": tid, "label": label, "size": 0, "members": []})
-        rec["members"].append({"id": unquote(m.rsplit("concept/", 1)[-1]), "label": mlabel,
-                               "type": typ.replace("#", ":").rsplit(":", 1)[-1].upper(), "papers": int(n)})
-        rec["size"] += 1
-    ranked = sorted(topics.values(), key=lambda x: (-x["size"], x["topic"]))
-    for rec in ranked:
-        rec["members"].sort(key=lambda m: (-m["papers"], m["label"], m["id"]))
     rows = ranked[:limit]
     if as_json:
         out.print_json(json.dumps(rows))
