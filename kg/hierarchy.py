@@ -50,10 +50,11 @@ GENERIC_HEADS = frozenset(["model", "method", "approach", "framework", "system",
 _USE_TAILS = frozenset(["prompting", "prompt", "method", "approach", "technique", "strategy", "scheme", "algorithm", "framework", "paradigm", "mechanism", "procedure"])
 
 #: words after which the rest of a key is a complement, not a head ("mixture of experts")
-_PREPOSITIONS = frozenset(["of", "for", "with", "on", "in", "to", "via", "from", "by", "and", "or", "under", "over", "at", "as", "against", "between", "without"])
+_PREPOSITIONS = frozenset(["of", "for", "with", "on", "in", "to", "via", "from", "by", "and", "or", "under", "over",
+                           "at", "as", "against", "between", "without", "vs", "versus"])
 
 #: prepositions whose left side is not the head: "mixture of experts", "speech and language"
-_NOT_HEAD_PREPOSITIONS = frozenset({"of", "and", "or", "as", "between", "without", "against"})
+_NOT_HEAD_PREPOSITIONS = frozenset({"of", "and", "or", "as", "between", "without", "against", "vs", "versus"})
 
 #: tokens naming a size, checkpoint or flavour of a model ("8b", "instruct", "turbo")
 _SIZE = re.compile(r"^(?:\d+(?:\.\d+)?[bmkt]|\d+x\d+(?:\.\d+)?[bmkt]?|\d+(?:\.\d+)?(?:bn|billion|million))$")
@@ -166,6 +167,8 @@ def _name_links(idx: _Index, cid: str) -> list[BroaderLink]:
     key = idx.key[cid]
     words = key.split()
     out: list[BroaderLink] = []
+    if re.search(r"\w/\w", idx.concepts[cid].label):  # "greedy/beam search": alternatives, no single head
+        return out
     head = _nearest_suffix(idx, cid, words, 1) if len(words) > 1 else None
     if head is not None:
         out.append(BroaderLink(cid, head, "head", f"head: {idx.concepts[head].label}"))
@@ -305,10 +308,13 @@ def _hearst(idx: _Index, mentions: Sequence[Mention], papers: Sequence[Paper]) -
                 continue
             if _Y_THEN_X.match(between):  # "Y such as X, X2 and X3"
                 add(b, a, pid, sent, text)
-                j = i + 1
+                j = i + 1  # the list goes on while commas lead to an "and"/"or"
                 while j + 1 < len(ms) and _LIST_SEP.match(text[ms[j].end:ms[j + 1].start]):
-                    add(ms[j + 1], a, pid, sent, text)
                     j += 1
+                while j > i + 1 and not re.search(r"(?i)\b(?:and|or)\b", text[ms[j - 1].end:ms[j].start]):
+                    j -= 1
+                for k in range(i + 2, j + 1):
+                    add(ms[k], a, pid, sent, text)
             elif _APPOSITIVE.match(between):  # "FastSpec, a speculative decoding method that"
                 if re.search(r"[A-Z]", a.text) and _APPOSITIVE_END.match(text[b.end:b.end + 30]):
                     add(a, b, pid, sent, text)

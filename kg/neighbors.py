@@ -11,7 +11,7 @@ import pyoxigraph as ox
 from kg.errors import ConceptNotFound
 from kg.store import run_query
 
-__all__ = ["Neighbour", "Neighbourhood", "find_concept", "neighbourhood", "suggest"]
+__all__ = ["Neighbour", "Neighbourhood", "find_concept", "hierarchy", "neighbourhood", "suggest"]
 
 _TYPES = {
     "https://w3id.org/kg-lit/ontology#Method": "METHOD",
@@ -40,6 +40,8 @@ class Neighbourhood:
     type: str
     paper_count: int
     neighbours: list[Neighbour] = field(default_factory=list)
+    broader: list[dict[str, str]] = field(default_factory=list)  # concept, label, papers, rule, evidence
+    narrower: list[dict[str, str]] = field(default_factory=list)
 
 
 def _labels(store: ox.Store) -> dict[str, list[str]]:
@@ -72,6 +74,23 @@ def find_concept(store: ox.Store, name: str) -> str:
     if not rows:
         raise ConceptNotFound(name, suggest(store, name))
     return str(rows[0]["c"].value)
+
+
+def hierarchy(store: ox.Store, concept: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The concept's broader and narrower concepts (most papers first), with each link's rule and evidence."""
+    from kg.namespace import PREFIXES
+
+    rows = store.query("""SELECT ?c ?dir ?o ?label ?n ?rule ?ev WHERE {
+        { ?l kg:narrowerConcept ?c ; kg:broaderConcept ?o . BIND("up" AS ?dir) }
+        UNION { ?l kg:broaderConcept ?c ; kg:narrowerConcept ?o . BIND("down" AS ?dir) }
+        ?l kg:rule ?rule ; kg:evidence ?ev . ?o skos:prefLabel ?label ; kg:paperCount ?n .
+        } ORDER BY ?dir DESC(?n) ?label""", prefixes=PREFIXES, substitutions={ox.Variable("c"): ox.NamedNode(concept)})
+    out: dict[str, list[dict[str, str]]] = {"up": [], "down": []}
+    for sol in rows:  # type: ignore[union-attr]
+        out[sol["dir"].value].append({"concept": sol["o"].value, "label": sol["label"].value,
+                                      "papers": sol["n"].value, "rule": sol["rule"].value,
+                                      "evidence": sol["ev"].value})
+    return out["up"], out["down"]
 
 
 def neighbourhood(store: ox.Store, name: str, hops: int = 1, limit: int = 15) -> Neighbourhood:
@@ -110,6 +129,7 @@ def neighbourhood(store: ox.Store, name: str, hops: int = 1, limit: int = 15) ->
 
     label, ctype = meta.get(center, (name, "METHOD"))
     result = Neighbourhood(center, label, ctype, len(papers_of[center]))
+    result.broader, result.narrower = hierarchy(store, center)
     seen = {center}
     frontier = [center]
     for hop in range(1, max(1, hops) + 1):

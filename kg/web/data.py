@@ -140,6 +140,8 @@ class ConceptPage:
     evidence: list[dict[str, Any]] = field(default_factory=list)  # paper, title, role, segments
     neighbours: list[dict[str, str]] = field(default_factory=list)
     relations: list[dict[str, str]] = field(default_factory=list)
+    broader: list[dict[str, str]] = field(default_factory=list)  # id, label, papers, rule, evidence
+    narrower: list[dict[str, str]] = field(default_factory=list)  # the same, most papers first
 
 
 def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage | None:
@@ -189,7 +191,23 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
       GROUP BY ?c ?dir ?prop ?o ?label ORDER BY DESC(?papers) ?label LIMIT 30""", c=node)
     page.relations = [{"dir": x["dir"], "relation": names.get(x["prop"].rsplit("#", 1)[-1], ""), "id": _cid(x["o"]),
                        "label": x["label"], "papers": x["papers"]} for x in rel]
+    page.broader, page.narrower = hierarchy_of(store, node)
     return page
+
+
+def hierarchy_of(store: ox.Store, node: ox.NamedNode, limit: int = 60) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """A concept's broader and narrower concepts (kg.hierarchy) with their paper counts, rule and evidence."""
+    rows = _q(store, """SELECT ?c ?dir ?o ?label ?n ?rule ?ev WHERE {
+        { ?l kg:narrowerConcept ?c ; kg:broaderConcept ?o . BIND("up" AS ?dir) }
+        UNION { ?l kg:broaderConcept ?c ; kg:narrowerConcept ?o . BIND("down" AS ?dir) }
+        ?l kg:rule ?rule ; kg:evidence ?ev . ?o skos:prefLabel ?label ; kg:paperCount ?n }
+      ORDER BY ?dir DESC(?n) ?label""", c=node)
+    out: dict[str, list[dict[str, str]]] = {"up": [], "down": []}
+    for r in rows:
+        if len(out[r["dir"]]) < limit:
+            out[r["dir"]].append({"id": _cid(r["o"]), "label": r["label"], "papers": r["n"], "rule": r["rule"],
+                                  "evidence": r["ev"]})
+    return out["up"], out["down"]
 
 
 @dataclass
