@@ -18,6 +18,7 @@ always give the same decisions.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -140,6 +141,18 @@ def _head_lexicon() -> dict[str, str]:
     return out
 
 
+#: no span is longer than this many characters when looking for overlaps (longer ones are rare
+#: and only lose an overlap feature)
+_MAX_SPAN = 200
+
+
+def _near(spans: Sequence[tuple[int, int]], start: int, end: int) -> Sequence[tuple[int, int]]:
+    """The spans (sorted by start) that can overlap [start, end): bounded work per mention."""
+    lo = bisect.bisect_left(spans, (start - _MAX_SPAN, -1))
+    hi = bisect.bisect_left(spans, (end, -1))
+    return spans[lo:hi]
+
+
 def _features(
     paper: Paper, ms: Sequence[Mention], concept: Concept, abbreviations: Sequence[tuple[str, str]],
     stats: TermStats | None, res: RuleResources, n_input_papers: int,
@@ -176,12 +189,13 @@ def _features(
     f["recognised"] = float(bool(recognised))
     f["recognised_share"] = len(recognised) / len(ms)
     own = {(m.start, m.end) for m in ms}
+    near_rec = [sp for m in ms for sp in _near(recognised_spans, m.start, m.end)]
     f["inside_recognised"] = sum(any(s <= m.start and m.end <= e and (s, e) != (m.start, m.end)
-                                     for s, e in recognised_spans) for m in ms) / len(ms)
+                                     for s, e in near_rec) for m in ms) / len(ms)
     f["contains_recognised"] = float(any(m.start <= s and e <= m.end and (s, e) != (m.start, m.end)
-                                         for m in ms for s, e in recognised_spans))
-    f["overlapping_candidates"] = sum(1 for s, e in all_spans if (s, e) not in own
-                                      and any(s < m.end and m.start < e for m in ms)) / len(ms)
+                                         for m in ms for s, e in near_rec))
+    f["overlapping_candidates"] = len({(s, e) for m in ms for s, e in _near(all_spans, m.start, m.end)
+                                       if (s, e) not in own and s < m.end and m.start < e}) / len(ms)
     f["proposed"] = float(any(m.role == "proposed" for m in ms))
     f["acronym_form"] = float(any(is_acronym(t) for t in forms))
     f["acronym_defined"] = float(any(is_acronym(t) and acronym_key(t) in short_keys for t in forms))
@@ -230,6 +244,8 @@ def candidates(
         spans[m.paper_id].append((m.start, m.end))
         if m.producer not in CANDIDATE_PRODUCERS:
             recognised[m.paper_id].append((m.start, m.end))
+    for lst in (*recognised.values(), *spans.values()):
+        lst.sort()
     out = []
     for (pid, cid), ms in sorted(by_pc.items()):
         c = concepts[cid]
