@@ -260,6 +260,11 @@ def query(
             t.add_row(*[_t(term_text(x)) for x in row])
         out.print(t)
         err.print(f"{len(res.rows)} row" + ("" if len(res.rows) == 1 else "s"))
+        if name and not res.rows:  # say why: a label no concept is written as, and the close ones
+            from kg.store import label_problems, open_store
+
+            for problem in label_problems(open_store(store), get_named_query(name), params):
+                _note(problem)
     except KGError as e:
         raise _fail(e) from e
 

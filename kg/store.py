@@ -27,6 +27,7 @@ __all__ = [
     "run_named",
     "refuse_remote",
     "refuse_update",
+    "label_problems",
 ]
 
 _HEADER = re.compile(r"^#\s*(description|param):\s*(.*)$")
@@ -311,29 +312,35 @@ def run_named(store: ox.Store, nq: NamedQuery, params: dict[str, str]) -> ox.Que
             raise QueryError(f"{k}={v!r} is not a value of {nq.name!r}'s parameter {k}; use one of: "
                              f"{', '.join(allowed)}")
     bound = {k: (v.strip().lower() if k in nq.label_params else v) for k, v in params.items()}
-    for k in sorted(nq.label_params & set(bound)):
-        _check_label(store, k, params[k], bound[k])
     return run_query(store, nq.text, bound, nq.params)
 
 
-def _check_label(store: ox.Store, param: str, given: str, key: str) -> None:
-    """Raise :class:`QueryError` naming close labels when no concept is written ``key`` (any case)."""
+def label_problems(store: ox.Store, nq: NamedQuery, params: dict[str, str]) -> list[str]:
+    """For each label parameter that no concept is written as (any case): one line naming close labels.
+
+    An unknown label is no error (the query has no rows); ``kg query`` shows these lines with them.
+    """
+    return [p for k in sorted(nq.label_params & set(params)) if (p := _label_problem(store, k, params[k]))]
+
+
+def _label_problem(store: ox.Store, param: str, given: str) -> str:
     import difflib
 
+    key = given.strip().lower()
     try:
         found = store.query("ASK { ?c skos:hiddenLabel ?k }", prefixes=PREFIXES,
                             substitutions={ox.Variable("k"): ox.Literal(key)})
         if bool(found):
-            return
+            return ""
         labels = sorted({str(sol["l"].value) for sol in store.query(  # type: ignore[union-attr]
             "SELECT DISTINCT ?l WHERE { ?c skos:prefLabel ?l }", prefixes=PREFIXES)})
     except (OSError, RuntimeError, SyntaxError):
-        return  # the query itself will say what is wrong
+        return ""  # the query itself says what is wrong
     by_lower = {lab.lower(): lab for lab in labels}
     close = [by_lower[c] for c in difflib.get_close_matches(key, list(by_lower), n=5, cutoff=0.6)]
     close += [lab for low, lab in by_lower.items() if key and key in low and lab not in close][: 5 - len(close)]
     hint = f"; close: {', '.join(repr(c) for c in close)}" if close else "; `kg query --name top-concepts -p type=Method` lists some"
-    raise QueryError(f"no concept is labelled {given.strip()!r} (parameter {param}){hint}")
+    return f"no concept is labelled {given.strip()!r} (parameter {param}){hint}"
 
 
 def run_query(

@@ -110,11 +110,17 @@ def test_an_unknown_choice_says_which_values_are_valid(mini_store):
     assert collect(run_named(mini_store, nq, {"type": "dataset"})).rows  # any case of a valid value
 
 
-def test_an_unknown_label_names_close_ones(mini_store):
-    with pytest.raises(QueryError) as err:
-        run_named(mini_store, get_named_query("papers-mentioning"), {"concept": "HumanEvl"})
-    assert "no concept is labelled 'HumanEvl'" in str(err.value) and "'HumanEval'" in str(err.value)
-    assert collect(run_named(mini_store, get_named_query("papers-mentioning"), {"concept": "HUMANEVAL"})).rows
+def test_an_unknown_label_names_close_ones(mini_build, mini_store):
+    from kg.store import label_problems
+
+    nq = get_named_query("papers-mentioning")
+    assert collect(run_named(mini_store, nq, {"concept": "HumanEvl"})).rows == []  # no error: no rows
+    (problem,) = label_problems(mini_store, nq, {"concept": "HumanEvl"})
+    assert "no concept is labelled 'HumanEvl'" in problem and "'HumanEval'" in problem
+    assert label_problems(mini_store, nq, {"concept": "HUMANEVAL"}) == []
+    assert collect(run_named(mini_store, nq, {"concept": "HUMANEVAL"})).rows
+    r = _cli("query", "--name", "papers-mentioning", "-p", "concept=HumanEvl", "--store", str(mini_build / "store"))
+    assert r.exit_code == 0 and "0 rows" in r.stderr and "close: 'HumanEval'" in r.stderr, r.stderr
 
 
 def test_kg_query_parameter_errors_are_one_line(mini_build):
