@@ -453,7 +453,8 @@ def rising_concepts(store: ox.Store, months: int = 12, min_papers: int = 3, limi
     ``before``: its papers earlier; ``expected``: how many of its papers the window would hold if it
     followed the corpus (its dated papers × the corpus's share of dated papers in the window);
     ``lift``: (recent + 1) / (expected + 1). Concepts with fewer than ``min_papers`` papers in the
-    window are left out; the rest are ranked by lift, then by recent papers.
+    window, and those with no more recent papers than expected, are left out; the rest are ranked by
+    lift, then by recent papers.
     """
     concepts, paper_month = _papers_by_month(store)
     if not paper_month:
@@ -465,9 +466,9 @@ def rising_concepts(store: ox.Store, months: int = 12, min_papers: int = 3, limi
     for cid, rec in concepts.items():
         ms = list(rec["papers"].values())
         recent = sum(1 for m in ms if m >= cut)
-        if recent < min_papers:
-            continue
         expected = len(ms) * share
+        if recent < min_papers or recent <= expected:  # not rising: no more than the corpus's own share
+            continue
         out.append({"id": cid, "label": rec["label"], "type": rec["type"], "recent": recent,
                     "before": len(ms) - recent, "expected": round(expected, 1),
                     "lift": round((recent + 1) / (expected + 1), 2), "first": _month_label(min(ms))})
