@@ -7,7 +7,7 @@ and reports:
 - **gain**: the share of single-paper concepts that get a broader concept seen in >= 2 papers
   (directly, and through any ancestor);
 - a sample of links (``--sample N`` with ``--seed``) printed for judging by hand; with
-  ``--judged FILE`` (lines ``child -> parent: correct|incorrect ...``) the sample's precision.
+  ``--judged FILE`` (lines ending ``=> correct (why)`` or ``=> incorrect (why)``) the sample's precision.
 
     OMP_NUM_THREADS=1 .venv/bin/kg build -o /tmp/hier/out -q
     python benchmarks/bench_hierarchy.py /tmp/hier/out --sample 100 --seed 18
@@ -19,6 +19,7 @@ import argparse
 import csv
 import json
 import random
+import re
 import sys
 import time
 from collections import defaultdict
@@ -61,7 +62,7 @@ def main() -> int:
     ap.add_argument("out", type=Path, help="a finished build's output folder")
     ap.add_argument("--sample", type=int, default=100)
     ap.add_argument("--seed", type=int, default=18)
-    ap.add_argument("--judged", type=Path, help="the sample judged: 'child -> parent: correct|incorrect ...' lines")
+    ap.add_argument("--judged", type=Path, help="the sample judged: lines ending '=> correct (why)' or '=> incorrect (why)'")
     args = ap.parse_args()
     concepts, mentions, papers = load(args.out)
     t = time.perf_counter()
@@ -103,8 +104,8 @@ def main() -> int:
         ev = ln.evidence if ln.rule != "hearst" else f'"{ln.evidence[:160]}"'
         print(f"{i:3d}. {c.label} -> {p.label} [{ln.rule}] {ev}")
     if args.judged:
-        verdicts = [ln.split(":", 1)[-1].strip().split()[0] for ln in args.judged.read_text().splitlines()
-                    if ":" in ln and ln.split(":", 1)[-1].strip().split()[:1] in (["correct"], ["incorrect"])]
+        verdicts = [m.group(1) for ln in args.judged.read_text(encoding="utf-8").splitlines()
+                    if (m := re.search(r"=> (correct|incorrect)\b", ln))]
         ok = sum(v == "correct" for v in verdicts)
         result["judged"] = len(verdicts)
         result["precision"] = round(ok / max(1, len(verdicts)), 3)
