@@ -299,7 +299,7 @@ def neighbors(
         out.print(t)
         for title, rows in (("broader", nb.broader), ("narrower", nb.narrower)):
             if rows:
-                shown = "; ".join(f"{r['label']} ({r['papers']} papers, {r['rule']})" for r in rows[:12])
+                shown = "; ".join(f"{r['label']} ({_n(int(r['papers']), 'paper')}, {r['rule']})" for r in rows[:12])
                 more = f" (+{len(rows) - 12} more)" if len(rows) > 12 else ""
                 out.print(_t(f"{title}: {shown}{more}"))
     if html_file is not None:
