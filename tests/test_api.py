@@ -222,3 +222,14 @@ def test_extract_texts_records_and_papers():
     assert kg.extract(text, model="none") == recs[:1]
     with pytest.raises(KGError):
         kg.extract([{"abstract": "no title"}], model="none")
+
+
+def test_api_docstring_examples_and_py_typed():
+    import doctest
+
+    import tomllib
+
+    assert doctest.testmod(kg.api, optionflags=doctest.ELLIPSIS).failed == 0
+    assert (Path(kg.__file__).parent / "py.typed").is_file()
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        assert "py.typed" in tomllib.load(f)["tool"]["setuptools"]["package-data"]["kg"]
