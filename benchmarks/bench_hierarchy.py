@@ -104,8 +104,13 @@ def main() -> int:
         ev = ln.evidence if ln.rule != "hearst" else f'"{ln.evidence[:160]}"'
         print(f"{i:3d}. {c.label} -> {p.label} [{ln.rule}] {ev}")
     if args.judged:
-        verdicts = [m.group(1) for ln in args.judged.read_text(encoding="utf-8").splitlines()
-                    if (m := re.search(r"=> (correct|incorrect)\b", ln))]
+        judged = {m.group(1): m.group(2) for ln in args.judged.read_text(encoding="utf-8").splitlines()
+                  if (m := re.match(r"\s*\d+\. (.*?) => (correct|incorrect)\b", ln))}
+        shown = [f"{concepts[ln.child].label} -> {concepts[ln.parent].label} [{ln.rule}]" for ln in sample]
+        unjudged = [x for x in shown if x not in judged]
+        if unjudged:  # the sample changed (other concepts, other rules): judge these too
+            print(f"\n{len(unjudged)} links of this sample are not in {args.judged}, e.g. {unjudged[0]}")
+        verdicts = [judged[x] for x in shown if x in judged]
         ok = sum(v == "correct" for v in verdicts)
         result["judged"] = len(verdicts)
         result["precision"] = round(ok / max(1, len(verdicts)), 3)

@@ -44,21 +44,39 @@ __all__ = ["BroaderLink", "induce_hierarchy", "RULES", "GENERIC_HEADS"]
 RULES = ("family", "head", "acronym", "hearst")
 
 #: heads too broad to be anyone's broader concept (a "reward model" is not usefully a "model")
-GENERIC_HEADS = frozenset(["model", "method", "approach", "framework", "system", "network", "architecture", "technique", "algorithm", "task", "problem", "data", "dataset", "benchmark", "performance", "result", "module", "layer", "component", "mechanism", "strategy", "scheme", "paradigm", "pipeline", "tool", "setting", "size", "time", "cost", "quality", "capability", "ability", "information", "feature", "knowledge", "level", "rate", "value", "number", "function", "space", "set", "type", "form", "way", "work", "study", "analysis", "process", "step", "stage", "input", "output", "token", "text", "word", "language", "learning", "training", "inference", "evaluation", "application", "design", "structure", "condition", "version", "variant"])
+GENERIC_HEADS = frozenset([
+    "model", "method", "approach", "framework", "system", "network", "architecture", "technique",
+    "algorithm", "task", "problem", "data", "dataset", "benchmark", "performance", "result", "module",
+    "layer", "component", "mechanism", "strategy", "scheme", "paradigm", "pipeline", "tool", "setting",
+    "size", "time", "cost", "quality", "capability", "ability", "information", "feature", "knowledge",
+    "level", "rate", "value", "number", "function", "space", "set", "type", "form", "way", "work",
+    "study", "analysis", "process", "step", "stage", "input", "output", "token", "text", "word",
+    "language", "learning", "training", "inference", "evaluation", "application", "design", "structure",
+    "condition", "version", "variant",
+])
 
 #: a last word that says how a concept is used, set aside to find the concept itself
-_USE_TAILS = frozenset(["prompting", "prompt", "method", "approach", "technique", "strategy", "scheme", "algorithm", "framework", "paradigm", "mechanism", "procedure"])
+_USE_TAILS = frozenset([
+    "prompting", "prompt", "method", "approach", "technique", "strategy", "scheme", "algorithm",
+    "framework", "paradigm", "mechanism", "procedure",
+])
 
 #: words after which the rest of a key is a complement, not a head ("mixture of experts")
-_PREPOSITIONS = frozenset(["of", "for", "with", "on", "in", "to", "via", "from", "by", "and", "or", "under", "over",
-                           "at", "as", "against", "between", "without", "vs", "versus"])
+_PREPOSITIONS = frozenset([
+    "of", "for", "with", "on", "in", "to", "via", "from", "by", "and", "or", "under", "over", "at",
+    "as", "against", "between", "without", "vs", "versus",
+])
 
 #: prepositions whose left side is not the head: "mixture of experts", "speech and language"
 _NOT_HEAD_PREPOSITIONS = frozenset({"of", "and", "or", "as", "between", "without", "against", "vs", "versus"})
 
 #: tokens naming a size, checkpoint or flavour of a model ("8b", "instruct", "turbo")
 _SIZE = re.compile(r"^(?:\d+(?:\.\d+)?[bmkt]|\d+x\d+(?:\.\d+)?[bmkt]?|\d+(?:\.\d+)?(?:bn|billion|million))$")
-_FLAVOURS = frozenset(["instruct", "instruction", "chat", "base", "it", "hf", "turbo", "mini", "preview", "pro", "plus", "max", "flash", "lite", "large", "small", "medium", "tiny", "nano", "xl", "xxl", "vision", "coder", "code", "math", "distill", "distilled", "sft", "dpo", "rlhf", "ultra"])
+_FLAVOURS = frozenset([
+    "instruct", "instruction", "chat", "base", "it", "hf", "turbo", "mini", "preview", "pro", "plus",
+    "max", "flash", "lite", "large", "small", "medium", "tiny", "nano", "xl", "xxl", "vision", "coder",
+    "code", "math", "distill", "distilled", "sft", "dpo", "rlhf", "ultra",
+])
 _VERSION_TOKEN = re.compile(r"^([a-z][a-z+]*?)[ .]?v?(\d+(?:\.\d+)*)([a-z]?)$")  # "qwen2.5", "gpt4o", "v2"
 _DOTTED = re.compile(r"^(\d+)\.\d+(?:\.\d+)*$")
 _DIGITS_LETTER = re.compile(r"^(\d+)[a-z]$")  # "4o", "4v"
@@ -199,7 +217,8 @@ def _name_links(idx: _Index, cid: str) -> list[BroaderLink]:
                 rf"(?i)(?<![\w]){re.escape(ak)}s?(?![\w])", a)), ak)
             acr = re.search(rf"(?i)(?<![\w]){re.escape(ak)}(?![\w])", shown)
             acr_text = acr.group(0) if acr else ak.upper()
-            out.append(BroaderLink(cid, p, "acronym", f"{acr_text} = {idx.concepts[long_cid].label}; head: {idx.concepts[p].label}"))
+            out.append(BroaderLink(cid, p, "acronym",
+                                   f"{acr_text} = {idx.concepts[long_cid].label}; head: {idx.concepts[p].label}"))
     return out
 
 
@@ -258,7 +277,8 @@ _ADJ = r"(?:[a-z][\w-]*\s+){0,2}?"
 #: text between a general Y and a specific X (Y first)
 _GENERIC_NOUN = (r"(?:method|model|technique|approach|algorithm|framework|architecture|task|benchmark|dataset|metric|"
                  r"system|tool|strateg(?:y|ie))s?")
-_Y_THEN_X = re.compile(r"^\s*(?:" + _GENERIC_NOUN + r"\s*)?[,(]?\s*(?:such\s+as|including|especially|particularly|notably|e\.g\.,?|for\s+example,?|"
+_Y_THEN_X = re.compile(r"^\s*(?:" + _GENERIC_NOUN + r"\s*)?[,(]?\s*(?:such\s+as|including|especially|particularly|"
+                       r"notably|e\.g\.,?|for\s+example,?|"
                        r"for\s+instance,?|like)\s*(?:the\s+)?$", re.IGNORECASE)
 #: text between a specific X and a general Y (X first): "X and other Y", "X is a kind of Y"
 _X_THEN_Y = re.compile(
