@@ -253,8 +253,11 @@ def _paper_hash(rec: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def _previous_state(out: Path) -> tuple[dict[str, str], dict[str, tuple[str, int]]] | None:
-    """The last complete build's papers (id → hash of its record) and concepts (id → label, papers)."""
+Before = tuple[dict[str, str], dict[str, tuple[str, int, tuple[str, ...]]]]
+
+
+def _previous_state(out: Path) -> Before | None:
+    """The last complete build's papers (id → hash of its record) and concepts (id → label, papers, aliases)."""
     pf, cf = out / "papers.jsonl", out / "concepts.csv"
     if not (out / MARKER).exists() or not pf.exists() or not cf.exists():
         return None
@@ -266,35 +269,50 @@ def _previous_state(out: Path) -> tuple[dict[str, str], dict[str, tuple[str, int
                 papers[str(rec["id"])] = _paper_hash(rec)
             except (ValueError, KeyError, TypeError):
                 continue
-    concepts: dict[str, tuple[str, int]] = {}
+    concepts: dict[str, tuple[str, int, tuple[str, ...]]] = {}
     with cf.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             try:
-                concepts[row["id"]] = (row["label"], int(row["papers"]))
+                aliases = tuple(a.rpartition("=")[0] for a in (row.get("aliases") or "").split("|") if "=" in a)
+                concepts[row["id"]] = (row["label"], int(row["papers"]), aliases)
             except (KeyError, ValueError):
                 continue
     return papers, concepts
 
 
 def changes_between(
-    before: tuple[dict[str, str], dict[str, tuple[str, int]]] | None,
+    before: Before | None,
     papers: Sequence[Paper],
     concepts: dict[str, Concept],
     listed: int = 1000,
     grown: int = 20,
 ) -> dict[str, Any]:
-    """What changed since the previous build: papers added/removed/changed, concepts new/gone, most grown.
+    """What changed since the previous build: papers added/removed/changed, concepts new/merged/gone, most grown.
+
+    A gone concept is *merged* into the current concept (most papers first) that now carries its
+    label or one of its surface forms.
 
     Lists are sorted and cut at ``listed`` entries (the counts are whole); no times, so the same
     two builds always give the same file.
     """
     now_p = {p.id: _paper_hash(p.to_dict()) for p in papers}
-    old_p, old_c = before if before is not None else ({}, {})
+    old_p: dict[str, str] = before[0] if before is not None else {}
+    old_c: dict[str, tuple[str, int, tuple[str, ...]]] = before[1] if before is not None else {}
     added = sorted(set(now_p) - set(old_p))
     removed = sorted(set(old_p) - set(now_p))
     changed = sorted(p for p in set(now_p) & set(old_p) if now_p[p] != old_p[p])
     new_c = sorted(set(concepts) - set(old_c), key=lambda c: (-concepts[c].paper_count, c))
     gone_c = sorted(set(old_c) - set(concepts), key=lambda c: (-old_c[c][1], c))
+    holder: dict[str, str] = {}  # lower-cased label or surface form -> the current concept with most papers
+    for cid, c in sorted(concepts.items(), key=lambda kv: (kv[1].paper_count, kv[0]), reverse=True):
+        for form in (c.label, *c.aliases):
+            holder[form.lower()] = cid
+    merged = []
+    for g in gone_c:
+        label, _, forms = old_c[g]
+        into = next((holder[f.lower()] for f in (label, *forms) if f.lower() in holder), None)
+        if into is not None:
+            merged.append({"id": g, "label": label, "into": into, "into_label": concepts[into].label})
     growth = sorted(
         ((c.paper_count - old_c.get(cid, ("", 0))[1], cid) for cid, c in concepts.items()),
         key=lambda x: (-x[0], x[1]),
@@ -305,7 +323,8 @@ def changes_between(
                    "changed": len(changed), "added_ids": added[:listed], "removed_ids": removed[:listed],
                    "changed_ids": changed[:listed]},
         "concepts": {"before": len(old_c), "after": len(concepts), "new": len(new_c), "gone": len(gone_c),
-                     "new_ids": new_c[:listed], "gone_ids": gone_c[:listed]},
+                     "merged": len(merged), "new_ids": new_c[:listed], "gone_ids": gone_c[:listed],
+                     "merged_into": merged[:listed]},
         "most_grown": [{"id": cid, "label": concepts[cid].label, "papers_before": old_c.get(cid, ("", 0))[1],
                         "papers_after": concepts[cid].paper_count, "growth": d}
                        for d, cid in growth[:grown] if d > 0] if before is not None else [],
@@ -318,7 +337,8 @@ def changes_line(ch: dict[str, Any]) -> str:
         return "first build here: " + f"{ch['papers']['after']} papers, {ch['concepts']['after']} concepts"
     p, c = ch["papers"], ch["concepts"]
     grown = ", ".join(f"{g['label']} +{g['growth']}" for g in ch["most_grown"][:3])
-    return (f"papers +{p['added']} -{p['removed']} ~{p['changed']}; concepts +{c['new']} new, -{c['gone']} gone"
+    return (f"papers +{p['added']} -{p['removed']} ~{p['changed']}; concepts +{c['new']} new, "
+            f"-{c['gone']} gone ({c.get('merged', 0)} of them merged into others)"
             + (f"; most grown: {grown}" if grown else ""))
 
 

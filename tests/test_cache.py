@@ -109,3 +109,21 @@ def test_cache_formats_opt_in(tmp_path, mini_records):
     with pytest.raises(OutputError, match="unknown format 'xml'"):
         build([part], out, formats=["nt", "xml"])
     assert (out / "kg.nt").exists()
+
+
+def test_cache_changes_report_merged_concepts():
+    from kg.build import changes_between, changes_line
+    from kg.records import Concept, Paper
+
+    llm = Concept(id="large-language-model", label="large language model", type="METHOD",
+                  aliases={"LLMs": 2, "large language models": 3})
+    llm.papers.update({"a", "b", "c"})
+    before = ({"a": "x", "b": "y"}, {"llm": ("LLM", 2, ("LLMs",)), "gone-one": ("Gone", 1, ("gone",)),
+                                     "large-language-model": ("large language model", 1, ())})
+    papers = [Paper(id=i, title=i, abstract="t") for i in ("a", "b", "c")]
+    ch = changes_between(before, papers, {"large-language-model": llm})
+    assert ch["concepts"]["gone_ids"] == ["llm", "gone-one"] and ch["concepts"]["merged"] == 1
+    assert ch["concepts"]["merged_into"] == [{"id": "llm", "label": "LLM", "into": "large-language-model",
+                                              "into_label": "large language model"}]
+    assert ch["most_grown"][0]["growth"] == 2 and ch["papers"]["added_ids"] == ["c"]
+    assert "1 of them merged" in changes_line(ch)
