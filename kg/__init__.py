@@ -62,6 +62,11 @@ class _ApiFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._func(*args, **kwargs)
 
+    def __get__(self, obj: object, objtype: type | None = None) -> _ApiFunction:
+        # a (non-data) descriptor, as functions are: inspect.isroutine() is true, so help(kg.build)
+        # and pydoc document the function (its signature and docstring), not this class
+        return self
+
     def _mod(self) -> types.ModuleType:
         import importlib
 

@@ -216,12 +216,16 @@ class KnowledgeGraph:
 
     def papers(self) -> Iterator[Paper]:
         """Every paper of the build (:class:`kg.records.Paper`), streamed from ``papers.jsonl``."""
+        from dataclasses import fields
+
         from kg.records import Paper
 
+        names = {f.name for f in fields(Paper)}
         with self._file("papers.jsonl").open(encoding="utf-8") as f:
             for line in f:
                 if line.strip():
-                    yield Paper(**json.loads(line, strict=False))
+                    d = json.loads(line, strict=False)
+                    yield Paper(**{k: v for k, v in d.items() if k in names})
 
     def mentions(self, paper: str | None = None) -> Iterator[Mention]:
         """Every mention (:class:`kg.records.Mention`), or one paper's, streamed from ``mentions.jsonl``."""
@@ -234,9 +238,9 @@ class KnowledgeGraph:
                 d = json.loads(line, strict=False)
                 if paper is not None and d["paper"] != paper:
                     continue
-                yield Mention(d["paper"], d["start"], d["end"], d["text"], d["label"], sentence=d["sentence"],
-                              confidence=d["confidence"], producer=d["producer"], role=d["role"],
-                              concept=d["concept"])
+                yield Mention(d["paper"], d["start"], d["end"], d["text"], d["label"], sentence=d.get("sentence", 0),
+                              confidence=d.get("confidence", 1.0), producer=d.get("producer", ""),
+                              role=d.get("role", "used"), concept=d.get("concept", ""))
 
     def concepts(self, type: str | None = None) -> Iterator[ConceptRecord]:  # noqa: A002 (the contract's name)
         """Every concept (:class:`ConceptRecord`), most papers first, streamed from ``concepts.csv``;

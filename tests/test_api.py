@@ -27,6 +27,12 @@ def test_contract_names_are_exported():
         assert hasattr(kg, name), name
     for name in ("query", "papers", "concepts", "neighbours", "similar", "topics", "networkx", "store", "write"):
         assert hasattr(kg.KnowledgeGraph, name), name
+    import inspect
+    import pydoc
+
+    assert list(inspect.signature(kg.build).parameters)[:4] == ["inputs", "out", "model", "processes"]
+    assert "texts_or_records" in inspect.signature(kg.extract).parameters
+    assert "build(inputs" in pydoc.render_doc(kg.build, renderer=pydoc.plaintext)  # help() shows the function
 
 
 @pytest.mark.parametrize("first", ["package", "module"])
