@@ -82,6 +82,15 @@ def test_build_returns_an_open_graph(tmp_path):
     assert again.report is not None and again.report.cached_papers == 2
 
 
+def test_build_writes_to_outputs_by_default(tmp_path, monkeypatch):
+    src = tmp_path / "one.jsonl"
+    src.write_text(json.dumps({"id": "a", "title": "Speculative decoding", "abstract": "On HumanEval."}) + "\n")
+    monkeypatch.chdir(tmp_path)  # never the repo's outputs/
+    built = kg.build([str(src)], model="none")
+    assert built.folder == Path("outputs") and (tmp_path / "outputs" / "store").is_dir()
+    assert [p.id for p in kg.open("outputs").papers()] == ["a"]
+
+
 def test_open_accepts_the_folder_or_its_store(mini_build, tmp_path):
     assert kg.open(mini_build).folder == mini_build
     assert kg.open(mini_build / "store").folder == mini_build
