@@ -266,7 +266,11 @@ class KnowledgeGraph:
     def neighbours(self, concept: str, hops: int = 1, limit: int = 15) -> Neighbourhood:
         """The concept named ``concept`` (any label or alias, any case) and up to ``limit``
         neighbours per hop, strongest first (:class:`kg.neighbors.Neighbourhood`). A name that
-        matches nothing raises :class:`kg.errors.ConceptNotFound` with the closest labels."""
+        matches nothing raises :class:`kg.errors.ConceptNotFound` with the closest labels.
+
+        Computed by :func:`kg.neighbors.neighbourhood`, which still reads every paper-concept link
+        of the store (not the whole graph, but memory that grows with it) to rank the neighbours.
+        """
         from kg.neighbors import neighbourhood
 
         return neighbourhood(self.store, concept, hops=hops, limit=limit)
