@@ -71,8 +71,10 @@ PRIOR_FEATURES: tuple[str, ...] = tuple(
 PRIOR_SMOOTHING = 2.0
 #: how many of the strongest contributions a decision keeps as its evidence
 EVIDENCE = 6
-#: candidates decided at once (the trees run over a matrix of this many rows)
+#: candidates decided at once (features for this many are held together)
 BATCH = 20_000
+#: rows the stacked trees walk at once (rows x trees arrays of this many rows)
+_ROWS = 1024
 
 
 def _log_df(stats: TermStats | None, key: str) -> float:
@@ -270,6 +272,22 @@ class DecisionModel:
         self.threshold: float = spec["threshold"]
         # trees[stage][class] = (feature, threshold, left, right, value) arrays
         self.trees: list[list[dict[str, list[Any]]]] = spec["trees"]
+        # every tree stacked into padded arrays, made once, so all of them run over a batch at once
+        flat = [(k, t) for stage in self.trees for k, t in enumerate(stage)]
+        width = max(len(t["l"]) for _, t in flat)
+
+        def pad(key: str, fill: float, dtype: type) -> np.ndarray:
+            out: np.ndarray = np.full((len(flat), width), fill, dtype=dtype)
+            for i, (_, t) in enumerate(flat):
+                out[i, :len(t[key])] = t[key]
+            return out
+
+        self._feat = np.maximum(pad("f", 0, np.int64), 0)
+        self._thr = pad("t", 0.0, np.float64)
+        self._left = pad("l", -1, np.int64)
+        self._right = pad("r", -1, np.int64)
+        self._value = pad("v", 0.0, np.float64)
+        self._tree_class = np.array([k for k, _ in flat], dtype=np.int64)
         # priors[field][string] = [listed, seen, per-type counts...]; base = the training set's rates
         self.priors: dict[str, dict[str, list[float]]] = spec.get("priors", {})
         self.prior_base: list[float] = spec.get("prior_base", [0.0] * (1 + len(LABELS)))
@@ -321,28 +339,40 @@ class DecisionModel:
             return {**features, **self.prior_features(lexicon)}
         return features
 
-    def _leaves(self, x: np.ndarray, t: dict[str, list[Any]], contrib: np.ndarray | None = None) -> np.ndarray:
-        """The leaf each row of ``x`` reaches in tree ``t``; Saabas contributions added to ``contrib``."""
-        feat, thr = np.asarray(t["f"]), np.asarray(t["t"])
-        left, right, value = np.asarray(t["l"]), np.asarray(t["r"]), np.asarray(t["v"])
-        node = np.zeros(len(x), dtype=np.int64)
-        rows = np.arange(len(x))
+    def _walk(self, x: np.ndarray, trees: np.ndarray, contrib: np.ndarray | None = None) -> np.ndarray:
+        """The leaf each row of ``x`` reaches in each of ``trees`` (rows x trees); Saabas contributions
+        (per row and feature) added to ``contrib`` when given."""
+        n, t = len(x), len(trees)
+        width = self._left.shape[1]
+        base = np.broadcast_to(trees * width, (n, t))  # flat offsets of each tree's nodes
+        row_base = np.broadcast_to((np.arange(n) * x.shape[1])[:, None], (n, t))
+        xf = x.ravel()
+        left_a, right_a, feat_a, thr_a, value_a = (a.ravel() for a in
+                                                   (self._left, self._right, self._feat, self._thr, self._value))
+        node = np.zeros((n, t), dtype=np.int64)
         while True:
-            inner = left[node] != -1
+            at = base + node
+            left = left_a.take(at)
+            inner = left != -1
             if not inner.any():
                 return node
-            f = feat[node]
-            go_left = x[rows, np.where(inner, f, 0)] <= thr[node]
-            child = np.where(inner, np.where(go_left, left[node], right[node]), node)
+            f = feat_a.take(at)
+            go_left = xf.take(row_base + f) <= thr_a.take(at)
+            child = np.where(inner, np.where(go_left, left, right_a.take(at)), node)
             if contrib is not None:
-                np.add.at(contrib, (rows[inner], f[inner]), self.learning_rate * (value[child] - value[node])[inner])
+                delta = self.learning_rate * (value_a.take(base + child) - value_a.take(at))
+                contrib += np.bincount((row_base + f)[inner], weights=delta[inner],
+                                       minlength=contrib.size).reshape(contrib.shape)
             node = child
 
     def raw_matrix(self, x: np.ndarray) -> np.ndarray:
         out = np.tile(np.asarray(self.init, dtype=np.float64), (len(x), 1))
-        for stage in self.trees:
-            for k, t in enumerate(stage):
-                out[:, k] += self.learning_rate * np.asarray(t["v"])[self._leaves(x, t)]
+        trees = np.arange(len(self._tree_class))
+        onehot = np.eye(len(self.classes))[self._tree_class]  # trees x classes
+        for start in range(0, len(x), _ROWS):
+            part = x[start:start + _ROWS]
+            leaves = self._walk(part, trees)
+            out[start:start + _ROWS] += self.learning_rate * (self._value.ravel().take(trees * self._left.shape[1] + leaves) @ onehot)
         return out
 
     def predict_matrix(self, x: np.ndarray) -> list[dict[str, float]]:
@@ -357,14 +387,13 @@ class DecisionModel:
         """Each row's ``top`` strongest pushes towards (positive) or away from listing it."""
         k = self.classes.index("DROP")
         contrib = np.zeros_like(x)
-        for stage in self.trees:
-            self._leaves(x, stage[k], contrib)
+        trees = np.flatnonzero(self._tree_class == k)
+        for start in range(0, len(x), _ROWS):
+            self._walk(x[start:start + _ROWS], trees, contrib[start:start + _ROWS])
         contrib = -contrib
-        out = []
-        for row in contrib:
-            order = sorted(range(len(row)), key=lambda j: (-abs(row[j]), self.features[j]))[:top]
-            out.append({self.features[j]: float(row[j]) for j in order if row[j] != 0.0})
-        return out
+        order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :top]  # ties: feature order
+        return [{self.features[j]: float(row[j]) for j in idx if row[j] != 0.0}
+                for row, idx in zip(contrib, order, strict=True)]
 
     def predict(self, features: dict[str, float], lexicon: dict[str, str] | None = None) -> dict[str, float]:
         if lexicon is not None and self.priors:

@@ -234,6 +234,19 @@ def normalise(
         for sk, lk in pairs.items():
             senses[sk][lk] += 1
 
+    def sense(paper: str, word: str) -> str | None:
+        """The long form (as a key) an acronym-like word stands for here, when one is known and clear."""
+        w = word.strip(",.;:()")
+        if not is_acronym(w):
+            return None
+        sk = acronym_key(w)
+        if sk in local.get(paper, {}):
+            return local[paper][sk]
+        ranked = sorted(senses.get(sk, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))
+        if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+            return None
+        return ranked[0][0]
+
     def resolve_key(paper: str, text: str) -> tuple[str, bool]:
         stripped = strip_parenthetical_acronym(text)
         if stripped != text:  # "Segment Anything Model (SAM)" names the long form's concept
@@ -253,6 +266,11 @@ def normalise(
         if unframed != text:  # "An Exploration of 8-Bit Training" names 8-bit training
             return resolve_key(paper, unframed)
         key = concept_key(text)
+        words = text.split()
+        if len(words) > 1:  # "Multimodal LLMs", "CoT quality": an acronym inside a name reads as its long form
+            expanded = [sense(paper, w) or w for w in words]
+            if expanded != words:
+                key = concept_key(" ".join(expanded))
         if _BASED.match(key):  # "Transformer-based models" names the Transformer; "LLM-based" the LLM
             prefix = re.split(r"[- ]based\b", text, maxsplit=1, flags=re.IGNORECASE)[0].strip()
             if prefix:

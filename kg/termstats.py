@@ -124,8 +124,8 @@ class TermStats:
         """In how many papers the phrase with concept key ``key`` occurs (0: fewer than three)."""
         if not key:
             return 0
-        h = key_hash(key)
-        i = int(np.searchsorted(self.keys, h))
+        h = np.uint32(key_hash(key))  # a Python int would make NumPy cast the whole array on every call
+        i = int(self.keys.searchsorted(h))
         if i < len(self.keys) and int(self.keys[i]) == h:
             return int(self.df_values[i])
         return 0

@@ -216,3 +216,17 @@ def test_passages_keep_the_recognisers_mentions():
     assert {d["reason"] for d in passage["decisions"]} == {"passage"}
     paper = extract_records([as_paper], explain=True)[0]
     assert {d["reason"] for d in paper["decisions"]} <= {"model", "overlap"}
+
+
+def test_an_acronym_inside_a_name_reads_as_its_long_form():
+    def m(pid: str, t: str) -> Mention:
+        return Mention(pid, 0, len(t), t, "METHOD", 0, 0, len(t), 0.9, "ner", "used")
+
+    concepts, _ = normalise([
+        Extraction("a", [m("a", "Multimodal Large Language Models"), m("a", "Chain-of-Thought"), m("a", "CoT")],
+                   [("Chain-of-Thought", "CoT"), ("Large Language Models", "LLMs")]),
+        Extraction("b", [m("b", "Multimodal LLMs"), m("b", "CoT quality"), m("b", "Chain-of-Thought quality")]),
+    ])
+    by_label = {c.label: sorted(c.aliases) for c in concepts.values()}
+    assert by_label["Multimodal Large Language Model"] == ["Multimodal LLMs", "Multimodal Large Language Models"]
+    assert by_label["Chain-of-Thought quality"] == ["Chain-of-Thought quality", "CoT quality"]

@@ -47,7 +47,7 @@ CACHE = Path("/tmp/kg-decision-cache")
 FOLDS = 5
 USE_PRIORS = True
 PRODUCERS: list[str] | None = None  # the shipped rule producers; a list tries others
-PARAMS = {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 20,
+PARAMS = {"max_iter": 120, "learning_rate": 0.12, "max_leaf_nodes": 15, "min_samples_leaf": 20,
           "l2_regularization": 1.0, "early_stopping": False, "random_state": 0}
 
 
