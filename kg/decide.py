@@ -513,6 +513,10 @@ def select_mentions(decisions: Sequence[Decision], mentions: Sequence[Mention]) 
             if all(m.end <= s or m.start >= e for s, e in taken):
                 taken.append((m.start, m.end))
                 keep.add(i)
+    for i in keep:  # an extra candidate has no recogniser's confidence: the decision's is its own
+        m = mentions[i]
+        if m.producer in CANDIDATE_PRODUCERS:
+            m.confidence = round(score[(m.paper_id, m.concept)].score, 4)
     alive = {(mentions[i].paper_id, mentions[i].concept) for i in keep}
     for d in decisions:
         if d.kept and (d.paper_id, d.concept) not in alive:
