@@ -231,8 +231,12 @@ def _features(
 def candidates(
     papers: Sequence[Paper], abbreviations: dict[str, list[tuple[str, str]]], concepts: dict[str, Concept],
     mentions: Sequence[Mention], stats: TermStats | None = None, resources: RuleResources | None = None,
+    n_input_papers: int | None = None,
 ) -> list[Candidate]:
-    """Every (paper, concept) pair the mentions make, with its features; in paper then concept order."""
+    """Every (paper, concept) pair the mentions make, with its features; in paper then concept order.
+
+    ``n_input_papers``: the size of the whole input when ``papers`` is one part of it.
+    """
     stats = stats if stats is not None else load_termstats()
     res = resources or load_resources()
     by_pc: dict[tuple[str, str], list[Mention]] = defaultdict(list)
@@ -251,7 +255,7 @@ def candidates(
     out = []
     for (pid, cid), ms in sorted(by_pc.items()):
         c = concepts[cid]
-        feats = _features(paper_by_id[pid], ms, c, abbreviations.get(pid, []), stats, res, len(papers),
+        feats = _features(paper_by_id[pid], ms, c, abbreviations.get(pid, []), stats, res, n_input_papers or len(papers),
                           recognised[pid], spans[pid])
         from kg.normalise import concept_key
 
@@ -553,16 +557,28 @@ def apply_decisions(
 
 def decide_concepts(
     papers: Sequence[Paper], extractions: Sequence[Any], concepts: dict[str, Concept], mentions: Sequence[Mention],
-    model: DecisionModel | None = None, threshold: float | None = None,
+    model: DecisionModel | None = None, threshold: float | None = None, keep_features: bool = False,
+    chunk: int = 250,
 ) -> tuple[dict[str, Concept], list[Mention], list[Decision]]:
     """The decision stage over normalised concepts: (kept concepts, kept mentions, every decision).
 
     ``extractions`` give each paper's acronym definitions. Without a shipped model every candidate
-    is kept, as before this stage existed.
+    is kept, as before this stage existed. Papers are decided ``chunk`` at a time, and a decision
+    keeps its features only with ``keep_features`` (its evidence always), so memory holds one
+    chunk's features, not the corpus's.
     """
     abbreviations = {ex.paper_id: list(ex.abbreviations) for ex in extractions}
-    cands = candidates(papers, abbreviations, concepts, mentions)
-    decisions = decide(cands, model, threshold)
+    by_paper: dict[str, list[Mention]] = defaultdict(list)
+    for m in mentions:
+        by_paper[m.paper_id].append(m)
+    decisions: list[Decision] = []
+    for start in range(0, len(papers), chunk):
+        part = papers[start:start + chunk]
+        ms = [m for p in part for m in by_paper.get(p.id, ())]
+        for d in decide(candidates(part, abbreviations, concepts, ms, n_input_papers=len(papers)), model, threshold):
+            if not keep_features:
+                d.features = {}
+            decisions.append(d)
     kept_concepts, kept_mentions = apply_decisions(concepts, mentions, decisions)
     return kept_concepts, kept_mentions, decisions
 
