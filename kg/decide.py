@@ -116,7 +116,7 @@ class Decision:
     score: float  # probability that a reader lists it (1 - P(DROP))
     probabilities: dict[str, float]
     features: dict[str, float]
-    reason: str = "model"  # "model", or "correction" when a user's correction decided
+    reason: str = "model"  # "model"; "overlap" (a stronger kept span covers it); "passage" (not decided)
     evidence: dict[str, float] = field(default_factory=dict)  # feature -> push towards listing it
 
     def to_dict(self, features: bool = False) -> dict[str, Any]:
@@ -129,18 +129,6 @@ class Decision:
             "evidence": {k: round(v, 4) for k, v in self.evidence.items()},
             **extra,
         }
-
-
-@lru_cache(maxsize=1)
-def _head_lexicon() -> dict[str, str]:
-    path = Path(__file__).resolve().parent / "extract" / "resources" / "heads.jsonl"
-    out: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            rec = json.loads(line)
-            for h in rec["heads"]:
-                out.setdefault(h.lower(), rec["label"])
-    return out
 
 
 #: no span is longer than this many characters when looking for overlaps (longer ones are rare
@@ -173,7 +161,6 @@ def _features(
     producers = {m.producer for m in ms}
     long_keys = {concept_key(lf) for lf, _ in abbreviations}
     short_keys = {acronym_key(sf) for _, sf in abbreviations}
-    lex = _head_lexicon()
     f: dict[str, float] = {f"type_{t}": float(concept.type == t) for t in LABELS}
     f.update({
         "n_mentions": float(len(ms)),
@@ -222,7 +209,7 @@ def _features(
     f["first_modifier_generic"] = float(len(words) > 1 and first in res.strip_modifiers)
     f["key_generic"] = float(key in res.generic_concepts)
     for t in LABELS:
-        f[f"head_lex_{t}"] = float(lex.get(head) == t)
+        f[f"head_lex_{t}"] = float(res.heads.get(head) == t)
     f["in_parentheses"] = float(any(m.start > 0 and text[m.start - 1] == "(" for m in ms))
     f["papers_in_input"] = len(concept.papers) / max(1, n_input_papers)
     return f
@@ -317,25 +304,6 @@ class DecisionModel:
     def prior_features(self, lexicon: dict[str, str]) -> dict[str, float]:
         """The learnt-lexicon features of a candidate (see :data:`PRIOR_FEATURES`)."""
         return prior_features(self.priors, self.prior_base, lexicon)
-
-    def contributions(self, features: dict[str, float], cls: str = "DROP") -> dict[str, float]:
-        """Each feature's push on the ``cls`` score along the trees' paths (Saabas), strongest first.
-
-        For DROP the sign is flipped, so a positive value pushes towards listing the candidate.
-        """
-        x = [features.get(name, 0.0) for name in self.features]
-        k = self.classes.index(cls)
-        out: dict[str, float] = defaultdict(float)
-        for stage in self.trees:
-            t = stage[k]
-            feat, thr, left, right, value = t["f"], t["t"], t["l"], t["r"], t["v"]
-            node = 0
-            while left[node] != -1:
-                child = left[node] if x[feat[node]] <= thr[node] else right[node]
-                out[self.features[feat[node]]] += self.learning_rate * (value[child] - value[node])
-                node = child
-        sign = -1.0 if cls == "DROP" else 1.0
-        return dict(sorted(((f, sign * v) for f, v in out.items()), key=lambda kv: (-abs(kv[1]), kv[0])))
 
     def features_of(self, features: dict[str, float], lexicon: dict[str, str] | None) -> dict[str, float]:
         """The candidate's features with its learnt-lexicon ones added."""

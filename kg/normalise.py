@@ -234,18 +234,22 @@ def normalise(
         for sk, lk in pairs.items():
             senses[sk][lk] += 1
 
-    def sense(paper: str, word: str) -> str | None:
-        """The long form (as a key) an acronym-like word stands for here, when one is known and clear."""
-        w = word.strip(",.;:()")
-        if not is_acronym(w):
-            return None
-        sk = acronym_key(w)
+    def acronym_sense(paper: str, sk: str) -> tuple[str | None, bool]:
+        """The long form (as a key) acronym key ``sk`` stands for in ``paper``, and whether papers tie.
+
+        The paper's own expansion, else the one most papers give; none when papers disagree evenly.
+        """
         if sk in local.get(paper, {}):
-            return local[paper][sk]
+            return local[paper][sk], False
         ranked = sorted(senses.get(sk, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))
-        if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
-            return None
-        return ranked[0][0]
+        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+            return None, True
+        return (ranked[0][0] if ranked else None), False
+
+    def sense(paper: str, word: str) -> str | None:
+        """The long form an acronym-like word inside a name stands for, when one is known and clear."""
+        w = word.strip(",.;:()")
+        return acronym_sense(paper, acronym_key(w))[0] if is_acronym(w) else None
 
     def resolve_key(paper: str, text: str) -> tuple[str, bool]:
         stripped = strip_parenthetical_acronym(text)
@@ -253,15 +257,8 @@ def normalise(
             return resolve_key(paper, stripped)
         if is_acronym(text):
             sk = acronym_key(text)
-            if sk in local.get(paper, {}):
-                return local[paper][sk], False
-            cands = senses.get(sk)
-            if cands:
-                ranked = sorted(cands.items(), key=lambda kv: (-kv[1], kv[0]))
-                if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-                    return sk, True
-                return ranked[0][0], False
-            return sk, False
+            long_form, tied = acronym_sense(paper, sk)
+            return long_form or sk, tied
         unframed = strip_framing(text)
         if unframed != text:  # "An Exploration of 8-Bit Training" names 8-bit training
             return resolve_key(paper, unframed)

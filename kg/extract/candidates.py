@@ -66,8 +66,9 @@ def _subspans(span: Span) -> list[Span]:
 def extra_candidates(doc: Doc, chosen: Sequence[Resolved], res: RuleResources) -> list[Resolved]:
     """Candidates from noun phrases and from inside chosen mentions, none equal to a chosen span."""
     taken = {(m.start, m.end) for m in chosen}
-    sent_starts = [s.start_char for s in doc.sents] if doc.has_annotation("SENT_START") else [0]
-    sent_bounds = [(s.start_char, s.end_char) for s in doc.sents] if doc.has_annotation("SENT_START") else [(0, len(doc.text))]
+    sent_bounds = ([(s.start_char, s.end_char) for s in doc.sents] if doc.has_annotation("SENT_START")
+                   else [(0, len(doc.text))])
+    sent_starts = [s for s, _ in sent_bounds]
     found: dict[tuple[int, int], tuple[str, str]] = {}
 
     def add(span: Span, producer: str, label: str | None) -> None:
