@@ -119,6 +119,17 @@ class Decision:
     reason: str = "model"  # "model"; "overlap" (a stronger kept span covers it); "passage" (not decided)
     evidence: dict[str, float] = field(default_factory=dict)  # feature -> push towards listing it
 
+    @classmethod
+    def of(
+        cls, c: Candidate, probabilities: dict[str, float], threshold: float, features: dict[str, float],
+        reason: str = "model", evidence: dict[str, float] | None = None,
+    ) -> Decision:
+        """The decision for ``c`` given class probabilities: kept when P(listed) >= ``threshold``."""
+        score = 1.0 - probabilities.get("DROP", 0.0)
+        best = max(LABELS, key=lambda t: (probabilities.get(t, 0.0), -LABELS.index(t)))
+        return cls(c.paper_id, c.concept, c.label, score >= threshold, best, score, probabilities, features,
+                   reason, evidence or {})
+
     def to_dict(self, features: bool = False) -> dict[str, Any]:
         """The decision as a record; ``features`` adds every feature (the evidence is always there)."""
         extra = {"features": {k: round(v, 4) for k, v in self.features.items()}} if features else {}
@@ -445,11 +456,8 @@ def decide(
                                    strict=True):
                 feats[i], probs[i], evidence[i] = f, p, ev
         for c, f, p, ev in zip(batch, feats, probs, evidence, strict=True):
-            score = 1.0 - p.get("DROP", 0.0)
-            best = max(LABELS, key=lambda t: (p.get(t, 0.0), -LABELS.index(t)))
             undecided = model is None or c.passage
-            out.append(Decision(c.paper_id, c.concept, c.label, score >= (0.5 if undecided else thr), best, score, p,
-                                f, reason="passage" if c.passage else "model", evidence=ev))
+            out.append(Decision.of(c, p, 0.5 if undecided else thr, f, "passage" if c.passage else "model", ev))
     return out
 
 

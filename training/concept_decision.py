@@ -150,11 +150,7 @@ def predictions(papers: Sequence[Paper], cands: Sequence[Candidate], probs: Sequ
     """``kg extract``-style records of the kept candidates, overlaps resolved as kg.decide does."""
     from kg.decide import Decision, corpus_types, select_mentions
 
-    ds = []
-    for c, p in zip(cands, probs, strict=True):
-        score = 1.0 - p.get("DROP", 0.0)
-        best = max((t for t in p if t != "DROP"), key=lambda t: p[t])
-        ds.append(Decision(c.paper_id, c.concept, c.label, score >= threshold, best, score, p, c.features))
+    ds = [Decision.of(c, p, threshold, c.features) for c, p in zip(cands, probs, strict=True)]
     kept = select_mentions(ds, [m for c in cands for m in c.mentions])
     types = corpus_types(ds) if corpus_type else {}
     own = {(d.paper_id, d.concept): d.type for d in ds}
