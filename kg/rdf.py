@@ -302,12 +302,6 @@ TOP_OF_TYPE = 100
 TOP_OF_YEAR = 500
 
 
-def _aggregate_iri(kind: str, *parts: str) -> URIRef:
-    from urllib.parse import quote
-
-    return DATA[f"{kind}/" + "--".join(quote(p, safe="") for p in parts)]
-
-
 def _decimal_point(x: float) -> Literal:
     """An ``xsd:decimal`` whose lexical form always has a point (``2.0``, not ``2``), as Turtle writes it back."""
     text = format(Decimal(f"{x:.4f}").normalize(), "f")
@@ -359,7 +353,7 @@ def aggregate_triples(
         rows = sorted(((n, cid) for cid, n in per_year[y].items() if n >= min_year_papers),
                       key=lambda x: (-x[0], concepts[x[1]].label, x[1]))
         for rank, (n, cid) in enumerate(rows):
-            node = _aggregate_iri("concept-year", cid, str(y))
+            node = mint("concept-year", cid, y)
             yield node, RDF.type, KG.ConceptYear
             yield node, KG.concept, concept_iri(cid)
             yield node, KG.year, Literal(y)
@@ -367,7 +361,7 @@ def aggregate_triples(
             if rank < TOP_OF_YEAR:
                 yield node, KG.topOfYear, Literal(True)
     for a, b, n, strength in cooccurrences:
-        node = _aggregate_iri("cooccurrence", a, b)
+        node = mint("cooccurrence", a, b)
         yield node, RDF.type, KG.Cooccurrence
         yield node, KG.concept, concept_iri(a)
         yield node, KG.concept, concept_iri(b)
