@@ -26,6 +26,7 @@ test:
 
 lint:
 	$(BIN)/ruff check kg tests benchmarks training
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy kg
 
 bench:

@@ -32,8 +32,15 @@ from typing import Any
 from _common import ROOT, machine, save
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 #: run in the page once the map is drawn: what it drew, measured from the drawn label boxes
 MEASURE = """() => {
@@ -98,11 +105,13 @@ def measure_build(out: Path, name: str, shots: Path | None) -> dict[str, Any]:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        results["graph_html"] = measure_page(page, (out / "graph.html").resolve().as_uri(),
-                                             shots / f"graph-html-{name}.png" if shots else None)
+        results["graph_html"] = measure_page(
+            page, (out / "graph.html").resolve().as_uri(), shots / f"graph-html-{name}.png" if shots else None
+        )
         with running_server(out / "store") as base:
-            results["explorer_overview"] = measure_page(page, base + "/overview",
-                                                        shots / f"overview-{name}.png" if shots else None)
+            results["explorer_overview"] = measure_page(
+                page, base + "/overview", shots / f"overview-{name}.png" if shots else None
+            )
         browser.close()
         results["page_errors"] = errors
     return results
@@ -127,12 +136,20 @@ def main() -> int:
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-    data = {"machine": machine(), "command": " ".join(["python", "benchmarks/bench_browser.py", *sys.argv[1:]]),
-            "corpus": args.name, "papers": papers, **res}
+    data = {
+        "machine": machine(),
+        "command": " ".join(["python", "benchmarks/bench_browser.py", *sys.argv[1:]]),
+        "corpus": args.name,
+        "papers": papers,
+        **res,
+    }
     save(f"browser-{args.name}", data)
     print(json.dumps(data, indent=1))
-    ok = all(v["overlap_share"] <= 0.02 and v["nodes_beyond_main"] == 0 and v["interactive_ms"] <= 3000
-             for k, v in res.items() if isinstance(v, dict))
+    ok = all(
+        v["overlap_share"] <= 0.02 and v["nodes_beyond_main"] == 0 and v["interactive_ms"] <= 3000
+        for k, v in res.items()
+        if isinstance(v, dict)
+    )
     return 0 if ok else 1
 
 

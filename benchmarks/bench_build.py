@@ -45,8 +45,18 @@ def main() -> int:
         "rebuild_seconds_with_cache": round(warm_wall, 1),
         "baseline_en_core_web_sm_seconds": round(base_wall, 1),
         "ratio_to_baseline": round(wall / base_wall, 2),
-        "counts": {k: counts[k] for k in ("entries", "papers", "duplicates_merged", "mentions_by_type",
-                                          "concepts_by_type", "edges_by_kind", "triples")},
+        "counts": {
+            k: counts[k]
+            for k in (
+                "entries",
+                "papers",
+                "duplicates_merged",
+                "mentions_by_type",
+                "concepts_by_type",
+                "edges_by_kind",
+                "triples",
+            )
+        },
     }
     save("build", result)
     print(json.dumps(result, indent=1))

@@ -33,8 +33,10 @@ def _accurate_sizes() -> dict[str, float]:
     from kg.extract.encoder import base_model_dir, default_adapter_path
 
     adapters = default_adapter_path()
-    return {"adapters_in_kg": round(_dir_size(adapters) / 1e6, 2) if adapters else 0.0,
-            "base_encoder_from_pypi": round(_dir_size(base_model_dir()) / 1e6, 1)}
+    return {
+        "adapters_in_kg": round(_dir_size(adapters) / 1e6, 2) if adapters else 0.0,
+        "base_encoder_from_pypi": round(_dir_size(base_model_dir()) / 1e6, 1),
+    }
 
 
 def _time(nlp, texts: list[str], n_process: int) -> float:
@@ -97,11 +99,13 @@ def main() -> int:
             "ratio_kg_extract_to_sm": round(min(full) / min(b), 2),
         }
         if accurate is not None:
-            rows[f"{n}_process"].update({
-                "accurate_seconds": round(min(acc_times), 2),
-                "accurate_abstracts_per_s": round(len(texts) / min(acc_times), 1),
-                "ratio_accurate_to_sm": round(min(acc_times) / min(b), 2),
-            })
+            rows[f"{n}_process"].update(
+                {
+                    "accurate_seconds": round(min(acc_times), 2),
+                    "accurate_abstracts_per_s": round(len(texts) / min(acc_times), 1),
+                    "ratio_accurate_to_sm": round(min(acc_times) / min(b), 2),
+                }
+            )
         print(n, rows[f"{n}_process"], flush=True)
     model = default_model_path()
     result = {
@@ -109,12 +113,17 @@ def main() -> int:
         "command": "python benchmarks/bench_extract.py",
         "texts": len(texts),
         "pipeline": ours.pipe_names,
-        "load_seconds": {"en_core_web_sm": round(base_load, 2), "kg": round(ours_load, 2),
-                         "accurate": round(acc_load, 2) if acc_load is not None else None},
+        "load_seconds": {
+            "en_core_web_sm": round(base_load, 2),
+            "kg": round(ours_load, 2),
+            "accurate": round(acc_load, 2) if acc_load is not None else None,
+        },
         "model_size_mb": round(_dir_size(model) / 1e6, 1) if model else None,
         "accurate_size_mb": _accurate_sizes() if accurate is not None else None,
         "speed": rows,
-        "hours_for_50k_abstracts_2_processes": round(50000 / rows.get("2_process", rows["1_process"])["kg_abstracts_per_s"] / 3600, 2),
+        "hours_for_50k_abstracts_2_processes": round(
+            50000 / rows.get("2_process", rows["1_process"])["kg_abstracts_per_s"] / 3600, 2
+        ),
     }
     save("extract", result)
     print(json.dumps(result, indent=1))

@@ -44,8 +44,14 @@ def load(out: Path) -> tuple[dict[str, Concept], list[Mention], list[Paper]]:
             for part in row["aliases"].split("|") if row["aliases"] else []:
                 a, _, n = part.rpartition("=")
                 aliases[a] = int(n)
-            concepts[row["id"]] = Concept(row["id"], row["label"], row["type"], aliases,
-                                          mention_count=int(row["mentions"]), ambiguous=row["ambiguous"] == "true")
+            concepts[row["id"]] = Concept(
+                row["id"],
+                row["label"],
+                row["type"],
+                aliases,
+                mention_count=int(row["mentions"]),
+                ambiguous=row["ambiguous"] == "true",
+            )
     mentions = []
     with (out / "mentions.jsonl").open(encoding="utf-8") as f:
         for line in f:
@@ -62,7 +68,9 @@ def main() -> int:
     ap.add_argument("out", type=Path, help="a finished build's output folder")
     ap.add_argument("--sample", type=int, default=100)
     ap.add_argument("--seed", type=int, default=18)
-    ap.add_argument("--judged", type=Path, help="the sample judged: lines ending '=> correct (why)' or '=> incorrect (why)'")
+    ap.add_argument(
+        "--judged", type=Path, help="the sample judged: lines ending '=> correct (why)' or '=> incorrect (why)'"
+    )
     args = ap.parse_args()
     concepts, mentions, papers = load(args.out)
     t = time.perf_counter()
@@ -90,12 +98,17 @@ def main() -> int:
     rng = random.Random(args.seed)
     sample = rng.sample(links, min(args.sample, len(links)))
     result: dict[str, object] = {
-        "build": str(args.out), "papers": len(papers), "concepts": len(concepts), "links": len(links),
-        "links_by_rule": dict(sorted(by_rule.items())), "seconds": round(seconds, 3),
+        "build": str(args.out),
+        "papers": len(papers),
+        "concepts": len(concepts),
+        "links": len(links),
+        "links_by_rule": dict(sorted(by_rule.items())),
+        "seconds": round(seconds, 3),
         "single_paper_concepts": len(single),
         "gain_direct": round(direct / max(1, len(single)), 4),
         "gain_transitive": round(transitive / max(1, len(single)), 4),
-        "concepts_with_broader": len(parents), "machine": machine(),
+        "concepts_with_broader": len(parents),
+        "machine": machine(),
     }
     print(json.dumps(result, indent=1))
     print(f"\nsample of {len(sample)} links (seed {args.seed}):")
@@ -104,8 +117,11 @@ def main() -> int:
         ev = ln.evidence if ln.rule != "hearst" else f'"{ln.evidence[:160]}"'
         print(f"{i:3d}. {c.label} -> {p.label} [{ln.rule}] {ev}")
     if args.judged:
-        judged = {m.group(1): m.group(2) for ln in args.judged.read_text(encoding="utf-8").splitlines()
-                  if (m := re.match(r"\s*\d+\. (.*?) => (correct|incorrect)\b", ln))}
+        judged = {
+            m.group(1): m.group(2)
+            for ln in args.judged.read_text(encoding="utf-8").splitlines()
+            if (m := re.match(r"\s*\d+\. (.*?) => (correct|incorrect)\b", ln))
+        }
         shown = [f"{concepts[ln.child].label} -> {concepts[ln.parent].label} [{ln.rule}]" for ln in sample]
         unjudged = [x for x in shown if x not in judged]
         if unjudged:  # the sample changed (other concepts, other rules): judge these too

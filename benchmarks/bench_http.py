@@ -46,8 +46,11 @@ def _kg() -> str:
 
 def measure(out: Path, repeat: int) -> dict[str, object]:
     port = _port()
-    proc = subprocess.Popen([_kg(), "serve", "--store", str(out / "store"), "--port", str(port), "--timeout", "60"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [_kg(), "serve", "--store", str(out / "store"), "--port", str(port), "--timeout", "60"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -61,17 +64,24 @@ def measure(out: Path, repeat: int) -> dict[str, object]:
             data = urllib.parse.urlencode({"query": ex["text"]}).encode()
             times = []
             for _ in range(repeat):
-                req = urllib.request.Request(base + "/sparql", data=data,
-                                             headers={"Accept": "application/sparql-results+json"})
+                req = urllib.request.Request(
+                    base + "/sparql", data=data, headers={"Accept": "application/sparql-results+json"}
+                )
                 t0 = time.perf_counter()
                 with urllib.request.urlopen(req, timeout=120) as r:
                     body = r.read()
                 times.append((time.perf_counter() - t0) * 1000)
             n = len(json.loads(body)["results"]["bindings"])
             times.sort()
-            rows[ex["name"]] = {"median_ms": round(statistics.median(times), 1),
-                                "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1), "rows": n}
-            print(f"  {ex['name']:24s} median {rows[ex['name']]['median_ms']:7.1f} ms  p95 {rows[ex['name']]['p95_ms']:7.1f} ms  ({n} rows)", flush=True)
+            rows[ex["name"]] = {
+                "median_ms": round(statistics.median(times), 1),
+                "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1),
+                "rows": n,
+            }
+            print(
+                f"  {ex['name']:24s} median {rows[ex['name']]['median_ms']:7.1f} ms  p95 {rows[ex['name']]['p95_ms']:7.1f} ms  ({n} rows)",
+                flush=True,
+            )
         drawn = browser_draw_ms(base, out) if CHROMIUM.exists() else None
         return {"queries": rows, "concept_graph_drawn_ms": drawn}
     finally:
@@ -88,9 +98,18 @@ def browser_draw_ms(base: str, out: Path) -> dict[str, object]:
         top = next(csv.DictReader(f))["id"]
     times = []
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         page = b.new_page()
         for _ in range(5):
             page.goto(f"{base}/concept/{top}")
@@ -106,7 +125,10 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    results: dict[str, object] = {"machine": machine(), "command": f"python benchmarks/bench_http.py --large {args.large} --repeat {args.repeat}"}
+    results: dict[str, object] = {
+        "machine": machine(),
+        "command": f"python benchmarks/bench_http.py --large {args.large} --repeat {args.repeat}",
+    }
     try:
         subprocess.run([_kg(), "build", "-o", str(tmp / "sample"), "-q"], check=True, stdout=subprocess.DEVNULL)
         print("sample corpus (396 papers)")
@@ -120,13 +142,20 @@ def main() -> int:
                         break
                     g.write(line)
             t0 = time.perf_counter()
-            subprocess.run([_kg(), "build", str(sub), "-o", str(tmp / "large"), "-q", "-j", "2"], check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [_kg(), "build", str(sub), "-o", str(tmp / "large"), "-q", "-j", "2"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             build_s = time.perf_counter() - t0
             marker = json.loads((tmp / "large" / ".kg-build.json").read_text())
             print(f"arxiv-cs first {args.large} papers ({marker['triples']} triples, built in {build_s:.0f} s)")
-            results["large"] = {"papers": marker["papers"], "triples": marker["triples"], "build_seconds": round(build_s, 1),
-                                **measure(tmp / "large", args.repeat)}
+            results["large"] = {
+                "papers": marker["papers"],
+                "triples": marker["triples"],
+                "build_seconds": round(build_s, 1),
+                **measure(tmp / "large", args.repeat),
+            }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     save("http", results)

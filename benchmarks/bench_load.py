@@ -108,12 +108,16 @@ class Workload:
         if r < 0.5:
             q = rng.choice(self.queries)
         elif r < 0.75:
-            iri = "https://w3id.org/kg-lit/id/concept/" + urllib.parse.quote(rng.choices(self.concepts, self.weights)[0], safe="")
+            iri = "https://w3id.org/kg-lit/id/concept/" + urllib.parse.quote(
+                rng.choices(self.concepts, self.weights)[0], safe=""
+            )
             q = f"SELECT ?label ?n WHERE {{ <{iri}> skos:prefLabel ?label ; kg:paperCount ?n }}"
         else:
             pid = json.dumps(rng.choice(self.papers))
-            q = (f"SELECT ?c ?label WHERE {{ ?p dcterms:identifier {pid} ; kg:mentions ?c . "
-                 "?c skos:prefLabel ?label } ORDER BY ?label LIMIT 50")
+            q = (
+                f"SELECT ?c ?label WHERE {{ ?p dcterms:identifier {pid} ; kg:mentions ?c . "
+                "?c skos:prefLabel ?label } ORDER BY ?label LIMIT 50"
+            )
         return "sparql", "POST", "/sparql", q.encode()
 
 
@@ -124,8 +128,15 @@ class Stats:
     statuses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, method: str, path: str,
-                   body: bytes | None, accept: str) -> tuple[int, bytes]:
+async def _request(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
+    method: str,
+    path: str,
+    body: bytes | None,
+    accept: str,
+) -> tuple[int, bytes]:
     head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAccept: {accept}\r\n"
     if body is not None:
         head += f"Content-Type: application/sparql-query\r\nContent-Length: {len(body)}\r\n"
@@ -170,8 +181,9 @@ class _Closed(Exception):
         self.status, self.data = status, data
 
 
-async def _client(port: int, deadline: float, workload: Workload | None, page_share: float, seed: int,
-                  stats: Stats, slow: bool) -> None:
+async def _client(
+    port: int, deadline: float, workload: Workload | None, page_share: float, seed: int, stats: Stats, slow: bool
+) -> None:
     rng = random.Random(seed)
     host = f"127.0.0.1:{port}"
     conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
@@ -187,8 +199,10 @@ async def _client(port: int, deadline: float, workload: Workload | None, page_sh
         try:
             if conn is None:
                 conn = await asyncio.open_connection("127.0.0.1", port)
-            status, _ = await asyncio.wait_for(_request(*conn, host, method, path, body, accept),
-                                               timeout=max(0.05, deadline - time.monotonic()) if slow else None)
+            status, _ = await asyncio.wait_for(
+                _request(*conn, host, method, path, body, accept),
+                timeout=max(0.05, deadline - time.monotonic()) if slow else None,
+            )
         except _Closed as c:
             status = c.status
             conn[1].close() if conn else None
@@ -235,8 +249,16 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-def run_load(port: int, server_pid: int | None, workload: Workload, clients: int, duration: float,
-             page_share: float = 0.7, slow: int = 0, seed: int = 1) -> dict[str, object]:
+def run_load(
+    port: int,
+    server_pid: int | None,
+    workload: Workload,
+    clients: int,
+    duration: float,
+    page_share: float = 0.7,
+    slow: int = 0,
+    seed: int = 1,
+) -> dict[str, object]:
     """Run the load; return the figures (also used by tests/test_load.py)."""
     stats = Stats()
     rss: list[tuple[float, float]] = []
@@ -266,26 +288,46 @@ def run_load(port: int, server_pid: int | None, workload: Workload, clients: int
         rss.append(_tree_rss_mib(server_pid))
     n = sum(len(v) for v in stats.latencies.values())
     out: dict[str, object] = {
-        "clients": clients, "slow_clients": slow, "duration_s": round(wall, 1), "page_share": page_share,
-        "requests": n, "requests_per_s": round(n / wall, 1),
-        "errors": sum(stats.errors.values()), "error_kinds": dict(stats.errors), "statuses": dict(stats.statuses),
+        "clients": clients,
+        "slow_clients": slow,
+        "duration_s": round(wall, 1),
+        "page_share": page_share,
+        "requests": n,
+        "requests_per_s": round(n / wall, 1),
+        "errors": sum(stats.errors.values()),
+        "error_kinds": dict(stats.errors),
+        "statuses": dict(stats.statuses),
     }
     for kind, xs in sorted(stats.latencies.items()):
-        out[kind] = {"n": len(xs), "p50_ms": round(_pct(xs, 0.5) * 1000, 1), "p95_ms": round(_pct(xs, 0.95) * 1000, 1),
-                     "p99_ms": round(_pct(xs, 0.99) * 1000, 1), "max_ms": round(max(xs) * 1000, 1),
-                     "mean_ms": round(statistics.fmean(xs) * 1000, 1)}
+        out[kind] = {
+            "n": len(xs),
+            "p50_ms": round(_pct(xs, 0.5) * 1000, 1),
+            "p95_ms": round(_pct(xs, 0.95) * 1000, 1),
+            "p99_ms": round(_pct(xs, 0.99) * 1000, 1),
+            "max_ms": round(max(xs) * 1000, 1),
+            "mean_ms": round(statistics.fmean(xs) * 1000, 1),
+        }
     if rss:
-        out["server_rss_mib"] = {"start": round(rss[0][0], 1), "peak": round(max(r[0] for r in rss), 1),
-                                 "end": round(rss[-1][0], 1)}
-        out["server_and_query_processes_rss_mib"] = {"start": round(rss[0][1], 1), "peak": round(max(r[1] for r in rss), 1),
-                                                     "end": round(rss[-1][1], 1)}
+        out["server_rss_mib"] = {
+            "start": round(rss[0][0], 1),
+            "peak": round(max(r[0] for r in rss), 1),
+            "end": round(rss[-1][0], 1),
+        }
+        out["server_and_query_processes_rss_mib"] = {
+            "start": round(rss[0][1], 1),
+            "peak": round(max(r[1] for r in rss), 1),
+            "end": round(rss[-1][1], 1),
+        }
     return out
 
 
 def start_server(store: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
     exe = shutil.which("kg", path=str(Path(sys.executable).parent)) or "kg"
-    proc = subprocess.Popen([exe, "serve", "--store", str(store), "--port", str(port), *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [exe, "serve", "--store", str(store), "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -309,16 +351,22 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _print(res: dict[str, object]) -> None:
-    print(f"{res['clients']} clients (+{res['slow_clients']} slow) for {res['duration_s']} s: {res['requests']} requests, "
-          f"{res['requests_per_s']} req/s, {res['errors']} errors")
+    print(
+        f"{res['clients']} clients (+{res['slow_clients']} slow) for {res['duration_s']} s: {res['requests']} requests, "
+        f"{res['requests_per_s']} req/s, {res['errors']} errors"
+    )
     for kind in ("page", "sparql"):
         if kind in res:
             d = res[kind]
             assert isinstance(d, dict)
-            print(f"  {kind:6s} n={d['n']:6d}  p50 {d['p50_ms']:7.1f} ms  p95 {d['p95_ms']:7.1f} ms  "
-                  f"p99 {d['p99_ms']:7.1f} ms  max {d['max_ms']:7.1f} ms")
+            print(
+                f"  {kind:6s} n={d['n']:6d}  p50 {d['p50_ms']:7.1f} ms  p95 {d['p95_ms']:7.1f} ms  "
+                f"p99 {d['p99_ms']:7.1f} ms  max {d['max_ms']:7.1f} ms"
+            )
     if "server_rss_mib" in res:
-        print(f"  server RSS MiB {res['server_rss_mib']}; with query processes {res['server_and_query_processes_rss_mib']}")
+        print(
+            f"  server RSS MiB {res['server_rss_mib']}; with query processes {res['server_and_query_processes_rss_mib']}"
+        )
     if res["error_kinds"]:
         print(f"  errors: {res['error_kinds']}")
     if res.get("named_queries_not_small"):
@@ -343,22 +391,27 @@ def main() -> int:
     if args.store is None:
         tmp = Path(tempfile.mkdtemp())
         print("building the sample corpus ...", flush=True)
-        subprocess.run([shutil.which("kg", path=str(Path(sys.executable).parent)) or "kg", "build", "-o",
-                        str(tmp / "out"), "-q"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [shutil.which("kg", path=str(Path(sys.executable).parent)) or "kg", "build", "-o", str(tmp / "out"), "-q"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         args.store = tmp / "out" / "store"
     try:
         workload = Workload.from_output(args.store.parent)
         if args.port:
-            res = run_load(args.port, args.server_pid, workload, args.clients, args.duration, args.page_share,
-                           args.slow, args.seed)
+            res = run_load(
+                args.port, args.server_pid, workload, args.clients, args.duration, args.page_share, args.slow, args.seed
+            )
         else:
             from kg.serve import free_port
 
             port = free_port()
             proc = start_server(args.store, port, *args.serve_arg)
             try:
-                res = run_load(port, proc.pid, workload, args.clients, args.duration, args.page_share, args.slow,
-                               args.seed)
+                res = run_load(
+                    port, proc.pid, workload, args.clients, args.duration, args.page_share, args.slow, args.seed
+                )
             finally:
                 stop_server(proc)
     finally:

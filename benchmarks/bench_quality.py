@@ -35,8 +35,11 @@ SETS = {
     "scierc-dev": ("scierc/dev.jsonl", {"Method": "METHOD", "Task": "TASK", "Metric": "METRIC"}, None),
     "scierc-test": ("scierc/test.jsonl", {"Method": "METHOD", "Task": "TASK", "Metric": "METRIC"}, None),
     "scier-dev": ("scier/dev.jsonl", {"Dataset": "DATASET", "Method": "METHOD", "Task": "TASK"}, None),
-    "scirex-heldout": ("scirex/train.jsonl", {"Method": "METHOD", "Task": "TASK", "Material": "DATASET",
-                                              "Metric": "METRIC"}, True),
+    "scirex-heldout": (
+        "scirex/train.jsonl",
+        {"Method": "METHOD", "Task": "TASK", "Material": "DATASET", "Metric": "METRIC"},
+        True,
+    ),
     "tdmsci-heldout": ("tdmsci/train.jsonl", {"Task": "TASK", "Dataset": "DATASET", "Metric": "METRIC"}, True),
     "seed-dev": ("seed-dev/gold.jsonl", None, None),
     "seed-train-cv": ("seed-train/gold.jsonl", None, None),  # the concept decision, 5-fold cross-validated
@@ -74,17 +77,26 @@ def run(set_name: str, nlp) -> dict[str, object]:
 
         res = concept_decision.cv("default", quiet=True)
         gold = load_jsonl(GOLD / "seed-train" / "gold.jsonl")
-        papers = [Paper(id=str(p["id"]), title=p["title"], abstract=p["abstract"])
-                  for p in load_jsonl(GOLD / "seed-train" / "papers.jsonl")]
+        papers = [
+            Paper(id=str(p["id"]), title=p["title"], abstract=p["abstract"])
+            for p in load_jsonl(GOLD / "seed-train" / "papers.jsonl")
+        ]
         p_, r_, f_ = res["cv"]
-        out = {"micro": {"p": p_, "r": r_, "f1": f_}, "folds": res["folds"], "threshold": res["threshold"],
-               "recognisers_alone": res["baseline"], "cohesion": concept_cohesion(gold, res["records"]),
-               "seconds": round(time.perf_counter() - t0, 1)}
+        out = {
+            "micro": {"p": p_, "r": r_, "f1": f_},
+            "folds": res["folds"],
+            "threshold": res["threshold"],
+            "recognisers_alone": res["baseline"],
+            "cohesion": concept_cohesion(gold, res["records"]),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
         return out
     elif mapping is None:
         gold = load_jsonl(GOLD / rel)
-        papers = [Paper(id=str(p["id"]), title=p["title"], abstract=p["abstract"])
-                  for p in load_jsonl(GOLD / "seed-dev" / "papers.jsonl")]
+        papers = [
+            Paper(id=str(p["id"]), title=p["title"], abstract=p["abstract"])
+            for p in load_jsonl(GOLD / "seed-dev" / "papers.jsonl")
+        ]
         pred = extract_records(papers, nlp=nlp)
         scores = score_papers(gold, pred)
         out = scores.to_dict()
@@ -111,9 +123,7 @@ def main() -> int:
         raise SystemExit(f"{GOLD}: gold data not found beside the project")
     # results of other modes from an earlier run are kept; the modes run now replace theirs
     previous = RESULTS / "quality.json"
-    results: dict[str, dict[str, object]] = (
-        json.loads(previous.read_text())["results"] if previous.exists() else {}
-    )
+    results: dict[str, dict[str, object]] = json.loads(previous.read_text())["results"] if previous.exists() else {}
     for mode in args.modes.split(","):
         nlp = pipeline(mode)
         for s in args.sets.split(","):

@@ -78,8 +78,10 @@ def score(pairs: list[tuple[set, set]]) -> dict[str, dict[str, float]]:
             ngold[typ] += len(g)
     rows = {t: PRF(tp[t], npred[t], ngold[t]) for t in RELATION_TYPES}
     rows["micro"] = PRF(sum(tp.values()), sum(npred.values()), sum(ngold.values()))
-    return {k: {"p": round(v.p, 3), "r": round(v.r, 3), "f1": round(v.f1, 3), "gold": v.gold, "predicted": v.predicted}
-            for k, v in rows.items()}
+    return {
+        k: {"p": round(v.p, 3), "r": round(v.r, 3), "f1": round(v.f1, 3), "gold": v.gold, "predicted": v.predicted}
+        for k, v in rows.items()
+    }
 
 
 def main() -> int:
@@ -100,7 +102,10 @@ def main() -> int:
         results[split] = {"gold_entities": score(gold_setting), "end_to_end": score(e2e)}
         for setting, rows in results[split].items():
             m = rows["micro"]
-            print(f"scierc-{split} {setting:14s} P={m['p']:.3f} R={m['r']:.3f} F1={m['f1']:.3f} (gold {m['gold']})", flush=True)
+            print(
+                f"scierc-{split} {setting:14s} P={m['p']:.3f} R={m['r']:.3f} F1={m['f1']:.3f} (gold {m['gold']})",
+                flush=True,
+            )
     save("relations", {"machine": machine(), "command": "python benchmarks/bench_relations.py", "results": results})
     print(json.dumps(results["dev"], indent=1))
     return 0

@@ -59,12 +59,19 @@ def query_times(store_dir: Path, repeats: int = 5) -> dict[str, dict[str, float]
     store = open_store(store_dir)
     top = collect(run_named(store, get_named_query("top-concepts"), {"type": "Method"}))
     labels = [row[2].value for row in top.rows[:3]] or ["large language model"]  # type: ignore[union-attr]
-    papers = [s["id"].value for s in store.query("SELECT ?id WHERE { ?p dcterms:identifier ?id } LIMIT 3",  # type: ignore[index, union-attr]
-                                                   prefixes={"dcterms": "http://purl.org/dc/terms/"})]
+    papers = [
+        s["id"].value
+        for s in store.query(
+            "SELECT ?id WHERE { ?p dcterms:identifier ?id } LIMIT 3",  # type: ignore[index, union-attr]
+            prefixes={"dcterms": "http://purl.org/dc/terms/"},
+        )
+    ]
     params = {
-        "concept": [{"concept": x} for x in labels], "method": [{"method": x} for x in labels],
+        "concept": [{"concept": x} for x in labels],
+        "method": [{"method": x} for x in labels],
         "task": [{"task": "object detection"}, {"task": "question answering"}],
-        "paper": [{"paper": p} for p in papers], "type": [{"type": t} for t in ("Method", "Dataset")],
+        "paper": [{"paper": p} for p in papers],
+        "type": [{"type": t} for t in ("Method", "Dataset")],
         "dataset": [{"dataset": "ImageNet", "metric": "accuracy"}],
     }
     out = {}
@@ -78,8 +85,10 @@ def query_times(store_dir: Path, repeats: int = 5) -> dict[str, dict[str, float]
                 collect(run_named(store, nq, case))
                 times.append((time.perf_counter() - t0) * 1000)
         times.sort()
-        out[name] = {"median_ms": round(statistics.median(times), 1),
-                     "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1)}
+        out[name] = {
+            "median_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1),
+        }
     return out
 
 
@@ -88,14 +97,19 @@ def dask_build(corpus: Path, out: Path, workers: int) -> dict[str, float]:
 
     from kg.build import build
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=40) as cluster:
+    with LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    ) as cluster:
         t0 = time.perf_counter()
         r = build([corpus], out, scheduler=cluster.scheduler_address)
         wall = time.perf_counter() - t0
     ext = r.stages["extract"]["seconds"]
-    return {"workers": workers, "seconds": round(wall, 1), "extract_seconds": ext,
-            "extract_papers_per_s": round(r.read.papers / ext, 1) if ext else 0.0}
+    return {
+        "workers": workers,
+        "seconds": round(wall, 1),
+        "extract_seconds": ext,
+        "extract_papers_per_s": round(r.read.papers / ext, 1) if ext else 0.0,
+    }
 
 
 def main() -> int:
@@ -124,15 +138,22 @@ def main() -> int:
         after = round(wall - stages["extract"]["seconds"], 1)
         result["build"] = {
             "command": f"kg build base.jsonl -o DIR -j {j} -q {' '.join(fmt)}".strip(),
-            "seconds": round(wall, 1), "papers_per_s": round(n / wall, 1), "peak_rss_mib_largest_process": round(rss),
+            "seconds": round(wall, 1),
+            "papers_per_s": round(n / wall, 1),
+            "peak_rss_mib_largest_process": round(rss),
             "peak_rss_mib_build_process": max(s["peak_rss_mib"] for s in stages.values()),
-            "stages": stages, "triples": marker["triples"], "concepts": sum(marker["concepts_by_type"].values()),
+            "stages": stages,
+            "triples": marker["triples"],
+            "concepts": sum(marker["concepts_by_type"].values()),
             "after_extraction_seconds": after,
         }
         if not args.skip_local:
             x_wall, x_rss, _ = run_child([*kg, "extract", str(base), "-o", str(tmp / "x.jsonl"), "-j", j, "-q"])
-            result["extract_alone"] = {"command": f"kg extract base.jsonl -o x.jsonl -j {j}", "seconds": round(x_wall, 1),
-                                       "peak_rss_mib": round(x_rss)}
+            result["extract_alone"] = {
+                "command": f"kg extract base.jsonl -o x.jsonl -j {j}",
+                "seconds": round(x_wall, 1),
+                "peak_rss_mib": round(x_rss),
+            }
             result["after_extraction_over_extract_alone"] = round((wall - x_wall) / x_wall, 3)
             result["queries_in_process"] = query_times(out / "store")
             if args.add:
@@ -143,8 +164,11 @@ def main() -> int:
                 changes = json.loads((out / "changes.json").read_text())
                 result["incremental"] = {
                     "command": f"kg build union.jsonl -o DIR -j {j} -q (same DIR; +{args.add} papers)",
-                    "seconds": round(i_wall, 1), "share_of_full_build": round(i_wall / wall, 3),
-                    "cached_papers": inc["cached_papers"], "stages": inc["stages"], "peak_rss_mib": round(i_rss),
+                    "seconds": round(i_wall, 1),
+                    "share_of_full_build": round(i_wall / wall, 3),
+                    "cached_papers": inc["cached_papers"],
+                    "stages": inc["stages"],
+                    "peak_rss_mib": round(i_rss),
                     "changes": {"papers_added": changes["papers"]["added"], "concepts_new": changes["concepts"]["new"]},
                 }
         if args.dask_workers:

@@ -39,8 +39,15 @@ def main() -> int:
         mean = sum(f1[s] for s in DEV_SETS) / len(DEV_SETS)
         rows.append({"floor": floor, "f1": f1, "mean_dev": round(mean, 4)})
         print(f"| {floor} | " + " | ".join(f"{f1[s]:.3f}" for s in SETS) + f" | {mean:.3f} |", flush=True)
-    save("grid_accurate", {"machine": machine(), "agreement": not args.no_agreement,
-                           "command": "python benchmarks/grid_accurate.py", "rows": rows})
+    save(
+        "grid_accurate",
+        {
+            "machine": machine(),
+            "agreement": not args.no_agreement,
+            "command": "python benchmarks/grid_accurate.py",
+            "rows": rows,
+        },
+    )
     return 0
 
 

@@ -1,6 +1,6 @@
 """Run every benchmark, one after the other (results in benchmarks/results/*.json).
 
-    python benchmarks/run_all.py
+python benchmarks/run_all.py
 """
 
 from __future__ import annotations

@@ -62,8 +62,10 @@ def _strings(data: bytes, n: int) -> list[str]:
     """``n`` strings cut from ``data`` (a 0xFF byte separates them), decoded leniently."""
     parts = data.split(b"\xff")
     parts += [b""] * (n - len(parts))
-    return [p.decode("utf-8", "surrogateescape").encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-            for p in parts[:n]]
+    return [
+        p.decode("utf-8", "surrogateescape").encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        for p in parts[:n]
+    ]
 
 
 def target_readers(data: bytes) -> None:
@@ -130,7 +132,7 @@ def target_extract(data: bytes) -> None:
     p = Paper("p", " ".join(title.split()), abstract)
     (ex,) = list(kg.extract.pipeline.extract([p], _NLP[0]))  # type: ignore[arg-type]
     for m in ex.mentions:
-        assert 0 <= m.start < m.end <= len(p.text) and p.text[m.start:m.end] == m.text, (m, p.text)
+        assert 0 <= m.start < m.end <= len(p.text) and p.text[m.start : m.end] == m.text, (m, p.text)
         assert m.sentence_start <= m.start and m.end <= m.sentence_end
     limit = 4 + len(piece) % 64
     pieces = kg.extract.pipeline.split_long_text(abstract, limit)
@@ -164,8 +166,10 @@ def seed_corpus(target: str) -> Path:
             seeds.append(bytes([fmt]) + (data / name).read_bytes()[:3000])
     seeds.append(bytes([2]) + b'id,title,abstract\n1,"A, title","An abstract."\n2,"Broken,abs\n3,T,A\n')
     seeds.append(bytes([3]) + b"id\ttitle\tabstract\nx y\tT\tWe use BERT on SQuAD.\n")
-    seeds.append(b"We propose FastSpec (FS) for code generation\xffOn the HumanEval benchmark FS improves pass@1."
-                 b"\n\nLarge language models (LLMs) are slow.\xffpiece")
+    seeds.append(
+        b"We propose FastSpec (FS) for code generation\xffOn the HumanEval benchmark FS improves pass@1."
+        b"\n\nLarge language models (LLMs) are slow.\xffpiece"
+    )
     seeds.append(b'a b\xffx"<y>\xffq-1\xff\x1b[31m')
     for i, s in enumerate(seeds):
         prefix = {"all": bytes([i % 4])}.get(target, b"")
@@ -183,8 +187,7 @@ def _hypothesis_run(fn: Callable[[bytes], None], seconds: float, runs: int | Non
     done = 0
     start = time.monotonic()
 
-    @settings(max_examples=runs or 10**9, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=runs or 10**9, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(st.binary(max_size=4096))
     def run(data: bytes) -> None:
         nonlocal done

@@ -62,9 +62,24 @@ WRITE_FORMATS = ("nt", "ttl", "jsonld", "xml", "graphml")
 _FILE_OF = {"nt": "kg.nt", "ttl": "kg.ttl", "jsonld": "kg.jsonld", "xml": "kg.rdf", "graphml": "graph.graphml"}
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
-_INTEGER_TYPES = frozenset(_XSD + t for t in (
-    "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger", "negativeInteger",
-    "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte"))
+_INTEGER_TYPES = frozenset(
+    _XSD + t
+    for t in (
+        "integer",
+        "int",
+        "long",
+        "short",
+        "byte",
+        "nonNegativeInteger",
+        "positiveInteger",
+        "negativeInteger",
+        "nonPositiveInteger",
+        "unsignedInt",
+        "unsignedLong",
+        "unsignedShort",
+        "unsignedByte",
+    )
+)
 _FLOAT_TYPES = frozenset(_XSD + t for t in ("decimal", "double", "float"))
 _TYPE_IRIS = {
     "https://w3id.org/kg-lit/ontology#Method": "METHOD",
@@ -118,8 +133,7 @@ def rows(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> list[
     if isinstance(result, ox.QuerySolutions):
         names = [v.value for v in result.variables]
         return [{n: plain(sol[n]) for n in names} for sol in result]
-    return [{"subject": plain(t.subject), "predicate": plain(t.predicate), "object": plain(t.object)}
-            for t in result]
+    return [{"subject": plain(t.subject), "predicate": plain(t.predicate), "object": plain(t.object)} for t in result]
 
 
 def _model(model: str | None) -> str | None:
@@ -167,7 +181,11 @@ class KnowledgeGraph:
         return self._store
 
     def results(
-        self, sparql: str | None = None, *, name: str | None = None, params: Mapping[str, object] | None = None,
+        self,
+        sparql: str | None = None,
+        *,
+        name: str | None = None,
+        params: Mapping[str, object] | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Like :meth:`query`, but the pyoxigraph result itself (RDF terms, ready to serialise),
         and the parameters as a mapping (so a variable may be called ``name``)."""
@@ -181,8 +199,9 @@ class KnowledgeGraph:
             if sparql is not None:
                 raise QueryError("give either SPARQL text or name=..., not both")
             nq = get_named_query(name)
-            return run_named(self.store, nq, {k: (str(v).lower() if isinstance(v, bool) else str(v))
-                                              for k, v in params.items()})
+            return run_named(
+                self.store, nq, {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in params.items()}
+            )
         if sparql is None:
             raise QueryError("no query given; pass SPARQL text or name=NAME (kg.named_queries() lists them)")
         # str, int, float and bool become typed literals (xsd:string, integer, double, boolean)
@@ -238,9 +257,18 @@ class KnowledgeGraph:
                 d = json.loads(line, strict=False)
                 if paper is not None and d["paper"] != paper:
                     continue
-                yield Mention(d["paper"], d["start"], d["end"], d["text"], d["label"], sentence=d.get("sentence", 0),
-                              confidence=d.get("confidence", 1.0), producer=d.get("producer", ""),
-                              role=d.get("role", "used"), concept=d.get("concept", ""))
+                yield Mention(
+                    d["paper"],
+                    d["start"],
+                    d["end"],
+                    d["text"],
+                    d["label"],
+                    sentence=d.get("sentence", 0),
+                    confidence=d.get("confidence", 1.0),
+                    producer=d.get("producer", ""),
+                    role=d.get("role", "used"),
+                    concept=d.get("concept", ""),
+                )
 
     def concepts(self, type: str | None = None) -> Iterator[ConceptRecord]:  # noqa: A002 (the contract's name)
         """Every concept (:class:`ConceptRecord`), most papers first, streamed from ``concepts.csv``;
@@ -258,8 +286,15 @@ class KnowledgeGraph:
                 for part in row["aliases"].split("|") if row["aliases"] else ():
                     alias, _, n = part.rpartition("=")
                     aliases[alias] = int(n) if n.isdigit() else 0
-                yield ConceptRecord(row["id"], row["label"], row["type"], int(row["papers"]), int(row["mentions"]),
-                                    row["ambiguous"] == "true", aliases)
+                yield ConceptRecord(
+                    row["id"],
+                    row["label"],
+                    row["type"],
+                    int(row["papers"]),
+                    int(row["mentions"]),
+                    row["ambiguous"] == "true",
+                    aliases,
+                )
 
     # -- questions answered from the store -------------------------------------------------------
 
@@ -302,9 +337,14 @@ class KnowledgeGraph:
         for r in self.query(q):
             tid = _iri_id(str(r["t"]), "topic")
             rec = topics.setdefault(tid, {"topic": tid, "label": r["label"], "size": 0, "members": []})
-            rec["members"].append({"id": _iri_id(str(r["m"]), "concept"), "label": r["mlabel"],
-                                   "type": _TYPE_IRIS.get(str(r["type"]), str(r["type"]).rsplit("#", 1)[-1].upper()),
-                                   "papers": r["n"]})
+            rec["members"].append(
+                {
+                    "id": _iri_id(str(r["m"]), "concept"),
+                    "label": r["mlabel"],
+                    "type": _TYPE_IRIS.get(str(r["type"]), str(r["type"]).rsplit("#", 1)[-1].upper()),
+                    "papers": r["n"],
+                }
+            )
             rec["size"] += 1
         ranked = sorted(topics.values(), key=lambda x: (-x["size"], x["topic"]))
         for rec in ranked:
@@ -333,8 +373,15 @@ class KnowledgeGraph:
         for n in nb.neighbours:
             node = f"concept:{_iri_id(n.concept, 'concept')}"
             g.add_node(node, kind="concept", label=n.label, type=n.type, hop=n.hop)
-            g.add_edge(f"concept:{_iri_id(n.via, 'concept')}", node, key="cooccurs", kind="cooccurs",
-                       papers=len(n.papers), titles=list(n.papers), strength=n.score)
+            g.add_edge(
+                f"concept:{_iri_id(n.via, 'concept')}",
+                node,
+                key="cooccurs",
+                kind="cooccurs",
+                papers=len(n.papers),
+                titles=list(n.papers),
+                strength=n.score,
+            )
         return g
 
     # -- writing -------------------------------------------------------------------------------
@@ -359,8 +406,12 @@ class KnowledgeGraph:
             dest.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise OutputError(f"{dest}: cannot create the folder ({err.strerror}); choose another") from err
-        rdf = {"nt": ox.RdfFormat.N_TRIPLES, "ttl": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD,
-               "xml": ox.RdfFormat.RDF_XML}
+        rdf = {
+            "nt": ox.RdfFormat.N_TRIPLES,
+            "ttl": ox.RdfFormat.TURTLE,
+            "jsonld": ox.RdfFormat.JSON_LD,
+            "xml": ox.RdfFormat.RDF_XML,
+        }
         written: dict[str, Path] = {}
         for f in dict.fromkeys(wanted):
             src, path = self.folder / _FILE_OF[f], dest / _FILE_OF[f]
@@ -420,9 +471,18 @@ def build(
         inputs = [inputs]
     files = [Path(p) for p in inputs] if inputs is not None else None
     folder = Path(out) if out is not None else DEFAULT_OUT
-    report = run_build(files, folder, force=force, fmt=fmt, n_process=processes, model=_model(model),
-                       progress=progress, formats=formats, scheduler=scheduler,
-                       corrections=Path(corrections) if corrections is not None else None)
+    report = run_build(
+        files,
+        folder,
+        force=force,
+        fmt=fmt,
+        n_process=processes,
+        model=_model(model),
+        progress=progress,
+        formats=formats,
+        scheduler=scheduler,
+        corrections=Path(corrections) if corrections is not None else None,
+    )
     g = KnowledgeGraph(folder)
     g.report = report
     return g
@@ -434,8 +494,11 @@ def open(folder: str | Path) -> KnowledgeGraph:  # noqa: A001 (kg.open, as the c
     Fails at once, in one line (:class:`kg.errors.StoreError`), when there is no store.
     """
     path = Path(folder)
-    g = KnowledgeGraph(path) if (path / "store").is_dir() or path.name != "store" else \
-        KnowledgeGraph(path.parent, store=path)
+    g = (
+        KnowledgeGraph(path)
+        if (path / "store").is_dir() or path.name != "store"
+        else KnowledgeGraph(path.parent, store=path)
+    )
     g.store  # noqa: B018 (open now: a wrong folder fails here rather than at the first query)
     return g
 
@@ -451,8 +514,10 @@ def _to_paper(item: object, i: int) -> Paper:
     elif isinstance(item, Mapping):
         rec = item
     else:
-        raise InputError(f"record {i}: a {type(item).__name__}; give a str, a dict (id, title, abstract or text) "
-                         "or a kg.records.Paper")
+        raise InputError(
+            f"record {i}: a {type(item).__name__}; give a str, a dict (id, title, abstract or text) "
+            "or a kg.records.Paper"
+        )
     warnings: list[str] = []
     paper = _record_to_paper(dict(rec), f"record {i}", warnings)
     if paper is None:

@@ -45,8 +45,17 @@ from kg.relations import paper_relations
 from kg.store import dump_store, load_store
 from kg.views import write_overview
 
-__all__ = ["BuildReport", "build", "MARKER", "STAGING", "FORMATS", "check_output_dir", "extraction_cache_key",
-           "run_extraction", "changes_between"]
+__all__ = [
+    "BuildReport",
+    "build",
+    "MARKER",
+    "STAGING",
+    "FORMATS",
+    "check_output_dir",
+    "extraction_cache_key",
+    "run_extraction",
+    "changes_between",
+]
 
 MARKER = ".kg-build.json"
 STAGING = ".kg-staging"
@@ -56,8 +65,20 @@ FORMATS = ("nt", "ttl", "jsonld")
 #: without --formats, Turtle and JSON-LD are written only up to this many papers (at 75k papers
 #: each is several GB and minutes of serialising; the store and kg.nt hold the same triples)
 AUTO_FORMATS_MAX_PAPERS = 20_000
-RECORD_FILES = ("papers.jsonl", "mentions.jsonl", "relations.jsonl", "decisions.jsonl", "concepts.csv", "graph.graphml",
-                "graph.html", "overview.json", "report.html", "figures", "store", CHANGES)
+RECORD_FILES = (
+    "papers.jsonl",
+    "mentions.jsonl",
+    "relations.jsonl",
+    "decisions.jsonl",
+    "concepts.csv",
+    "graph.graphml",
+    "graph.html",
+    "overview.json",
+    "report.html",
+    "figures",
+    "store",
+    CHANGES,
+)
 OUTPUT_FILES = ("kg.ttl", "kg.nt", "kg.jsonld", *RECORD_FILES)
 
 
@@ -141,17 +162,32 @@ def extraction_cache_key(text: str, mtext: str | None = None) -> str:
 
 def _ex_to_json(ex: Extraction) -> dict[str, object]:
     return {
-        "mentions": [[m.start, m.end, m.label, m.sentence, m.sentence_start, m.sentence_end,
-                      m.confidence, m.producer, m.role] for m in ex.mentions],
+        "mentions": [
+            [m.start, m.end, m.label, m.sentence, m.sentence_start, m.sentence_end, m.confidence, m.producer, m.role]
+            for m in ex.mentions
+        ],
         "abbreviations": ex.abbreviations,
     }
 
 
-def _ex_from_json(pid: str, text: str, d: dict[str, list[list[object]]]) -> Extraction:
+def _ex_from_json(pid: str, text: str, d: dict[str, list[list[Any]]]) -> Extraction:
     ex = Extraction(pid)
     for s, e, lab, sent, ss, se, conf, prod, role in d["mentions"]:
-        ex.mentions.append(Mention(pid, int(s), int(e), text[int(s):int(e)], str(lab), int(sent), int(ss), int(se),  # type: ignore[call-overload]
-                                   float(conf), str(prod), str(role)))  # type: ignore[arg-type]
+        ex.mentions.append(
+            Mention(
+                pid,
+                int(s),
+                int(e),
+                text[int(s) : int(e)],
+                str(lab),
+                int(sent),
+                int(ss),
+                int(se),
+                float(conf),
+                str(prod),
+                str(role),
+            )
+        )
     ex.abbreviations = [(str(a), str(b)) for a, b in d["abbreviations"]]
     return ex
 
@@ -223,8 +259,17 @@ def _concepts_csv(concepts: dict[str, Concept]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["id", "label", "type", "papers", "mentions", "ambiguous", "aliases"])
     for c in sorted(concepts.values(), key=lambda c: (-c.paper_count, c.id)):
-        w.writerow([c.id, c.label, c.type, c.paper_count, c.mention_count, str(c.ambiguous).lower(),
-                    "|".join(f"{a}={n}" for a, n in sorted(c.aliases.items()))])
+        w.writerow(
+            [
+                c.id,
+                c.label,
+                c.type,
+                c.paper_count,
+                c.mention_count,
+                str(c.ambiguous).lower(),
+                "|".join(f"{a}={n}" for a, n in sorted(c.aliases.items())),
+            ]
+        )
     return buf.getvalue()
 
 
@@ -246,6 +291,7 @@ def _graphml(g: nx.MultiDiGraph, path: Path) -> None:
 
 
 # --- what changed since the last build -------------------------------------------------------
+
 
 def _paper_hash(rec: dict[str, Any]) -> str:
     """What a paper says, without where it was read (``sources``: file and line)."""
@@ -319,15 +365,39 @@ def changes_between(
     )
     return {
         "previous_build": before is not None,
-        "papers": {"before": len(old_p), "after": len(now_p), "added": len(added), "removed": len(removed),
-                   "changed": len(changed), "added_ids": added[:listed], "removed_ids": removed[:listed],
-                   "changed_ids": changed[:listed]},
-        "concepts": {"before": len(old_c), "after": len(concepts), "new": len(new_c), "gone": len(gone_c),
-                     "merged": len(merged), "new_ids": new_c[:listed], "gone_ids": gone_c[:listed],
-                     "merged_into": merged[:listed]},
-        "most_grown": [{"id": cid, "label": concepts[cid].label, "papers_before": old_c.get(cid, ("", 0))[1],
-                        "papers_after": concepts[cid].paper_count, "growth": d}
-                       for d, cid in growth[:grown] if d > 0] if before is not None else [],
+        "papers": {
+            "before": len(old_p),
+            "after": len(now_p),
+            "added": len(added),
+            "removed": len(removed),
+            "changed": len(changed),
+            "added_ids": added[:listed],
+            "removed_ids": removed[:listed],
+            "changed_ids": changed[:listed],
+        },
+        "concepts": {
+            "before": len(old_c),
+            "after": len(concepts),
+            "new": len(new_c),
+            "gone": len(gone_c),
+            "merged": len(merged),
+            "new_ids": new_c[:listed],
+            "gone_ids": gone_c[:listed],
+            "merged_into": merged[:listed],
+        },
+        "most_grown": [
+            {
+                "id": cid,
+                "label": concepts[cid].label,
+                "papers_before": old_c.get(cid, ("", 0))[1],
+                "papers_after": concepts[cid].paper_count,
+                "growth": d,
+            }
+            for d, cid in growth[:grown]
+            if d > 0
+        ]
+        if before is not None
+        else [],
     }
 
 
@@ -337,12 +407,15 @@ def changes_line(ch: dict[str, Any]) -> str:
         return "first build here: " + f"{ch['papers']['after']} papers, {ch['concepts']['after']} concepts"
     p, c = ch["papers"], ch["concepts"]
     grown = ", ".join(f"{g['label']} +{g['growth']}" for g in ch["most_grown"][:3])
-    return (f"papers +{p['added']} -{p['removed']} ~{p['changed']}; concepts +{c['new']} new, "
-            f"-{c['gone']} gone ({c.get('merged', 0)} of them merged into others)"
-            + (f"; most grown: {grown}" if grown else ""))
+    return (
+        f"papers +{p['added']} -{p['removed']} ~{p['changed']}; concepts +{c['new']} new, "
+        f"-{c['gone']} gone ({c.get('merged', 0)} of them merged into others)"
+        + (f"; most grown: {grown}" if grown else "")
+    )
 
 
 # --- staging and swapping ----------------------------------------------------------------------
+
 
 def _remove(p: Path) -> None:
     if p.is_dir() and not p.is_symlink():
@@ -445,8 +518,14 @@ def build(
 
 
 def _build(
-    inputs: Sequence[Path] | None, out: Path, fmt: str | None, n_process: int, model: str | None,
-    progress: Callable[[str, int, int], None] | None, formats: Sequence[str] | None, scheduler: str | None,
+    inputs: Sequence[Path] | None,
+    out: Path,
+    fmt: str | None,
+    n_process: int,
+    model: str | None,
+    progress: Callable[[str, int, int], None] | None,
+    formats: Sequence[str] | None,
+    scheduler: str | None,
     fixes: Corrections | None = None,
 ) -> BuildReport:
     t0 = time.perf_counter()
@@ -499,15 +578,19 @@ def _build(
     topics = concept_topics(g)
     report.topics = len(topics)
     report.edges_by_kind = graph_counts(g)
-    cooc_rows = [(a.split(":", 1)[1], b.split(":", 1)[1], d["papers"], d["strength"])
-                 for a, b, k, d in g.edges(keys=True, data=True) if k == "cooccurs"]
+    cooc_rows = [
+        (a.split(":", 1)[1], b.split(":", 1)[1], d["papers"], d["strength"])
+        for a, b, k, d in g.edges(keys=True, data=True)
+        if k == "cooccurs"
+    ]
 
     stages.start("rdf")
     # N-Triples streamed from the records (sorted in bounded memory), the rest by Oxigraph from the store
     items = triples(papers, concepts, mentions, sims, topics, relations)
     aggregates = aggregate_triples(papers, concepts, mentions, cooc_rows)
-    report.triples = write_ntriples_sorted((t for part in (items, aggregates, hierarchy_triples(hierarchy))
-                                            for t in part), stage / "kg.nt")
+    report.triples = write_ntriples_sorted(
+        (t for part in (items, aggregates, hierarchy_triples(hierarchy)) for t in part), stage / "kg.nt"
+    )
     del sims, cooc_rows
     stages.start("store")
     load_store(stage / "kg.nt", stage / "store")

@@ -59,9 +59,11 @@ class ExtractionCache:
         """(hash, value) for the given hashes that are cached under ``version``."""
         hs = list(hashes)
         for i in range(0, len(hs), chunk):
-            part = hs[i:i + chunk]
-            q = (f"SELECT text_hash, value FROM extraction WHERE version = ? AND text_hash IN "
-                 f"({','.join('?' * len(part))})")
+            part = hs[i : i + chunk]
+            q = (
+                f"SELECT text_hash, value FROM extraction WHERE version = ? AND text_hash IN "
+                f"({','.join('?' * len(part))})"
+            )
             for h, v in self.db.execute(q, [version, *part]):
                 yield h, json.loads(v)
 

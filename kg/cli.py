@@ -70,8 +70,10 @@ def _model(model: str) -> str | None:
         return model
     path = Path(model)
     if not (path / "config.cfg").is_file() or not (path / "meta.json").is_file():
-        raise KGError(f"--model {model}: not a trained spaCy pipeline directory (no config.cfg and meta.json); "
-                      "use default, accurate, none or such a directory")
+        raise KGError(
+            f"--model {model}: not a trained spaCy pipeline directory (no config.cfg and meta.json); "
+            "use default, accurate, none or such a directory"
+        )
     return model
 
 
@@ -82,8 +84,13 @@ def _write_out(data: str) -> None:
 
 def _progress(quiet: bool) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, disable=quiet, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=False,
     )
 
 
@@ -99,8 +106,16 @@ class _RateColumn(ProgressColumn):
 def _build_progress(quiet: bool) -> Progress:
     """Per stage: bar, done/total, rate, elapsed and time remaining (ETA)."""
     return Progress(
-        TextColumn("[bold]{task.description:<10}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
-        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err, disable=quiet, transient=False,
+        TextColumn("[bold]{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+        transient=False,
         speed_estimate_period=60.0,
     )
 
@@ -111,16 +126,44 @@ def _formats(value: str | None) -> list[str] | None:
 
 @app.command()
 def build(
-    inputs: Annotated[list[Path] | None, typer.Argument(help="Corpus files (.txt Daily Papers, .jsonl, .csv); default: the bundled sample corpus.")] = None,
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Corpus files (.txt Daily Papers, .jsonl, .csv); default: the bundled sample corpus."),
+    ] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output directory.")] = DEFAULT_OUT,
     force: Annotated[bool, typer.Option("--force", help="Replace an output directory kg did not make.")] = False,
-    fmt: Annotated[str | None, typer.Option("--format", help="Input format for every file: txt, jsonl, csv, tsv.")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Input format for every file: txt, jsonl, csv, tsv.")
+    ] = None,
     processes: Annotated[int, typer.Option("-j", "--processes", min=1, help="Extraction processes.")] = 1,
-    model: Annotated[str, typer.Option("--model", help="'default' (packaged CNN recogniser), 'accurate' (transformer; pip install 'kg[accurate]'), 'none' (rules only) or a spaCy pipeline path.")] = "default",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="'default' (packaged CNN recogniser), 'accurate' (transformer; pip install 'kg[accurate]'), 'none' (rules only) or a spaCy pipeline path.",
+        ),
+    ] = "default",
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
-    formats: Annotated[str | None, typer.Option("--formats", help="RDF files to write, comma-separated: nt,ttl,jsonld (kg.nt is always written: the store loads from it). Default: all three up to 20,000 papers, kg.nt alone above.")] = None,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="A Dask scheduler address (tcp://host:8786): extraction and the counting run on that cluster (needs kg's dask extra).")] = None,
-    corrections: Annotated[Path | None, typer.Option("--corrections", help="A corrections file (default: kg-corrections.toml in the output folder or here).")] = None,
+    formats: Annotated[
+        str | None,
+        typer.Option(
+            "--formats",
+            help="RDF files to write, comma-separated: nt,ttl,jsonld (kg.nt is always written: the store loads from it). Default: all three up to 20,000 papers, kg.nt alone above.",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="A Dask scheduler address (tcp://host:8786): extraction and the counting run on that cluster (needs kg's dask extra).",
+        ),
+    ] = None,
+    corrections: Annotated[
+        Path | None,
+        typer.Option(
+            "--corrections", help="A corrections file (default: kg-corrections.toml in the output folder or here)."
+        ),
+    ] = None,
 ) -> None:
     """Read a corpus and write the knowledge graph: RDF, SPARQL store, records, GraphML and HTML."""
     from kg.build import build as run_build
@@ -137,9 +180,18 @@ def build(
             prog.update(tasks[step], completed=done, total=total or 1)
 
         try:
-            report = run_build(inputs, output, force=force, fmt=fmt, n_process=processes,
-                               formats=_formats(formats), scheduler=scheduler,
-                               model=_model(model), progress=on, corrections=corrections)
+            report = run_build(
+                inputs,
+                output,
+                force=force,
+                fmt=fmt,
+                n_process=processes,
+                formats=_formats(formats),
+                scheduler=scheduler,
+                model=_model(model),
+                progress=on,
+                corrections=corrections,
+            )
         except KGError as e:
             raise _fail(e) from e
         except OSError as e:  # the output directory cannot be made or written
@@ -152,12 +204,21 @@ def build(
         _warn(w)
     r = report.read
     summary = Table(title="kg build", show_header=False, box=None)
-    summary.add_row("papers read", f"{_n(r.entries, 'entry', 'entries')} from {_n(len(r.files) - len(r.failed_files), 'file')} → {_n(r.papers, 'paper')}")
+    summary.add_row(
+        "papers read",
+        f"{_n(r.entries, 'entry', 'entries')} from {_n(len(r.files) - len(r.failed_files), 'file')} → {_n(r.papers, 'paper')}",
+    )
     summary.add_row("duplicates merged", str(r.duplicates))
-    summary.add_row("mentions", ", ".join(f"{k.lower()} {v}" for k, v in report.mentions_by_type.items())
-              + f" (total {sum(report.mentions_by_type.values())})")
-    summary.add_row("concepts", ", ".join(f"{k.lower()} {v}" for k, v in report.concepts_by_type.items())
-              + f" (total {sum(report.concepts_by_type.values())})")
+    summary.add_row(
+        "mentions",
+        ", ".join(f"{k.lower()} {v}" for k, v in report.mentions_by_type.items())
+        + f" (total {sum(report.mentions_by_type.values())})",
+    )
+    summary.add_row(
+        "concepts",
+        ", ".join(f"{k.lower()} {v}" for k, v in report.concepts_by_type.items())
+        + f" (total {sum(report.concepts_by_type.values())})",
+    )
     summary.add_row("edges", ", ".join(f"{k} {v}" for k, v in report.edges_by_kind.items()))
     summary.add_row("relations", ", ".join(f"{k} {v}" for k, v in report.relations_by_type.items()) or "none")
     summary.add_row("topics", str(report.topics))
@@ -166,7 +227,11 @@ def build(
     summary.add_row("triples", str(report.triples))
     summary.add_row("changes", _t(changes_line(report.changes)))
     summary.add_row("files written", _t("\n".join(report.files)))
-    summary.add_row("seconds", f"{report.seconds:.1f}" + (f" ({_n(report.cached_papers, 'paper')} from cache)" if report.cached_papers else ""))
+    summary.add_row(
+        "seconds",
+        f"{report.seconds:.1f}"
+        + (f" ({_n(report.cached_papers, 'paper')} from cache)" if report.cached_papers else ""),
+    )
     out.print(summary)
 
 
@@ -191,10 +256,14 @@ def _parse_params(params: list[str]) -> dict[str, str]:
 def query(
     sparql: Annotated[str | None, typer.Argument(help="SPARQL text, or @file.rq to read it from a file.")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Run a named query (see --list).")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Bind a parameter: key=value (repeatable).")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Bind a parameter: key=value (repeatable).")
+    ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the named queries and their parameters.")] = False,
     store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, tsv or json (SPARQL 1.1 Query Results JSON).")] = "table",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table, csv, tsv or json (SPARQL 1.1 Query Results JSON).")
+    ] = "table",
 ) -> None:
     """Run SPARQL against the store; the usual prefixes (kg:, schema:, dcterms:, skos:, prov:, ...) are predeclared."""
     import pyoxigraph as ox
@@ -235,8 +304,11 @@ def query(
         result = _graph(store).results(text, name=name, params=params)
         if fmt != "table":
             if isinstance(result, ox.QuerySolutions | ox.QueryBoolean):
-                qf = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV,
-                      "json": ox.QueryResultsFormat.JSON}[fmt]
+                qf = {
+                    "csv": ox.QueryResultsFormat.CSV,
+                    "tsv": ox.QueryResultsFormat.TSV,
+                    "json": ox.QueryResultsFormat.JSON,
+                }[fmt]
                 data = result.serialize(format=qf)
             else:
                 rf = ox.RdfFormat.N_TRIPLES
@@ -275,7 +347,9 @@ def neighbors(
     hops: Annotated[int, typer.Option("--hops", min=1, max=3, help="How many hops out.")] = 1,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Neighbours kept per concept and hop.")] = 15,
     store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
-    html_file: Annotated[Path | None, typer.Option("--html", help="Also write an interactive view to this file.")] = None,
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="Also write an interactive view to this file.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show a concept's neighbourhood: related concepts and the papers that link them, strongest first."""
@@ -284,11 +358,19 @@ def neighbors(
     except KGError as e:
         raise _fail(e) from e
     if as_json:
-        out.print_json(json.dumps({
-            "concept": nb.concept, "label": nb.label, "type": nb.type, "papers": nb.paper_count,
-            "neighbours": [n.__dict__ for n in nb.neighbours],
-            "broader": nb.broader, "narrower": nb.narrower,
-        }))
+        out.print_json(
+            json.dumps(
+                {
+                    "concept": nb.concept,
+                    "label": nb.label,
+                    "type": nb.type,
+                    "papers": nb.paper_count,
+                    "neighbours": [n.__dict__ for n in nb.neighbours],
+                    "broader": nb.broader,
+                    "narrower": nb.narrower,
+                }
+            )
+        )
     else:
         t = Table(title=_t(f"{nb.label} ({nb.type.lower()}, {_n(nb.paper_count, 'paper')})"))
         for col in ("hop", "concept", "type", "papers", "via", "linking papers"):
@@ -306,7 +388,9 @@ def neighbors(
         from kg.views import neighbourhood_data, render_html
 
         data = neighbourhood_data(
-            nb.concept, nb.label, nb.type,
+            nb.concept,
+            nb.label,
+            nb.type,
             [(n.concept, n.label, n.type, len(n.papers), n.score, n.via, n.hop) for n in nb.neighbours],
         )
         try:
@@ -323,11 +407,25 @@ def extract(
     input_file: Annotated[Path, typer.Argument(help="A corpus file, or JSONL with id and text (or title + abstract).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output JSONL, one line per input record.")],
     fmt: Annotated[str | None, typer.Option("--format", help="Input format: txt, jsonl, csv, tsv.")] = None,
-    model: Annotated[str, typer.Option("--model", help="'default', 'accurate' (transformer), 'none' (rules only) or a spaCy pipeline path.")] = "default",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", help="'default', 'accurate' (transformer), 'none' (rules only) or a spaCy pipeline path."
+        ),
+    ] = "default",
     processes: Annotated[int, typer.Option("-j", "--processes", min=1)] = 1,
     quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
-    explain: Annotated[bool, typer.Option("--explain", help="Add each record's decisions: every candidate concept, kept or dropped, with score and features.")] = False,
-    all_mentions: Annotated[bool, typer.Option("--all-mentions", help="Keep every recognised mention (no concept decision): span-level output.")] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Add each record's decisions: every candidate concept, kept or dropped, with score and features.",
+        ),
+    ] = False,
+    all_mentions: Annotated[
+        bool,
+        typer.Option("--all-mentions", help="Keep every recognised mention (no concept decision): span-level output."),
+    ] = False,
 ) -> None:
     """Run the extractor alone: mentions with offsets, labels, concepts and roles."""
     from kg.extract.run import extract_file
@@ -339,9 +437,17 @@ def extract(
         check_writable(output)  # before the extraction, not after it
         with _progress(quiet) as prog:
             task = prog.add_task("extract", total=None)
-            n, m = extract_file(input_file, output, fmt, model_, processes,
-                                warnings, progress=lambda k: prog.advance(task, k),
-                                decision=not all_mentions, explain=explain)
+            n, m = extract_file(
+                input_file,
+                output,
+                fmt,
+                model_,
+                processes,
+                warnings,
+                progress=lambda k: prog.advance(task, k),
+                decision=not all_mentions,
+                explain=explain,
+            )
     except KGError as e:
         for w in warnings:
             _warn(w)
@@ -374,8 +480,13 @@ def explain(
         table.add_column(col)
     for r in rows:
         why = ", ".join(f"{k}={v:g}" for k, v in list(r["evidence"].items())[:features])
-        table.add_row("kept" if r["kept"] else "dropped", _t(r["label"]), r["type"], f"{r['score']:.2f}",
-                      _t(why if r["reason"] == "model" else f"{r['reason']}; {why}"))
+        table.add_row(
+            "kept" if r["kept"] else "dropped",
+            _t(r["label"]),
+            r["type"],
+            f"{r['score']:.2f}",
+            _t(why if r["reason"] == "model" else f"{r['reason']}; {why}"),
+        )
     out.print(table)
 
 
@@ -385,7 +496,9 @@ def similar(
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many papers.")] = 10,
     store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    html_file: Annotated[Path | None, typer.Option("--html", help="Also write an interactive view to this file.")] = None,
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="Also write an interactive view to this file.")
+    ] = None,
 ) -> None:
     """The papers most related to a paper, with a score and the shared concepts that make it."""
     try:
@@ -437,28 +550,62 @@ def topics(
     for col in ("size", "topic", "named by", "most-mentioned members"):
         t.add_column(col, overflow="fold")
     for rec in rows:
-        t.add_row(str(rec["size"]), _t(rec["topic"]), _t(rec["label"]), _t(", ".join(m["label"] for m in rec["members"][:5])))
+        t.add_row(
+            str(rec["size"]), _t(rec["topic"]), _t(rec["label"]), _t(", ".join(m["label"] for m in rec["members"][:5]))
+        )
     out.print(t)
 
 
 @app.command()
 def serve(
     store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (default: this machine only).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (default: this machine only).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8077,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds a query may run.")] = 10.0,
-    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Result rows (or triples) a query may return.")] = 10_000,
-    allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="Also answer requests whose Host header names NAME (repeatable; '*' for any). By default only the bound address, 127.0.0.1, localhost and [::1] are.", metavar="NAME")] = None,
-    max_queries: Annotated[int, typer.Option("--max-queries", min=1, help="SPARQL queries started at once (query processes); long ones (0.5 s of CPU) move to half as many slots of their own.")] = 4,
-    allow_corrections: Annotated[bool, typer.Option("--allow-corrections", help="Concept pages get a form (drop, retype, rename, merge, split) that appends to kg-corrections.toml beside the store; the next `kg build` of that folder applies it. Off: the explorer is read-only.")] = False,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", min=1, help="Result rows (or triples) a query may return.")
+    ] = 10_000,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Also answer requests whose Host header names NAME (repeatable; '*' for any). By default only the bound address, 127.0.0.1, localhost and [::1] are.",
+            metavar="NAME",
+        ),
+    ] = None,
+    max_queries: Annotated[
+        int,
+        typer.Option(
+            "--max-queries",
+            min=1,
+            help="SPARQL queries started at once (query processes); long ones (0.5 s of CPU) move to half as many slots of their own.",
+        ),
+    ] = 4,
+    allow_corrections: Annotated[
+        bool,
+        typer.Option(
+            "--allow-corrections",
+            help="Concept pages get a form (drop, retype, rename, merge, split) that appends to kg-corrections.toml beside the store; the next `kg build` of that folder applies it. Off: the explorer is read-only.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the store over HTTP: a read-only SPARQL 1.1 endpoint at /sparql and the web explorer at /."""
     from kg.serve import ServerConfig, create_app
     from kg.serve import serve as run_server
 
-    config = ServerConfig(store, timeout, max_rows, max_concurrent=max_queries, max_slow=max(1, max_queries // 2),
-                          host=host, port=port, allow_hosts=tuple(allow_host or ()),
-                          allow_corrections=allow_corrections)
+    config = ServerConfig(
+        store,
+        timeout,
+        max_rows,
+        max_concurrent=max_queries,
+        max_slow=max(1, max_queries // 2),
+        host=host,
+        port=port,
+        allow_hosts=tuple(allow_host or ()),
+        allow_corrections=allow_corrections,
+    )
     try:
         app_ = create_app(config)
     except KGError as e:
@@ -468,31 +615,52 @@ def serve(
     if allow_corrections:
         from kg.corrections import FILENAME
 
-        _note(f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; concept pages "
-              f"write corrections to {store.parent / FILENAME}; a new `kg build` there is picked up; Ctrl+C stops")
+        _note(
+            f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; concept pages "
+            f"write corrections to {store.parent / FILENAME}; a new `kg build` there is picked up; Ctrl+C stops"
+        )
     else:
-        _note(f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; a new `kg build` "
-              "there is picked up; Ctrl+C stops")
+        _note(
+            f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; a new `kg build` "
+            "there is picked up; Ctrl+C stops"
+        )
     run_server(config, app_)
 
 
 @app.command(name="eval")
 def eval_(
-    gold: Annotated[Path, typer.Argument(help="Gold JSONL: id, text, entities (start, end, label), as in shared/gold.")],
-    mapping: Annotated[str | None, typer.Option("--map", help="Gold label to kg label, e.g. Material=DATASET,Method=METHOD.")] = None,
-    paper: Annotated[bool, typer.Option("--paper", help="Score concepts per paper against concept-level gold (seed-dev format).")] = False,
-    papers: Annotated[Path | None, typer.Option("--papers", help="With --paper: the papers' JSONL (default: papers.jsonl beside GOLD).")] = None,
-    model: Annotated[str, typer.Option("--model", help="'default', 'accurate' (transformer), 'none' (rules only) or a spaCy pipeline path.")] = "default",
+    gold: Annotated[
+        Path, typer.Argument(help="Gold JSONL: id, text, entities (start, end, label), as in shared/gold.")
+    ],
+    mapping: Annotated[
+        str | None, typer.Option("--map", help="Gold label to kg label, e.g. Material=DATASET,Method=METHOD.")
+    ] = None,
+    paper: Annotated[
+        bool, typer.Option("--paper", help="Score concepts per paper against concept-level gold (seed-dev format).")
+    ] = False,
+    papers: Annotated[
+        Path | None,
+        typer.Option("--papers", help="With --paper: the papers' JSONL (default: papers.jsonl beside GOLD)."),
+    ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", help="'default', 'accurate' (transformer), 'none' (rules only) or a spaCy pipeline path."
+        ),
+    ] = "default",
     processes: Annotated[int, typer.Option("-j", "--processes", min=1)] = 1,
-    predictions: Annotated[Path | None, typer.Option("--predictions", help="Also write the predictions (kg extract format).")] = None,
+    predictions: Annotated[
+        Path | None, typer.Option("--predictions", help="Also write the predictions (kg extract format).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Score the extractor: P/R/F1 per label and micro, exact character spans (or concepts per paper)."""
     from kg.evaluate import evaluate, parse_mapping
 
     try:
-        scores = evaluate(gold, parse_mapping(mapping) if mapping else None, paper, papers,
-                          _model(model), processes, predictions)
+        scores = evaluate(
+            gold, parse_mapping(mapping) if mapping else None, paper, papers, _model(model), processes, predictions
+        )
     except KGError as e:
         raise _fail(e) from e
     if as_json:
@@ -533,8 +701,12 @@ def main() -> None:
     except Exception as e:  # the last line of defence
         if os.environ.get("KG_DEBUG"):
             raise
-        _fail(KGError(f"unexpected {type(e).__name__}: {e} — a bug in kg; please report it with the command "
-                      "that caused it (KG_DEBUG=1 shows the traceback)"))
+        _fail(
+            KGError(
+                f"unexpected {type(e).__name__}: {e} — a bug in kg; please report it with the command "
+                "that caused it (KG_DEBUG=1 shows the traceback)"
+            )
+        )
         sys.exit(70)
 
 

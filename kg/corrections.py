@@ -47,13 +47,25 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["FILENAME", "ACTIONS", "Corrections", "load_corrections", "apply_corrections", "add_correction",
-           "find_corrections"]
+__all__ = [
+    "FILENAME",
+    "ACTIONS",
+    "Corrections",
+    "load_corrections",
+    "apply_corrections",
+    "add_correction",
+    "find_corrections",
+]
 
 FILENAME = "kg-corrections.toml"
 ACTIONS = ("merge", "split", "drop", "retype", "rename")
-_FIELDS = {"merge": ("concepts",), "split": ("concept", "alias"), "drop": ("concept",),
-           "retype": ("concept", "type"), "rename": ("concept", "label")}
+_FIELDS = {
+    "merge": ("concepts",),
+    "split": ("concept", "alias"),
+    "drop": ("concept",),
+    "retype": ("concept", "type"),
+    "rename": ("concept", "label"),
+}
 
 
 @dataclass
@@ -131,7 +143,9 @@ def _index(concepts: dict[str, Concept]) -> dict[str, str]:
 
 
 def apply_corrections(
-    concepts: dict[str, Concept], mentions: Sequence[Mention], corrections: Corrections,
+    concepts: dict[str, Concept],
+    mentions: Sequence[Mention],
+    corrections: Corrections,
 ) -> tuple[dict[str, Concept], list[Mention], list[str]]:
     """Apply the corrections; return the concepts, mentions and a line per correction (applied or not)."""
     from kg.normalise import concept_id, concept_key
@@ -231,8 +245,11 @@ def add_correction(path: Path, action: str, **fields: Any) -> None:
         raise KGError(f"correction {action} lacks {', '.join(missing)}")
     if action == "retype" and str(fields["type"]).upper() not in LABELS:
         raise KGError(f"type must be one of {', '.join(LABELS)}")
-    old = path.read_text(encoding="utf-8") if path.exists() else (
-        "# kg corrections: applied by every kg build of this folder (see kg/corrections.py)\n")
+    old = (
+        path.read_text(encoding="utf-8")
+        if path.exists()
+        else ("# kg corrections: applied by every kg build of this folder (see kg/corrections.py)\n")
+    )
     lines = [f"\n[[{action}]]"]
     for k, v in fields.items():
         if isinstance(v, list):

@@ -53,7 +53,9 @@ def client_for(address: str) -> Any:
     try:
         client = Client(address, timeout="20s", set_as_default=False)
     except (OSError, TimeoutError) as err:
-        raise KGError(f"cannot reach the Dask scheduler at {address} ({err}); check the address and that it runs") from err
+        raise KGError(
+            f"cannot reach the Dask scheduler at {address} ({err}); check the address and that it runs"
+        ) from err
     _clients[address] = client
     return client
 
@@ -72,11 +74,14 @@ def _extract_partition(papers: list[Paper], model: str | None) -> list[Extractio
 
 
 def extract_on_cluster(
-    papers: Sequence[Paper], model: str | None, address: str, partition: int = PARTITION_PAPERS,
+    papers: Sequence[Paper],
+    model: str | None,
+    address: str,
+    partition: int = PARTITION_PAPERS,
 ) -> Iterator[Extraction]:
     """Extractions of ``papers`` from the cluster, partition after partition as they finish in order."""
     client = client_for(address)
-    parts = [list(papers[i:i + partition]) for i in range(0, len(papers), partition)]
+    parts = [list(papers[i : i + partition]) for i in range(0, len(papers), partition)]
     futures = client.map(_extract_partition, parts, model=model, pure=False)
     try:
         for fut in futures:
@@ -97,7 +102,10 @@ def _n_partitions(client: Any, per_worker: int = 4) -> int:
 
 
 def similarities_on_cluster(
-    paper_concepts: dict[str, set[str]], n_papers: int, address: str, top_k: int = 10,
+    paper_concepts: dict[str, set[str]],
+    n_papers: int,
+    address: str,
+    top_k: int = 10,
 ) -> list[Similarity]:
     """:func:`kg.graph.paper_similarities`, each task ranking a range of papers."""
     client = client_for(address)
@@ -115,7 +123,10 @@ def _similarity_task(shared: list[Any], lo: int, hi: int, top_k: int) -> list[tu
 
 
 def cooccurrences_on_cluster(
-    paper_concepts: dict[str, set[str]], n_papers: int, address: str, min_papers: int = 2,
+    paper_concepts: dict[str, set[str]],
+    n_papers: int,
+    address: str,
+    min_papers: int = 2,
 ) -> list[tuple[str, str, int, float]]:
     """:func:`kg.graph.cooccurrences`, partitioned by concept key (contiguous ranges of sorted keys)."""
     client = client_for(address)
@@ -123,11 +134,14 @@ def cooccurrences_on_cluster(
     keys = sorted(index)
     shared = client.scatter([df, kept, index], broadcast=True, hash=False)
     ranges = _ranges(len(keys), _n_partitions(client))
-    futures = [client.submit(_cooccurrence_task, shared, keys[lo:hi], n_papers, min_papers, pure=False)
-               for lo, hi in ranges]
+    futures = [
+        client.submit(_cooccurrence_task, shared, keys[lo:hi], n_papers, min_papers, pure=False) for lo, hi in ranges
+    ]
     return [row for fut in futures for row in fut.result()]
 
 
-def _cooccurrence_task(shared: list[Any], keys: list[str], n_papers: int, min_papers: int) -> list[tuple[str, str, int, float]]:
+def _cooccurrence_task(
+    shared: list[Any], keys: list[str], n_papers: int, min_papers: int
+) -> list[tuple[str, str, int, float]]:
     df, kept, index = shared
     return cooccurrence_rows(df, kept, index, keys, n_papers, min_papers)

@@ -36,8 +36,17 @@ from kg.extract.resources import RuleResources, load_resources
 from kg.records import LABELS, Concept, Mention, Paper
 from kg.termstats import TermStats, load_termstats
 
-__all__ = ["CLASSES", "FEATURES", "Candidate", "Decision", "DecisionModel", "candidates", "decide",
-           "load_decision_model", "MODEL_PATH"]
+__all__ = [
+    "CLASSES",
+    "FEATURES",
+    "Candidate",
+    "Decision",
+    "DecisionModel",
+    "candidates",
+    "decide",
+    "load_decision_model",
+    "MODEL_PATH",
+]
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "decision" / "model.json"
 
@@ -46,21 +55,59 @@ CLASSES: tuple[str, ...] = ("DROP", *LABELS)
 
 _NAME_LIKE = re.compile(r"[A-Z].*[A-Z0-9]|[0-9]")
 _CAPITAL_INSIDE = re.compile(r"\w[A-Z]")
-_PRODUCERS = ("ner", "kg_abbreviations", "kg_cues", "kg_gazetteer", "kg_names", "kg_noun_phrases", "kg_chunk",
-              "kg_variant")
+_PRODUCERS = (
+    "ner",
+    "kg_abbreviations",
+    "kg_cues",
+    "kg_gazetteer",
+    "kg_names",
+    "kg_noun_phrases",
+    "kg_chunk",
+    "kg_variant",
+)
 
 #: the features, in the order the model reads them
 FEATURES: tuple[str, ...] = (
     *(f"type_{t}" for t in LABELS),
-    "n_mentions", "n_forms", "in_title", "title_only", "first_pos", "conf_max", "conf_mean",
-    *(f"prod_{p}" for p in _PRODUCERS), "n_producers", "recognised", "recognised_share",
-    "inside_recognised", "contains_recognised", "overlapping_candidates",
-    "proposed", "acronym_form", "acronym_defined", "long_form_of_acronym", "name_like", "capital_inside",
-    "has_digit", "lower_only", "capitalised", "n_words", "n_chars",
-    "df_key", "df_head", "df_first", "df_rest", "df_label", "specificity", "rest_specificity",
-    "head_generic", "head_generic_tail", "first_modifier_generic", "key_generic",
+    "n_mentions",
+    "n_forms",
+    "in_title",
+    "title_only",
+    "first_pos",
+    "conf_max",
+    "conf_mean",
+    *(f"prod_{p}" for p in _PRODUCERS),
+    "n_producers",
+    "recognised",
+    "recognised_share",
+    "inside_recognised",
+    "contains_recognised",
+    "overlapping_candidates",
+    "proposed",
+    "acronym_form",
+    "acronym_defined",
+    "long_form_of_acronym",
+    "name_like",
+    "capital_inside",
+    "has_digit",
+    "lower_only",
+    "capitalised",
+    "n_words",
+    "n_chars",
+    "df_key",
+    "df_head",
+    "df_first",
+    "df_rest",
+    "df_label",
+    "specificity",
+    "rest_specificity",
+    "head_generic",
+    "head_generic_tail",
+    "first_modifier_generic",
+    "key_generic",
     *(f"head_lex_{t}" for t in LABELS),
-    "in_parentheses", "papers_in_input",
+    "in_parentheses",
+    "papers_in_input",
 )
 #: features learnt from the training set's lexicon: how often candidates with this key, head word or
 #: first word were listed by the annotators (smoothed), and as which type
@@ -100,8 +147,7 @@ def lexicon_of(key: str) -> dict[str, str]:
     words = key.split()
     if not words:
         return dict.fromkeys(PRIOR_FIELDS, "")
-    return {"key": key, "head": words[-1], "first": words[0] if len(words) > 1 else "",
-            "rest": " ".join(words[1:])}
+    return {"key": key, "head": words[-1], "first": words[0] if len(words) > 1 else "", "rest": " ".join(words[1:])}
 
 
 @dataclass
@@ -121,21 +167,41 @@ class Decision:
 
     @classmethod
     def of(
-        cls, c: Candidate, probabilities: dict[str, float], threshold: float, features: dict[str, float],
-        reason: str = "model", evidence: dict[str, float] | None = None,
+        cls,
+        c: Candidate,
+        probabilities: dict[str, float],
+        threshold: float,
+        features: dict[str, float],
+        reason: str = "model",
+        evidence: dict[str, float] | None = None,
     ) -> Decision:
         """The decision for ``c`` given class probabilities: kept when P(listed) >= ``threshold``."""
         score = 1.0 - probabilities.get("DROP", 0.0)
         best = max(LABELS, key=lambda t: (probabilities.get(t, 0.0), -LABELS.index(t)))
-        return cls(c.paper_id, c.concept, c.label, score >= threshold, best, score, probabilities, features,
-                   reason, evidence or {})
+        return cls(
+            c.paper_id,
+            c.concept,
+            c.label,
+            score >= threshold,
+            best,
+            score,
+            probabilities,
+            features,
+            reason,
+            evidence or {},
+        )
 
     def to_dict(self, features: bool = False) -> dict[str, Any]:
         """The decision as a record; ``features`` adds every feature (the evidence is always there)."""
         extra = {"features": {k: round(v, 4) for k, v in self.features.items()}} if features else {}
         return {
-            "paper": self.paper_id, "concept": self.concept, "label": self.label, "kept": self.kept,
-            "type": self.type, "score": round(self.score, 4), "reason": self.reason,
+            "paper": self.paper_id,
+            "concept": self.concept,
+            "label": self.label,
+            "kept": self.kept,
+            "type": self.type,
+            "score": round(self.score, 4),
+            "reason": self.reason,
             "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
             "evidence": {k: round(v, 4) for k, v in self.evidence.items()},
             **extra,
@@ -155,9 +221,15 @@ def _near(spans: Sequence[tuple[int, int]], start: int, end: int) -> Sequence[tu
 
 
 def _features(
-    paper: Paper, ms: Sequence[Mention], concept: Concept, abbreviations: Sequence[tuple[str, str]],
-    stats: TermStats | None, res: RuleResources, n_input_papers: int,
-    recognised_spans: Sequence[tuple[int, int]] = (), all_spans: Sequence[tuple[int, int]] = (),
+    paper: Paper,
+    ms: Sequence[Mention],
+    concept: Concept,
+    abbreviations: Sequence[tuple[str, str]],
+    stats: TermStats | None,
+    res: RuleResources,
+    n_input_papers: int,
+    recognised_spans: Sequence[tuple[int, int]] = (),
+    all_spans: Sequence[tuple[int, int]] = (),
 ) -> dict[str, float]:
     from kg.normalise import acronym_key, concept_key, is_acronym
 
@@ -173,15 +245,17 @@ def _features(
     long_keys = {concept_key(lf) for lf, _ in abbreviations}
     short_keys = {acronym_key(sf) for _, sf in abbreviations}
     f: dict[str, float] = {f"type_{t}": float(concept.type == t) for t in LABELS}
-    f.update({
-        "n_mentions": float(len(ms)),
-        "n_forms": float(len(forms)),
-        "in_title": float(any(m.start < title_end for m in ms)),
-        "title_only": float(all(m.start < title_end for m in ms)),
-        "first_pos": min(m.start for m in ms) / max(1, len(text)),
-        "conf_max": max(conf),
-        "conf_mean": sum(conf) / len(conf),
-    })
+    f.update(
+        {
+            "n_mentions": float(len(ms)),
+            "n_forms": float(len(forms)),
+            "in_title": float(any(m.start < title_end for m in ms)),
+            "title_only": float(all(m.start < title_end for m in ms)),
+            "first_pos": min(m.start for m in ms) / max(1, len(text)),
+            "conf_max": max(conf),
+            "conf_mean": sum(conf) / len(conf),
+        }
+    )
     for p in _PRODUCERS:
         f[f"prod_{p}"] = float(p in producers)
     f["n_producers"] = float(len(producers))
@@ -190,12 +264,20 @@ def _features(
     f["recognised_share"] = len(recognised) / len(ms)
     own = {(m.start, m.end) for m in ms}
     near_rec = [sp for m in ms for sp in _near(recognised_spans, m.start, m.end)]
-    f["inside_recognised"] = sum(any(s <= m.start and m.end <= e and (s, e) != (m.start, m.end)
-                                     for s, e in near_rec) for m in ms) / len(ms)
-    f["contains_recognised"] = float(any(m.start <= s and e <= m.end and (s, e) != (m.start, m.end)
-                                         for m in ms for s, e in near_rec))
-    f["overlapping_candidates"] = len({(s, e) for m in ms for s, e in _near(all_spans, m.start, m.end)
-                                       if (s, e) not in own and s < m.end and m.start < e}) / len(ms)
+    f["inside_recognised"] = sum(
+        any(s <= m.start and m.end <= e and (s, e) != (m.start, m.end) for s, e in near_rec) for m in ms
+    ) / len(ms)
+    f["contains_recognised"] = float(
+        any(m.start <= s and e <= m.end and (s, e) != (m.start, m.end) for m in ms for s, e in near_rec)
+    )
+    f["overlapping_candidates"] = len(
+        {
+            (s, e)
+            for m in ms
+            for s, e in _near(all_spans, m.start, m.end)
+            if (s, e) not in own and s < m.end and m.start < e
+        }
+    ) / len(ms)
     f["proposed"] = float(any(m.role == "proposed" for m in ms))
     f["acronym_form"] = float(any(is_acronym(t) for t in forms))
     f["acronym_defined"] = float(any(is_acronym(t) and acronym_key(t) in short_keys for t in forms))
@@ -204,8 +286,13 @@ def _features(
     f["capital_inside"] = float(any(_CAPITAL_INSIDE.search(t) for t in forms))
     f["has_digit"] = float(any(c.isdigit() for c in concept.label))
     f["lower_only"] = float(all(t == t.lower() for t in forms))
-    f["capitalised"] = float(any(t[:1].isupper() and m.start > 0 and text[m.start - 2:m.start].strip() not in (".", "")
-                                 for m in ms for t in [m.text]))
+    f["capitalised"] = float(
+        any(
+            t[:1].isupper() and m.start > 0 and text[m.start - 2 : m.start].strip() not in (".", "")
+            for m in ms
+            for t in [m.text]
+        )
+    )
     f["n_words"] = float(len(words))
     f["n_chars"] = float(len(concept.label))
     f["df_key"] = _log_df(stats, key)
@@ -227,8 +314,12 @@ def _features(
 
 
 def candidates(
-    papers: Sequence[Paper], abbreviations: dict[str, list[tuple[str, str]]], concepts: dict[str, Concept],
-    mentions: Sequence[Mention], stats: TermStats | None = None, resources: RuleResources | None = None,
+    papers: Sequence[Paper],
+    abbreviations: dict[str, list[tuple[str, str]]],
+    concepts: dict[str, Concept],
+    mentions: Sequence[Mention],
+    stats: TermStats | None = None,
+    resources: RuleResources | None = None,
     n_input_papers: int | None = None,
 ) -> list[Candidate]:
     """Every (paper, concept) pair the mentions make, with its features; in paper then concept order.
@@ -253,12 +344,31 @@ def candidates(
     out = []
     for (pid, cid), ms in sorted(by_pc.items()):
         c = concepts[cid]
-        feats = _features(paper_by_id[pid], ms, c, abbreviations.get(pid, []), stats, res, n_input_papers or len(papers),
-                          recognised[pid], spans[pid])
+        feats = _features(
+            paper_by_id[pid],
+            ms,
+            c,
+            abbreviations.get(pid, []),
+            stats,
+            res,
+            n_input_papers or len(papers),
+            recognised[pid],
+            spans[pid],
+        )
         from kg.normalise import concept_key
 
-        out.append(Candidate(pid, cid, c.label, c.type, ms, feats, lexicon_of(concept_key(c.label)),
-                             passage=paper_by_id[pid].raw_text is not None))
+        out.append(
+            Candidate(
+                pid,
+                cid,
+                c.label,
+                c.type,
+                ms,
+                feats,
+                lexicon_of(concept_key(c.label)),
+                passage=paper_by_id[pid].raw_text is not None,
+            )
+        )
     return out
 
 
@@ -281,7 +391,7 @@ class DecisionModel:
         def pad(key: str, fill: float, dtype: type) -> np.ndarray:
             out: np.ndarray = np.full((len(flat), width), fill, dtype=dtype)
             for i, (_, t) in enumerate(flat):
-                out[i, :len(t[key])] = t[key]
+                out[i, : len(t[key])] = t[key]
             return out
 
         self._feat = np.maximum(pad("f", 0, np.int64), 0)
@@ -295,7 +405,9 @@ class DecisionModel:
         self.prior_base: list[float] = spec.get("prior_base", [0.0] * (1 + len(LABELS)))
         missing = [f for f in self.features if f not in FEATURES and f not in PRIOR_FEATURES]
         if missing:
-            raise ValueError(f"decision model names unknown features {missing}: retrain it (training/concept_decision.py)")
+            raise ValueError(
+                f"decision model names unknown features {missing}: retrain it (training/concept_decision.py)"
+            )
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> DecisionModel:
@@ -330,8 +442,9 @@ class DecisionModel:
         base = np.broadcast_to(trees * width, (n, t))  # flat offsets of each tree's nodes
         row_base = np.broadcast_to((np.arange(n) * x.shape[1])[:, None], (n, t))
         xf = x.ravel()
-        left_a, right_a, feat_a, thr_a, value_a = (a.ravel() for a in
-                                                   (self._left, self._right, self._feat, self._thr, self._value))
+        left_a, right_a, feat_a, thr_a, value_a = (
+            a.ravel() for a in (self._left, self._right, self._feat, self._thr, self._value)
+        )
         node = np.zeros((n, t), dtype=np.int64)
         while True:
             at = base + node
@@ -344,8 +457,9 @@ class DecisionModel:
             child = np.where(inner, np.where(go_left, left, right_a.take(at)), node)
             if contrib is not None:
                 delta = self.learning_rate * (value_a.take(base + child) - value_a.take(at))
-                contrib += np.bincount((row_base + f)[inner], weights=delta[inner],
-                                       minlength=contrib.size).reshape(contrib.shape)
+                contrib += np.bincount((row_base + f)[inner], weights=delta[inner], minlength=contrib.size).reshape(
+                    contrib.shape
+                )
             node = child
 
     def raw_matrix(self, x: np.ndarray) -> np.ndarray:
@@ -353,9 +467,11 @@ class DecisionModel:
         trees = np.arange(len(self._tree_class))
         onehot = np.eye(len(self.classes))[self._tree_class]  # trees x classes
         for start in range(0, len(x), _ROWS):
-            part = x[start:start + _ROWS]
+            part = x[start : start + _ROWS]
             leaves = self._walk(part, trees)
-            out[start:start + _ROWS] += self.learning_rate * (self._value.ravel().take(trees * self._left.shape[1] + leaves) @ onehot)
+            out[start : start + _ROWS] += self.learning_rate * (
+                self._value.ravel().take(trees * self._left.shape[1] + leaves) @ onehot
+            )
         return out
 
     def predict_matrix(self, x: np.ndarray) -> list[dict[str, float]]:
@@ -372,11 +488,13 @@ class DecisionModel:
         contrib = np.zeros_like(x)
         trees = np.flatnonzero(self._tree_class == k)
         for start in range(0, len(x), _ROWS):
-            self._walk(x[start:start + _ROWS], trees, contrib[start:start + _ROWS])
+            self._walk(x[start : start + _ROWS], trees, contrib[start : start + _ROWS])
         contrib = -contrib
         order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :top]  # ties: feature order
-        return [{self.features[j]: float(row[j]) for j in idx if row[j] != 0.0}
-                for row, idx in zip(contrib, order, strict=True)]
+        return [
+            {self.features[j]: float(row[j]) for j in idx if row[j] != 0.0}
+            for row, idx in zip(contrib, order, strict=True)
+        ]
 
     def predict(self, features: dict[str, float], lexicon: dict[str, str] | None = None) -> dict[str, float]:
         if lexicon is not None and self.priors:
@@ -390,7 +508,9 @@ class DecisionModel:
 
 
 def prior_features(
-    priors: dict[str, dict[str, list[float]]], base: Sequence[float], lexicon: dict[str, str],
+    priors: dict[str, dict[str, list[float]]],
+    base: Sequence[float],
+    lexicon: dict[str, str],
 ) -> dict[str, float]:
     """Smoothed rates of being listed (and of each type) for the candidate's key, head, first word, rest."""
     out: dict[str, float] = {}
@@ -407,7 +527,8 @@ def prior_features(
 
 
 def count_priors(
-    lexicons: Sequence[dict[str, str]], labels: Sequence[str],
+    lexicons: Sequence[dict[str, str]],
+    labels: Sequence[str],
 ) -> tuple[dict[str, dict[str, list[float]]], list[float]]:
     """The prior tables of a training set: per field and string, [listed, seen, listed as each type]."""
     priors: dict[str, dict[str, list[float]]] = {fld: {} for fld in PRIOR_FIELDS}
@@ -434,26 +555,31 @@ def load_decision_model() -> DecisionModel | None:
 
 
 def decide(
-    cands: Sequence[Candidate], model: DecisionModel | None = None, threshold: float | None = None,
+    cands: Sequence[Candidate],
+    model: DecisionModel | None = None,
+    threshold: float | None = None,
 ) -> list[Decision]:
     """The model's decision for each candidate: kept when P(listed) >= the threshold."""
     model = model if model is not None else load_decision_model()
     thr = threshold if threshold is not None else (model.threshold if model is not None else 0.0)
     out: list[Decision] = []
     for start in range(0, len(cands), BATCH):
-        batch = cands[start:start + BATCH]
+        batch = cands[start : start + BATCH]
         feats = [c.features for c in batch]
         # without a trained decision, or for a passage (a record given as one text: a sentence or an
         # abstract without its title, which the decision was never trained on), the recognisers' mentions
-        probs = [{t: float(t == c.type) if c.features.get("recognised", 1.0) else float(t == "DROP")
-                  for t in CLASSES} for c in batch]
+        probs = [
+            {t: float(t == c.type) if c.features.get("recognised", 1.0) else float(t == "DROP") for t in CLASSES}
+            for c in batch
+        ]
         evidence: list[dict[str, float]] = [{} for _ in batch]
         rows = [i for i, c in enumerate(batch) if not c.passage]
         if model is not None and rows:
             decided = [model.features_of(batch[i].features, batch[i].lexicon) for i in rows]
             x = np.array([[f.get(name, 0.0) for name in model.features] for f in decided], dtype=np.float64)
-            for i, f, p, ev in zip(rows, decided, model.predict_matrix(x), model.evidence_matrix(x, EVIDENCE),
-                                   strict=True):
+            for i, f, p, ev in zip(
+                rows, decided, model.predict_matrix(x), model.evidence_matrix(x, EVIDENCE), strict=True
+            ):
                 feats[i], probs[i], evidence[i] = f, p, ev
         for c, f, p, ev in zip(batch, feats, probs, evidence, strict=True):
             undecided = model is None or c.passage
@@ -484,9 +610,15 @@ def select_mentions(decisions: Sequence[Decision], mentions: Sequence[Mention]) 
             by_paper[m.paper_id].append(i)
     keep: set[int] = set()
     for idx in by_paper.values():
-        ranked = sorted(idx, key=lambda i: (-score[(mentions[i].paper_id, mentions[i].concept)].score,
-                                            mentions[i].producer in CANDIDATE_PRODUCERS,
-                                            -(mentions[i].end - mentions[i].start), mentions[i].start))
+        ranked = sorted(
+            idx,
+            key=lambda i: (
+                -score[(mentions[i].paper_id, mentions[i].concept)].score,
+                mentions[i].producer in CANDIDATE_PRODUCERS,
+                -(mentions[i].end - mentions[i].start),
+                mentions[i].start,
+            ),
+        )
         taken: list[tuple[int, int]] = []
         for i in ranked:
             m = mentions[i]
@@ -505,7 +637,9 @@ def select_mentions(decisions: Sequence[Decision], mentions: Sequence[Mention]) 
 
 
 def apply_decisions(
-    concepts: dict[str, Concept], mentions: Sequence[Mention], decisions: Sequence[Decision],
+    concepts: dict[str, Concept],
+    mentions: Sequence[Mention],
+    decisions: Sequence[Decision],
 ) -> tuple[dict[str, Concept], list[Mention]]:
     """Keep the mentions of kept candidates (overlaps resolved), retype concepts, drop concepts left in no paper."""
     out_mentions = select_mentions(decisions, mentions)
@@ -532,8 +666,13 @@ def apply_decisions(
 
 
 def decide_concepts(
-    papers: Sequence[Paper], extractions: Sequence[Any], concepts: dict[str, Concept], mentions: Sequence[Mention],
-    model: DecisionModel | None = None, threshold: float | None = None, keep_features: bool = False,
+    papers: Sequence[Paper],
+    extractions: Sequence[Any],
+    concepts: dict[str, Concept],
+    mentions: Sequence[Mention],
+    model: DecisionModel | None = None,
+    threshold: float | None = None,
+    keep_features: bool = False,
     chunk: int = 250,
 ) -> tuple[dict[str, Concept], list[Mention], list[Decision]]:
     """The decision stage over normalised concepts: (kept concepts, kept mentions, every decision).
@@ -549,7 +688,7 @@ def decide_concepts(
         by_paper[m.paper_id].append(m)
     decisions: list[Decision] = []
     for start in range(0, len(papers), chunk):
-        part = papers[start:start + chunk]
+        part = papers[start : start + chunk]
         ms = [m for p in part for m in by_paper.get(p.id, ())]
         for d in decide(candidates(part, abbreviations, concepts, ms, n_input_papers=len(papers)), model, threshold):
             if not keep_features:

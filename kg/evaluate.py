@@ -63,11 +63,21 @@ class Scores:
 
     def to_dict(self) -> dict[str, Any]:
         def row(x: PRF) -> dict[str, float | int]:
-            return {"p": round(x.p, 4), "r": round(x.r, 4), "f1": round(x.f1, 4),
-                    "tp": x.tp, "predicted": x.predicted, "gold": x.gold}
+            return {
+                "p": round(x.p, 4),
+                "r": round(x.r, 4),
+                "f1": round(x.f1, 4),
+                "tp": x.tp,
+                "predicted": x.predicted,
+                "gold": x.gold,
+            }
 
-        return {"micro": row(self.micro), **{k: row(v) for k, v in self.per_label.items()},
-                "documents": self.documents, "missing_docs": self.missing_docs}
+        return {
+            "micro": row(self.micro),
+            **{k: row(v) for k, v in self.per_label.items()},
+            "documents": self.documents,
+            "missing_docs": self.missing_docs,
+        }
 
 
 def load_jsonl(path: Path) -> list[Record]:
@@ -113,8 +123,11 @@ def score_mentions(gold: Sequence[Record], pred: Sequence[Record], mapping: dict
         p = pred_by_id.get(g["id"])
         if p is None:
             missing += 1
-        ps = {(m["start"], m["end"], m["label"].upper()) for m in (p or {}).get("mentions", [])
-              if m["label"].upper() in keep}
+        ps = {
+            (m["start"], m["end"], m["label"].upper())
+            for m in (p or {}).get("mentions", [])
+            if m["label"].upper() in keep
+        }
         for lab in keep:
             g_l = {x for x in gs if x[2] == lab}
             p_l = {x for x in ps if x[2] == lab}
@@ -204,8 +217,12 @@ def concept_cohesion(gold: Sequence[Record], pred: Sequence[Record]) -> dict[str
             if hits:
                 matched += 1
                 merged += hits >= 2
-    return {"cohesion": cohesive / eligible if eligible else 1.0, "cohesion_n": eligible,
-            "merged": merged / matched if matched else 0.0, "merged_n": matched}
+    return {
+        "cohesion": cohesive / eligible if eligible else 1.0,
+        "cohesion_n": eligible,
+        "merged": merged / matched if matched else 0.0,
+        "merged_n": matched,
+    }
 
 
 def _two_sided(tp_pred: int, n_pred: int, tp_gold: int, n_gold: int) -> PRF:

@@ -66,7 +66,10 @@ MAX_SIMILARITY_DF = 500
 
 
 def similarity_inputs(
-    paper_concepts: dict[str, set[str]], n_papers: int, max_df_share: float = 0.2, max_df: int = MAX_SIMILARITY_DF,
+    paper_concepts: dict[str, set[str]],
+    n_papers: int,
+    max_df_share: float = 0.2,
+    max_df: int = MAX_SIMILARITY_DF,
 ) -> tuple[list[str], list[list[str]], dict[str, list[int]], dict[str, float]]:
     """Paper ids in order, each paper's linking concepts (sorted), each concept's papers (as
     indexes into the ids) and the linking concepts' idf: what :func:`similarity_rows` reads."""
@@ -86,7 +89,12 @@ def similarity_inputs(
 
 
 def similarity_rows(
-    linking: list[list[str]], index: dict[str, list[int]], idf: dict[str, float], lo: int, hi: int, top_k: int = 10,
+    linking: list[list[str]],
+    index: dict[str, list[int]],
+    idf: dict[str, float],
+    lo: int,
+    hi: int,
+    top_k: int = 10,
 ) -> list[tuple[int, int, float, tuple[str, ...]]]:
     """The ``top_k`` best (i, j, score, shared) of papers ``lo`` to ``hi - 1``, best first per paper.
 
@@ -123,7 +131,10 @@ def merge_similarities(ids: list[str], rows: Iterable[tuple[int, int, float, tup
 
 
 def paper_similarities(
-    paper_concepts: dict[str, set[str]], n_papers: int, top_k: int = 10, max_df_share: float = 0.2,
+    paper_concepts: dict[str, set[str]],
+    n_papers: int,
+    top_k: int = 10,
+    max_df_share: float = 0.2,
     max_df: int = MAX_SIMILARITY_DF,
 ) -> list[Similarity]:
     """Each paper's ``top_k`` most similar papers by the idf-weighted concepts they share.
@@ -138,7 +149,8 @@ def paper_similarities(
 
 
 def cooccurrence_inputs(
-    paper_concepts: dict[str, set[str]], min_papers: int = 2,
+    paper_concepts: dict[str, set[str]],
+    min_papers: int = 2,
 ) -> tuple[dict[str, int], list[list[str]], dict[str, list[int]]]:
     """Concept document frequencies, each paper's concepts in >= ``min_papers`` papers (sorted),
     and those concepts' papers: what :func:`cooccurrence_rows` reads."""
@@ -156,8 +168,12 @@ def cooccurrence_inputs(
 
 
 def cooccurrence_rows(
-    df: dict[str, int], kept: list[list[str]], index: dict[str, list[int]], concepts: Iterable[str],
-    n_papers: int, min_papers: int = 2,
+    df: dict[str, int],
+    kept: list[list[str]],
+    index: dict[str, list[int]],
+    concepts: Iterable[str],
+    n_papers: int,
+    min_papers: int = 2,
 ) -> list[tuple[str, str, int, float]]:
     """The pairs (a, b > a, papers, strength) of the concepts ``a`` given, in their order, then b's."""
     out = []
@@ -165,7 +181,7 @@ def cooccurrence_rows(
         partners: Counter[str] = Counter()
         for i in index[a]:
             cs = kept[i]
-            partners.update(cs[bisect.bisect_right(cs, a):])
+            partners.update(cs[bisect.bisect_right(cs, a) :])
         for b in sorted(partners):
             n = partners[b]
             if n >= min_papers:
@@ -205,7 +221,7 @@ def _linking_graph(pc: dict[str, set[str]]) -> tuple[nx.Graph, Counter[str]]:
     for p in sorted(pc):
         ordered = sorted(pc[p] & linking)
         for i, a in enumerate(ordered):
-            for b in ordered[i + 1:]:
+            for b in ordered[i + 1 :]:
                 pairs[(a, b)] += 1
     h = nx.Graph()
     h.add_nodes_from(sorted(linking))
@@ -232,7 +248,11 @@ def topic_papers(groups: Sequence[set[str]], pc: dict[str, set[str]], df: Counte
 
 
 def topic_names(
-    members: Iterable[str], papers: Sequence[str], pc: dict[str, set[str]], df: Counter[str], min_share: float = 0.5,
+    members: Iterable[str],
+    papers: Sequence[str],
+    pc: dict[str, set[str]],
+    df: Counter[str],
+    min_share: float = 0.5,
 ) -> list[tuple[str, float]]:
     """A topic's members ranked by how well they name it, given its ``papers`` (:func:`topic_papers`).
 
@@ -259,7 +279,11 @@ def topic_names(
 
 
 def concept_topics(
-    g: nx.MultiDiGraph, min_size: int = 3, top: int = 3, resolution: float = 3.0, seed: int = 13,
+    g: nx.MultiDiGraph,
+    min_size: int = 3,
+    top: int = 3,
+    resolution: float = 3.0,
+    seed: int = 13,
 ) -> list[Topic]:
     """Topics: communities of the concepts that link papers, largest first.
 
@@ -314,10 +338,15 @@ def concept_topics(
         if tid in used:  # cannot happen for disjoint topics; kept for safety
             tid = f"{tid}-{len(used)}"
         used.add(tid)
-        topics.append(Topic(
-            id=tid, label=", ".join(g.nodes[n]["label"] for n in names), members=ids,
-            names=tuple(n.split(":", 1)[1] for n in names), papers=len(papers),
-        ))
+        topics.append(
+            Topic(
+                id=tid,
+                label=", ".join(g.nodes[n]["label"] for n in names),
+                members=ids,
+                names=tuple(n.split(":", 1)[1] for n in names),
+                papers=len(papers),
+            )
+        )
     topics.sort(key=lambda t: (-len(t.members), t.id))
     for t in topics:
         for cid in t.members:
@@ -332,8 +361,12 @@ def topic_coverage(g: nx.MultiDiGraph) -> tuple[int, int]:
 
 
 def build_graph(
-    papers: Sequence[Paper], concepts: dict[str, Concept], mentions: Sequence[Mention], top_k: int = 10,
-    relations: Sequence[Relation] = (), similarities: Sequence[Similarity] | None = None,
+    papers: Sequence[Paper],
+    concepts: dict[str, Concept],
+    mentions: Sequence[Mention],
+    top_k: int = 10,
+    relations: Sequence[Relation] = (),
+    similarities: Sequence[Similarity] | None = None,
     cooccurs: Sequence[tuple[str, str, int, float]] | None = None,
 ) -> nx.MultiDiGraph:
     """The graph of the records; ``similarities`` and ``cooccurs`` (:func:`cooccurrences`) are
@@ -342,8 +375,15 @@ def build_graph(
     for p in papers:
         g.add_node(f"paper:{p.id}", kind="paper", label=p.title, date=p.date or "")
     for c in concepts.values():
-        g.add_node(f"concept:{c.id}", kind="concept", label=c.label, type=c.type,
-                   papers=c.paper_count, mentions=c.mention_count, ambiguous=c.ambiguous)
+        g.add_node(
+            f"concept:{c.id}",
+            kind="concept",
+            label=c.label,
+            type=c.type,
+            papers=c.paper_count,
+            mentions=c.mention_count,
+            ambiguous=c.ambiguous,
+        )
     counts: Counter[tuple[str, str]] = Counter()
     proposed: set[tuple[str, str]] = set()
     for m in mentions:
@@ -351,15 +391,22 @@ def build_graph(
         if m.role == "proposed":
             proposed.add((m.paper_id, m.concept))
     for (pid, cid), n in sorted(counts.items()):
-        g.add_edge(f"paper:{pid}", f"concept:{cid}", key="mentions", kind="mentions",
-                   role="proposed" if (pid, cid) in proposed else "used", count=n)
+        g.add_edge(
+            f"paper:{pid}",
+            f"concept:{cid}",
+            key="mentions",
+            kind="mentions",
+            role="proposed" if (pid, cid) in proposed else "used",
+            count=n,
+        )
     pc = paper_concepts(mentions)
     if similarities is None:
         similarities = paper_similarities(pc, len(papers), top_k=top_k)
     for s in similarities:
-        g.add_edge(f"paper:{s.a}", f"paper:{s.b}", key="similar", kind="similar",
-                   score=s.score, shared="|".join(s.shared))
-    for a, b, n, strength in (cooccurs if cooccurs is not None else cooccurrences(pc, len(papers))):
+        g.add_edge(
+            f"paper:{s.a}", f"paper:{s.b}", key="similar", kind="similar", score=s.score, shared="|".join(s.shared)
+        )
+    for a, b, n, strength in cooccurs if cooccurs is not None else cooccurrences(pc, len(papers)):
         g.add_edge(f"concept:{a}", f"concept:{b}", key="cooccurs", kind="cooccurs", papers=n, strength=strength)
     rel_papers: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     rel_conf: dict[tuple[str, str, str], float] = defaultdict(float)
@@ -367,8 +414,15 @@ def build_graph(
         rel_papers[(r.head, r.tail, r.type)].add(r.paper_id)
         rel_conf[(r.head, r.tail, r.type)] = max(rel_conf[(r.head, r.tail, r.type)], r.confidence)
     for (h, t, typ), ps in sorted(rel_papers.items()):
-        g.add_edge(f"concept:{h}", f"concept:{t}", key=typ, kind=typ, papers=len(ps),
-                   confidence=rel_conf[(h, t, typ)], paper_ids="|".join(sorted(ps)))
+        g.add_edge(
+            f"concept:{h}",
+            f"concept:{t}",
+            key=typ,
+            kind=typ,
+            papers=len(ps),
+            confidence=rel_conf[(h, t, typ)],
+            paper_ids="|".join(sorted(ps)),
+        )
     return g
 
 

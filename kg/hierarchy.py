@@ -44,39 +44,162 @@ __all__ = ["BroaderLink", "induce_hierarchy", "RULES", "GENERIC_HEADS"]
 RULES = ("family", "head", "acronym", "hearst")
 
 #: heads too broad to be anyone's broader concept (a "reward model" is not usefully a "model")
-GENERIC_HEADS = frozenset([
-    "model", "method", "approach", "framework", "system", "network", "architecture", "technique",
-    "algorithm", "task", "problem", "data", "dataset", "benchmark", "performance", "result", "module",
-    "layer", "component", "mechanism", "strategy", "scheme", "paradigm", "pipeline", "tool", "setting",
-    "size", "time", "cost", "quality", "capability", "ability", "information", "feature", "knowledge",
-    "level", "rate", "value", "number", "function", "space", "set", "type", "form", "way", "work",
-    "study", "analysis", "process", "step", "stage", "input", "output", "token", "text", "word",
-    "language", "learning", "training", "inference", "evaluation", "application", "design", "structure",
-    "condition", "version", "variant",
-])
+GENERIC_HEADS = frozenset(
+    [
+        "model",
+        "method",
+        "approach",
+        "framework",
+        "system",
+        "network",
+        "architecture",
+        "technique",
+        "algorithm",
+        "task",
+        "problem",
+        "data",
+        "dataset",
+        "benchmark",
+        "performance",
+        "result",
+        "module",
+        "layer",
+        "component",
+        "mechanism",
+        "strategy",
+        "scheme",
+        "paradigm",
+        "pipeline",
+        "tool",
+        "setting",
+        "size",
+        "time",
+        "cost",
+        "quality",
+        "capability",
+        "ability",
+        "information",
+        "feature",
+        "knowledge",
+        "level",
+        "rate",
+        "value",
+        "number",
+        "function",
+        "space",
+        "set",
+        "type",
+        "form",
+        "way",
+        "work",
+        "study",
+        "analysis",
+        "process",
+        "step",
+        "stage",
+        "input",
+        "output",
+        "token",
+        "text",
+        "word",
+        "language",
+        "learning",
+        "training",
+        "inference",
+        "evaluation",
+        "application",
+        "design",
+        "structure",
+        "condition",
+        "version",
+        "variant",
+    ]
+)
 
 #: a last word that says how a concept is used, set aside to find the concept itself
-_USE_TAILS = frozenset([
-    "prompting", "prompt", "method", "approach", "technique", "strategy", "scheme", "algorithm",
-    "framework", "paradigm", "mechanism", "procedure",
-])
+_USE_TAILS = frozenset(
+    [
+        "prompting",
+        "prompt",
+        "method",
+        "approach",
+        "technique",
+        "strategy",
+        "scheme",
+        "algorithm",
+        "framework",
+        "paradigm",
+        "mechanism",
+        "procedure",
+    ]
+)
 
 #: words after which the rest of a key is a complement, not a head ("mixture of experts")
-_PREPOSITIONS = frozenset([
-    "of", "for", "with", "on", "in", "to", "via", "from", "by", "and", "or", "under", "over", "at",
-    "as", "against", "between", "without", "vs", "versus",
-])
+_PREPOSITIONS = frozenset(
+    [
+        "of",
+        "for",
+        "with",
+        "on",
+        "in",
+        "to",
+        "via",
+        "from",
+        "by",
+        "and",
+        "or",
+        "under",
+        "over",
+        "at",
+        "as",
+        "against",
+        "between",
+        "without",
+        "vs",
+        "versus",
+    ]
+)
 
 #: prepositions whose left side is not the head: "mixture of experts", "speech and language"
 _NOT_HEAD_PREPOSITIONS = frozenset({"of", "and", "or", "as", "between", "without", "against", "vs", "versus"})
 
 #: tokens naming a size, checkpoint or flavour of a model ("8b", "instruct", "turbo")
 _SIZE = re.compile(r"^(?:\d+(?:\.\d+)?[bmkt]|\d+x\d+(?:\.\d+)?[bmkt]?|\d+(?:\.\d+)?(?:bn|billion|million))$")
-_FLAVOURS = frozenset([
-    "instruct", "instruction", "chat", "base", "it", "hf", "turbo", "mini", "preview", "pro", "plus",
-    "max", "flash", "lite", "large", "small", "medium", "tiny", "nano", "xl", "xxl", "vision", "coder",
-    "code", "math", "distill", "distilled", "sft", "dpo", "rlhf", "ultra",
-])
+_FLAVOURS = frozenset(
+    [
+        "instruct",
+        "instruction",
+        "chat",
+        "base",
+        "it",
+        "hf",
+        "turbo",
+        "mini",
+        "preview",
+        "pro",
+        "plus",
+        "max",
+        "flash",
+        "lite",
+        "large",
+        "small",
+        "medium",
+        "tiny",
+        "nano",
+        "xl",
+        "xxl",
+        "vision",
+        "coder",
+        "code",
+        "math",
+        "distill",
+        "distilled",
+        "sft",
+        "dpo",
+        "rlhf",
+        "ultra",
+    ]
+)
 _VERSION_TOKEN = re.compile(r"^([a-z][a-z+]*?)[ .]?v?(\d+(?:\.\d+)*)([a-z]?)$")  # "qwen2.5", "gpt4o", "v2"
 _DOTTED = re.compile(r"^(\d+)\.\d+(?:\.\d+)*$")
 _DIGITS_LETTER = re.compile(r"^(\d+)[a-z]$")  # "4o", "4v"
@@ -96,8 +219,15 @@ class BroaderLink:
     support: int = 1  # sentences (Hearst) stating it; 1 for the name rules
 
     def to_dict(self) -> dict[str, object]:
-        return {"child": self.child, "parent": self.parent, "rule": self.rule, "evidence": self.evidence,
-                "paper": self.paper, "sentence": self.sentence, "support": self.support}
+        return {
+            "child": self.child,
+            "parent": self.parent,
+            "rule": self.rule,
+            "evidence": self.evidence,
+            "paper": self.paper,
+            "sentence": self.sentence,
+            "support": self.support,
+        }
 
 
 def _compatible(a: str, b: str) -> bool:
@@ -150,8 +280,9 @@ class _Index:
     def parent_ok(self, child: str, parent: str | None) -> bool:
         if parent is None or parent == child:
             return False
-        return (self.key[parent] not in GENERIC_HEADS
-                and _compatible(self.concepts[child].type, self.concepts[parent].type))
+        return self.key[parent] not in GENERIC_HEADS and _compatible(
+            self.concepts[child].type, self.concepts[parent].type
+        )
 
 
 def _head_start(words: Sequence[str]) -> int:
@@ -213,12 +344,21 @@ def _name_links(idx: _Index, cid: str) -> list[BroaderLink]:
         expanded = [*core[:-1], *idx.key[long_cid].split()]
         p = _nearest_suffix(idx, cid, expanded, 0)
         if p is not None and p != head:
-            shown = next((a for a in sorted(idx.concepts[cid].aliases) if re.search(
-                rf"(?i)(?<![\w]){re.escape(ak)}s?(?![\w])", a)), ak)
+            shown = next(
+                (
+                    a
+                    for a in sorted(idx.concepts[cid].aliases)
+                    if re.search(rf"(?i)(?<![\w]){re.escape(ak)}s?(?![\w])", a)
+                ),
+                ak,
+            )
             acr = re.search(rf"(?i)(?<![\w]){re.escape(ak)}(?![\w])", shown)
             acr_text = acr.group(0) if acr else ak.upper()
-            out.append(BroaderLink(cid, p, "acronym",
-                                   f"{acr_text} = {idx.concepts[long_cid].label}; head: {idx.concepts[p].label}"))
+            out.append(
+                BroaderLink(
+                    cid, p, "acronym", f"{acr_text} = {idx.concepts[long_cid].label}; head: {idx.concepts[p].label}"
+                )
+            )
     return out
 
 
@@ -263,8 +403,9 @@ def _family_link(idx: _Index, cid: str) -> BroaderLink | None:
             return None
         p = idx.by_compact.get(_compact(reduced))
         if p is not None and p != cid and _compatible(c.type, idx.concepts[p].type) and _is_name_or_word(idx, p):
-            return BroaderLink(cid, p, "family", f"family: {idx.concepts[cid].label} is a version of "
-                                                 f"{idx.concepts[p].label}")
+            return BroaderLink(
+                cid, p, "family", f"family: {idx.concepts[cid].label} is a version of {idx.concepts[p].label}"
+            )
     return None
 
 
@@ -275,21 +416,30 @@ def _is_name_or_word(idx: _Index, cid: str) -> bool:
 # ------------------------------------------------------------------------------- Hearst patterns
 _ADJ = r"(?:[a-z][\w-]*\s+){0,2}?"
 #: text between a general Y and a specific X (Y first)
-_GENERIC_NOUN = (r"(?:method|model|technique|approach|algorithm|framework|architecture|task|benchmark|dataset|metric|"
-                 r"system|tool|strateg(?:y|ie))s?")
-_Y_THEN_X = re.compile(r"^\s*(?:" + _GENERIC_NOUN + r"\s*)?[,(]?\s*(?:such\s+as|including|especially|particularly|"
-                       r"notably|e\.g\.,?|for\s+example,?|"
-                       r"for\s+instance,?|like)\s*(?:the\s+)?$", re.IGNORECASE)
+_GENERIC_NOUN = (
+    r"(?:method|model|technique|approach|algorithm|framework|architecture|task|benchmark|dataset|metric|"
+    r"system|tool|strateg(?:y|ie))s?"
+)
+_Y_THEN_X = re.compile(
+    r"^\s*(?:" + _GENERIC_NOUN + r"\s*)?[,(]?\s*(?:such\s+as|including|especially|particularly|"
+    r"notably|e\.g\.,?|for\s+example,?|"
+    r"for\s+instance,?|like)\s*(?:the\s+)?$",
+    re.IGNORECASE,
+)
 #: text between a specific X and a general Y (X first): "X and other Y", "X is a kind of Y"
 _X_THEN_Y = re.compile(
-    r"^\s*(?:,?\s*(?:and|or)\s+other\s+" + _ADJ
+    r"^\s*(?:,?\s*(?:and|or)\s+other\s+"
+    + _ADJ
     + r"|(?:is|are|as)\s+(?:a|an|one)?\s*(?:kind|type|form|variant|class|family|instance|special\s+case|subset)s?"
-      r"\s+of\s+(?:the\s+)?" + _ADJ + r")$",
-    re.IGNORECASE)
+    r"\s+of\s+(?:the\s+)?" + _ADJ + r")$",
+    re.IGNORECASE,
+)
 #: "X, a Y" / "X is a Y" for a named X (a capital in it), up to two adjectives before Y
-_APPOSITIVE = re.compile(r"^\s*(?:,\s*|\s+is\s+)(?:a|an)\s+(?:(?!(?:for|of|to|that|which|with|on|in|and|or|by|from|"
-                         r"way|set|family|number|series|combination|variant|version|part)\b)[a-z][\w-]*\s+){0,2}$",
-                         re.IGNORECASE)
+_APPOSITIVE = re.compile(
+    r"^\s*(?:,\s*|\s+is\s+)(?:a|an)\s+(?:(?!(?:for|of|to|that|which|with|on|in|and|or|by|from|"
+    r"way|set|family|number|series|combination|variant|version|part)\b)[a-z][\w-]*\s+){0,2}$",
+    re.IGNORECASE,
+)
 _LIST_SEP = re.compile(r"^\s*(?:,|,?\s*and|,?\s*or)\s*$", re.IGNORECASE)
 #: after "X, a Y": the appositive ends (a generic noun, then a comma, period, "that", "which")
 _APPOSITIVE_END = re.compile(r"^(?:[\s-]*" + _GENERIC_NOUN + r")?\s*(?:[,.;:)]|that\b|which\b|$)", re.IGNORECASE)
@@ -297,10 +447,10 @@ _APPOSITIVE_END = re.compile(r"^(?:[\s-]*" + _GENERIC_NOUN + r")?\s*(?:[,.;:)]|t
 
 def _sentence_text(text: str, m: Mention) -> str:
     if m.sentence_end > m.sentence_start:
-        return text[m.sentence_start:m.sentence_end].strip()
+        return text[m.sentence_start : m.sentence_end].strip()
     lo = max(text.rfind(". ", 0, m.start) + 1, text.rfind("\n", 0, m.start) + 1, 0)
     hi = text.find(". ", m.end)
-    return text[lo: hi + 1 if hi >= 0 else len(text)].strip()
+    return text[lo : hi + 1 if hi >= 0 else len(text)].strip()
 
 
 def _hearst(idx: _Index, mentions: Sequence[Mention], papers: Sequence[Paper]) -> list[BroaderLink]:
@@ -323,26 +473,29 @@ def _hearst(idx: _Index, mentions: Sequence[Mention], papers: Sequence[Paper]) -
         ms = [m for i, m in enumerate(ms) if i == 0 or m.start >= ms[i - 1].end]  # no overlaps
         for i in range(len(ms) - 1):
             a, b = ms[i], ms[i + 1]
-            between = text[a.end:b.start]
+            between = text[a.end : b.start]
             if len(between) > 60:
                 continue
             if _Y_THEN_X.match(between):  # "Y such as X, X2 and X3"
                 add(b, a, pid, sent, text)
                 j = i + 1  # the list goes on while commas lead to an "and"/"or"
-                while j + 1 < len(ms) and _LIST_SEP.match(text[ms[j].end:ms[j + 1].start]):
+                while j + 1 < len(ms) and _LIST_SEP.match(text[ms[j].end : ms[j + 1].start]):
                     j += 1
-                while j > i + 1 and not re.search(r"(?i)\b(?:and|or)\b", text[ms[j - 1].end:ms[j].start]):
+                while j > i + 1 and not re.search(r"(?i)\b(?:and|or)\b", text[ms[j - 1].end : ms[j].start]):
                     j -= 1
                 for k in range(i + 2, j + 1):
                     add(ms[k], a, pid, sent, text)
             elif _APPOSITIVE.match(between):  # "FastSpec, a speculative decoding method that"
-                if re.search(r"[A-Z]", a.text) and _APPOSITIVE_END.match(text[b.end:b.end + 30]):
+                if re.search(r"[A-Z]", a.text) and _APPOSITIVE_END.match(text[b.end : b.end + 30]):
                     add(a, b, pid, sent, text)
             elif _X_THEN_Y.match(between):  # "X and other Y", "X is a kind of Y"
                 add(a, b, pid, sent, text)
                 k = i  # "X1, X2 and other Y": the list before X
-                while k > 0 and re.search(r"(?i)\band\s+other\b", between) and _LIST_SEP.match(
-                        text[ms[k - 1].end:ms[k].start]):
+                while (
+                    k > 0
+                    and re.search(r"(?i)\band\s+other\b", between)
+                    and _LIST_SEP.match(text[ms[k - 1].end : ms[k].start])
+                ):
                     add(ms[k - 1], b, pid, sent, text)
                     k -= 1
     out: list[BroaderLink] = []

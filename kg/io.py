@@ -147,8 +147,7 @@ def _writing(path: Path, newline: str | None) -> Iterator[object]:
     path = _target(path)
     if is_special(path):
         try:
-            with (open(path, "wb") if newline is None
-                  else open(path, "w", encoding="utf-8", newline=newline)) as f:
+            with open(path, "wb") if newline is None else open(path, "w", encoding="utf-8", newline=newline) as f:
                 yield f
         except OSError as err:
             raise output_error(path, err) from err
@@ -159,8 +158,7 @@ def _writing(path: Path, newline: str | None) -> Iterator[object]:
     except OSError as err:
         raise output_error(path, err) from err
     try:
-        with (os.fdopen(fd, "wb") if newline is None
-              else os.fdopen(fd, "w", encoding="utf-8", newline=newline)) as f:
+        with os.fdopen(fd, "wb") if newline is None else os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
             yield f
         if path.exists():  # keep the mode of the file replaced (mkstemp makes it 0600)
             os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))

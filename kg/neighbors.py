@@ -80,16 +80,26 @@ def hierarchy(store: ox.Store, concept: str) -> tuple[list[dict[str, str]], list
     """The concept's broader and narrower concepts (most papers first), with each link's rule and evidence."""
     from kg.namespace import PREFIXES
 
-    rows = store.query("""SELECT ?c ?dir ?o ?label ?n ?rule ?ev WHERE {
+    rows = store.query(
+        """SELECT ?c ?dir ?o ?label ?n ?rule ?ev WHERE {
         { ?l kg:narrowerConcept ?c ; kg:broaderConcept ?o . BIND("up" AS ?dir) }
         UNION { ?l kg:broaderConcept ?c ; kg:narrowerConcept ?o . BIND("down" AS ?dir) }
         ?l kg:rule ?rule ; kg:evidence ?ev . ?o skos:prefLabel ?label ; kg:paperCount ?n .
-        } ORDER BY ?dir DESC(?n) ?label""", prefixes=PREFIXES, substitutions={ox.Variable("c"): ox.NamedNode(concept)})
+        } ORDER BY ?dir DESC(?n) ?label""",
+        prefixes=PREFIXES,
+        substitutions={ox.Variable("c"): ox.NamedNode(concept)},
+    )
     out: dict[str, list[dict[str, str]]] = {"up": [], "down": []}
     for sol in rows:  # type: ignore[union-attr]
-        out[sol["dir"].value].append({"concept": sol["o"].value, "label": sol["label"].value,
-                                      "papers": sol["n"].value, "rule": sol["rule"].value,
-                                      "evidence": sol["ev"].value})
+        out[sol["dir"].value].append(
+            {
+                "concept": sol["o"].value,
+                "label": sol["label"].value,
+                "papers": sol["n"].value,
+                "rule": sol["rule"].value,
+                "evidence": sol["ev"].value,
+            }
+        )
     return out["up"], out["down"]
 
 
@@ -110,7 +120,9 @@ def neighbourhood(store: ox.Store, name: str, hops: int = 1, limit: int = 15) ->
         concepts_of[p].add(c)
         titles[p] = sol["title"].value
     meta: dict[str, tuple[str, str]] = {}
-    for sol in run_query(store, "SELECT ?c ?l ?t WHERE { ?c a skos:Concept ; skos:prefLabel ?l ; a ?t . FILTER(?t != skos:Concept) }"):  # type: ignore[union-attr]
+    for sol in run_query(
+        store, "SELECT ?c ?l ?t WHERE { ?c a skos:Concept ; skos:prefLabel ?l ; a ?t . FILTER(?t != skos:Concept) }"
+    ):  # type: ignore[union-attr]
         meta[sol["c"].value] = (sol["l"].value, _TYPES.get(sol["t"].value, "METHOD"))
     n_papers = max(1, len(concepts_of))
 
@@ -141,9 +153,17 @@ def neighbourhood(store: ox.Store, name: str, hops: int = 1, limit: int = 15) ->
                 seen.add(c)
                 nxt.append(c)
                 lab, typ = meta.get(c, (c, "METHOD"))
-                result.neighbours.append(Neighbour(
-                    c, lab, typ, hop, src, meta.get(src, (src, ""))[0],
-                    [titles[p] for p in ps], round(strength, 3),
-                ))
+                result.neighbours.append(
+                    Neighbour(
+                        c,
+                        lab,
+                        typ,
+                        hop,
+                        src,
+                        meta.get(src, (src, ""))[0],
+                        [titles[p] for p in ps],
+                        round(strength, 3),
+                    )
+                )
         frontier = nxt[:limit] if hop == 1 else nxt
     return result

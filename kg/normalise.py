@@ -27,12 +27,58 @@ from kg.records import LABELS, Concept, Mention
 __all__ = ["concept_key", "acronym_key", "is_acronym", "slug", "concept_id", "normalise"]
 
 _KEEP_PLURAL = frozenset(
-    ["series", "species", "news", "physics", "mathematics", "statistics", "dynamics", "ethics", "graphics", "robotics", "economics", "linguistics", "semantics", "analytics", "diagnostics", "genomics", "kinematics", "optics", "electronics", "logistics", "bias", "basis", "analysis", "axis", "thesis", "hypothesis", "synthesis", "corpus", "status", "focus", "consensus", "bus", "gas", "lens", "class", "loss", "cross", "less", "ss", "gps", "fps", "tops", "flops", "macs"]
+    [
+        "series",
+        "species",
+        "news",
+        "physics",
+        "mathematics",
+        "statistics",
+        "dynamics",
+        "ethics",
+        "graphics",
+        "robotics",
+        "economics",
+        "linguistics",
+        "semantics",
+        "analytics",
+        "diagnostics",
+        "genomics",
+        "kinematics",
+        "optics",
+        "electronics",
+        "logistics",
+        "bias",
+        "basis",
+        "analysis",
+        "axis",
+        "thesis",
+        "hypothesis",
+        "synthesis",
+        "corpus",
+        "status",
+        "focus",
+        "consensus",
+        "bus",
+        "gas",
+        "lens",
+        "class",
+        "loss",
+        "cross",
+        "less",
+        "ss",
+        "gps",
+        "fps",
+        "tops",
+        "flops",
+        "macs",
+    ]
 )
 _BASED = re.compile(r"^(.+?) based (?:model|architecture|approach|method|framework|system|network|technique)s?$")
 #: "An Exploration of 8-Bit Training", "a study of X": a title's framing around the concept it names
-_STUDY_OF = re.compile(r"^(?:(?:an?|the) )?(?:exploration|study|investigation|survey|overview|examination) of (?=\S)",
-                       re.IGNORECASE)
+_STUDY_OF = re.compile(
+    r"^(?:(?:an?|the) )?(?:exploration|study|investigation|survey|overview|examination) of (?=\S)", re.IGNORECASE
+)
 _PUNCT = re.compile(r"[^\w\s+#.]")
 _SPACES = re.compile(r"\s+")
 
@@ -101,7 +147,7 @@ def strip_framing(text: str) -> str:
     ('8-Bit Training', 'number of parameters')
     """
     study = _STUDY_OF.match(text)
-    return text[study.end():] if study else text
+    return text[study.end() :] if study else text
 
 
 def is_acronym(text: str) -> bool:
@@ -159,8 +205,15 @@ def _prefer_label(forms: Counter[str], key: str) -> str:
     def rank(f: str) -> tuple[int, int, int, int, int, int, str]:
         title_case = int(len(f.split()) > 1 and all(w[:1].isupper() for w in f.split()) and not is_acronym(f))
         sentence_cap = int(f[:1].isupper() and not is_acronym(f) and not any(c.isupper() for c in f[1:]))
-        return (int(concept_key(f) != key), -by_case[f.lower()], title_case, sentence_cap,
-                int(f.endswith("s")), -forms[f], f)
+        return (
+            int(concept_key(f) != key),
+            -by_case[f.lower()],
+            title_case,
+            sentence_cap,
+            int(f.endswith("s")),
+            -forms[f],
+            f,
+        )
 
     best = sorted(pool, key=rank)[0]
     if not singulars and not is_acronym(best):
@@ -176,7 +229,7 @@ _PAREN_ACRONYM = re.compile(r"^(.*\S)\s*\(\s*([^()]+?)\s*\)$")
 
 
 def strip_parenthetical_acronym(text: str) -> str:
-    """"long form (ACRONYM)" → "long form"; any other text unchanged."""
+    """ "long form (ACRONYM)" → "long form"; any other text unchanged."""
     m = _PAREN_ACRONYM.match(text)
     return m.group(1) if m and is_acronym(m.group(2)) else text
 
@@ -197,16 +250,19 @@ def _cut_tail(key: str, by_key: dict[str, list[Mention]], res: RuleResources) ->
         return False
     ms = by_key[key]
     if last in _DATA_TAILS:  # "HumanEval benchmark" is HumanEval, "LLM benchmarks" are not LLMs
-        return any(_NAME_WORD.search(w) for m in ms if concept_key(m.text) == key
-                   for w in re.split(r"[\s-]+", m.text)[:-1]) and not any(w.islower() for m in ms
-                                                                     for w in m.text.split()[:-1])
+        return any(
+            _NAME_WORD.search(w) for m in ms if concept_key(m.text) == key for w in re.split(r"[\s-]+", m.text)[:-1]
+        ) and not any(w.islower() for m in ms for w in m.text.split()[:-1])
     if last in res.generic_tails:
-        return (any(m.producer not in CANDIDATE_PRODUCERS for m in by_key.get(head, ()))
-                or len(re.split(r"[ -]", head)) >= 2
-                or any(_NAME_LIKE.search(m.text.rsplit(None, 1)[0]) for m in ms))
+        return (
+            any(m.producer not in CANDIDATE_PRODUCERS for m in by_key.get(head, ()))
+            or len(re.split(r"[ -]", head)) >= 2
+            or any(_NAME_LIKE.search(m.text.rsplit(None, 1)[0]) for m in ms)
+        )
     if last in res.name_tails:
-        return any(_NAME_WORD.search(w) for m in ms if concept_key(m.text) == key
-                   for w in re.split(r"[\s-]+", m.text)[:-1])
+        return any(
+            _NAME_WORD.search(w) for m in ms if concept_key(m.text) == key for w in re.split(r"[\s-]+", m.text)[:-1]
+        )
     return False
 
 
@@ -296,7 +352,9 @@ def normalise(
         head = key.rpartition(" ")[0]
         if _cut_tail(key, by_key, res):  # "symmetric clipping method" names symmetric clipping
             for m in by_key[key]:
-                label_form[id(m)] = re.sub(r"[\s-]+\S+$", "", strip_parenthetical_acronym(label_form.get(id(m), m.text)))
+                label_form[id(m)] = re.sub(
+                    r"[\s-]+\S+$", "", strip_parenthetical_acronym(label_form.get(id(m), m.text))
+                )
             by_key[head].extend(by_key.pop(key))
     # variants of one name ("speed-up"/"speedup", "MATH-500"/"MATH500", "computation cost"/
     # "computational cost", "number of parameters"/"parameter count") join the most-mentioned key
@@ -328,8 +386,7 @@ def normalise(
             label = sorted(forms, key=lambda f: (acronym_key(f) != f.lower(), -forms[f], f))[0]
             if acronym_key(label) != label.lower():  # LLMs -> LLM, but FLOPs stays
                 label = label[:-1]
-        c = Concept(id=cid, label=label, type=ctype, aliases=dict(sorted(forms.items())),
-                    ambiguous=key in ambiguous)
+        c = Concept(id=cid, label=label, type=ctype, aliases=dict(sorted(forms.items())), ambiguous=key in ambiguous)
         for m in ms:
             m.concept = cid
             m.label = ctype
@@ -338,4 +395,3 @@ def normalise(
         concepts[cid] = c
     mentions.sort(key=lambda m: (m.paper_id, m.start, m.end))
     return concepts, mentions
-

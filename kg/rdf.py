@@ -49,8 +49,13 @@ SCHEME = DATA["scheme"]
 TYPE_CLASS = {"METHOD": KG.Method, "TASK": KG.Task, "DATASET": KG.Dataset, "METRIC": KG.Metric}
 #: the role property a paper→concept link gets when the paper does not propose it
 ROLE_PROPERTY = {"METHOD": KG.uses, "TASK": KG.addresses, "DATASET": KG.evaluatesOn, "METRIC": KG.reports}
-RELATION_PROPERTY = {"USED_FOR": KG.usedFor, "EVALUATED_ON": KG.evaluatedOn, "MEASURED_BY": KG.measuredBy,
-                     "COMPARED_WITH": KG.comparedWith, "PART_OF": KG.partOf}
+RELATION_PROPERTY = {
+    "USED_FOR": KG.usedFor,
+    "EVALUATED_ON": KG.evaluatedOn,
+    "MEASURED_BY": KG.measuredBy,
+    "COMPARED_WITH": KG.comparedWith,
+    "PART_OF": KG.partOf,
+}
 RELATION_EXTRACTOR = "kg_relations"
 
 
@@ -77,10 +82,8 @@ def mint(kind: str, *parts: object) -> URIRef:
     ('p%201-0', 'x%2Dy-z')
     """
     if len(parts) == 1:
-        tail = iri_segment(parts[0])
-    else:
-        tail = "-".join(iri_segment(p).replace("-", "%2D") for p in parts)
-    return DATA[f"{kind}/{tail}"]
+        return DATA[f"{kind}/{iri_segment(parts[0])}"]
+    return DATA[f"{kind}/" + "-".join(iri_segment(p).replace("-", "%2D") for p in parts)]
 
 
 def paper_iri(pid: str) -> URIRef:
@@ -350,8 +353,10 @@ def aggregate_triples(
         per_year[y][cid] += 1
     del seen
     for y in sorted(per_year):
-        rows = sorted(((n, cid) for cid, n in per_year[y].items() if n >= min_year_papers),
-                      key=lambda x: (-x[0], concepts[x[1]].label, x[1]))
+        rows = sorted(
+            ((n, cid) for cid, n in per_year[y].items() if n >= min_year_papers),
+            key=lambda x: (-x[0], concepts[x[1]].label, x[1]),
+        )
         for rank, (n, cid) in enumerate(rows):
             node = mint("concept-year", cid, y)
             yield node, RDF.type, KG.ConceptYear

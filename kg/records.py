@@ -141,6 +141,14 @@ class Relation:
     cue: str = ""  # the words between the two mentions that decided it
 
     def to_dict(self) -> dict[str, object]:
-        return {"paper": self.paper_id, "head": self.head, "type": self.type, "tail": self.tail,
-                "sentence": self.sentence, "confidence": round(self.confidence, 4),
-                "head_span": list(self.evidence[:2]), "tail_span": list(self.evidence[2:]), "cue": self.cue}
+        return {
+            "paper": self.paper_id,
+            "head": self.head,
+            "type": self.type,
+            "tail": self.tail,
+            "sentence": self.sentence,
+            "confidence": round(self.confidence, 4),
+            "head_span": list(self.evidence[:2]),
+            "tail_span": list(self.evidence[2:]),
+            "cue": self.cue,
+        }

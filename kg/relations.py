@@ -73,18 +73,18 @@ def find_relations(
     seen: set[tuple[int, int, str]] = set()
     for si, (s_start, s_end) in enumerate(sentences):
         # the sentence's mentions: a slice of the sorted ones (a scan per sentence is quadratic in a long text)
-        idx = order[bisect.bisect_left(starts, s_start):bisect.bisect_left(starts, s_end)]
+        idx = order[bisect.bisect_left(starts, s_start) : bisect.bisect_left(starts, s_end)]
         for a_pos, a in enumerate(idx):
             for b_pos in range(a_pos + 1, len(idx)):
                 b = idx[b_pos]
                 sa, sb = spans[a], spans[b]
-                if sb.start < sa.end or text[sa.start:sa.end].lower() == text[sb.start:sb.end].lower():
+                if sb.start < sa.end or text[sa.start : sa.end].lower() == text[sb.start : sb.end].lower():
                     continue
-                gap = text[sa.end:sb.start]
+                gap = text[sa.end : sb.start]
                 if len(gap) > max_gap:
                     break
                 # the nearest pair takes it: no mention of either label stands between them
-                if any(spans[k].label in (sa.label, sb.label) for k in idx[a_pos + 1:b_pos]):
+                if any(spans[k].label in (sa.label, sb.label) for k in idx[a_pos + 1 : b_pos]):
                     continue
                 for rule in rules:
                     if rule["first"] != sa.label or rule["second"] != sb.label:
@@ -120,6 +120,14 @@ def paper_relations(paper_id: str, text: str, mentions: Sequence[Any]) -> list[A
         sent = h.sentence
         key = (h.concept, t.concept, r.type, sent)
         if key not in best or best[key].confidence < r.confidence:
-            best[key] = Relation(h.concept, t.concept, r.type, paper_id, sent, r.confidence,
-                                 evidence=(h.start, h.end, t.start, t.end), cue=r.cue)
+            best[key] = Relation(
+                h.concept,
+                t.concept,
+                r.type,
+                paper_id,
+                sent,
+                r.confidence,
+                evidence=(h.start, h.end, t.start, t.end),
+                cue=r.cue,
+            )
     return [best[k] for k in sorted(best)]

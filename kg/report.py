@@ -23,8 +23,9 @@ __all__ = ["write_report", "trends"]
 COLOURS = {"METHOD": "#4e79a7", "TASK": "#f28e2b", "DATASET": "#59a14f", "METRIC": "#b07aa1"}
 
 
-def trends(papers: Sequence[Paper], mentions: Sequence[Mention], concepts: dict[str, Concept],
-           min_papers: int = 3) -> tuple[list[int], list[tuple[str, float]], dict[str, list[float]]]:
+def trends(
+    papers: Sequence[Paper], mentions: Sequence[Mention], concepts: dict[str, Concept], min_papers: int = 3
+) -> tuple[list[int], list[tuple[str, float]], dict[str, list[float]]]:
     """Years with dated papers, concepts by change of share (last year vs the years before), and shares.
 
     A concept's share in a year is the fraction of that year's papers that mention it.
@@ -53,8 +54,13 @@ def trends(papers: Sequence[Paper], mentions: Sequence[Mention], concepts: dict[
     return years, change, shares
 
 
-def write_report(out: Path, papers: Sequence[Paper], concepts: dict[str, Concept],
-                 mentions: Sequence[Mention], topics: Sequence[Topic]) -> list[Path]:
+def write_report(
+    out: Path,
+    papers: Sequence[Paper],
+    concepts: dict[str, Concept],
+    mentions: Sequence[Mention],
+    topics: Sequence[Topic],
+) -> list[Path]:
     """Write ``out/report.html`` and ``out/figures/*.png|svg``; return the files written."""
     import matplotlib
 
@@ -69,8 +75,12 @@ def write_report(out: Path, papers: Sequence[Paper], concepts: dict[str, Concept
 #: figures byte-identical across builds: SVG element ids hashed with a fixed salt (matplotlib
 #: salts them with a random UUID by default), no creation date, one default font; labels are
 #: plain text (a ``$`` in a concept's name is not TeX, and an unbalanced one is no error)
-FIGURE_RC: dict[str, object] = {"svg.hashsalt": "kg-report", "svg.fonttype": "path", "font.family": "DejaVu Sans",
-                                "text.parse_math": False}
+FIGURE_RC: dict[str, object] = {
+    "svg.hashsalt": "kg-report",
+    "svg.fonttype": "path",
+    "font.family": "DejaVu Sans",
+    "text.parse_math": False,
+}
 #: the metadata each format is written with: nothing that changes from build to build
 _METADATA: dict[str, dict[str, str | None]] = {
     "svg": {"Date": None, "Creator": "kg (matplotlib)"},
@@ -78,8 +88,14 @@ _METADATA: dict[str, dict[str, str | None]] = {
 }
 
 
-def _write_report(out: Path, fig_dir: Path, papers: Sequence[Paper], concepts: dict[str, Concept],
-                  mentions: Sequence[Mention], topics: Sequence[Topic]) -> list[Path]:
+def _write_report(
+    out: Path,
+    fig_dir: Path,
+    papers: Sequence[Paper],
+    concepts: dict[str, Concept],
+    mentions: Sequence[Mention],
+    topics: Sequence[Topic],
+) -> list[Path]:
     import matplotlib.pyplot as plt
 
     written: list[Path] = []
@@ -99,7 +115,11 @@ def _write_report(out: Path, fig_dir: Path, papers: Sequence[Paper], concepts: d
     fig, axes = plt.subplots(1, 4, figsize=(18, 5))
     for ax, lab in zip(axes, LABELS, strict=True):
         top = sorted((c for c in concepts.values() if c.type == lab), key=lambda c: (-c.paper_count, c.label))[:12]
-        ax.barh([terminal_text(c.label)[:32] for c in reversed(top)], [c.paper_count for c in reversed(top)], color=COLOURS[lab])
+        ax.barh(
+            [terminal_text(c.label)[:32] for c in reversed(top)],
+            [c.paper_count for c in reversed(top)],
+            color=COLOURS[lab],
+        )
         ax.set_title(f"{lab.lower()}s")
         ax.set_xlabel("papers")
     fig.tight_layout()
@@ -113,15 +133,21 @@ def _write_report(out: Path, fig_dir: Path, papers: Sequence[Paper], concepts: d
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(14, 4.5), sharey=True)
         for ax, group, title in ((a1, rising, "rising"), (a2, falling, "falling")):
             for cid, _ in group:
-                ax.plot(years, [100 * s for s in shares[cid]], marker="o", label=terminal_text(concepts[cid].label)[:30])
+                ax.plot(
+                    years, [100 * s for s in shares[cid]], marker="o", label=terminal_text(concepts[cid].label)[:30]
+                )
             ax.set_title(f"concepts {title} (share of the year's papers)")
             ax.set_xticks(years)
             ax.set_ylabel("% of papers")
             ax.legend(fontsize=8)
         img = save(fig, "trends")
-        rows = "".join(f"<tr><td>{html.escape(concepts[c].label)}</td><td>{d:+.1%}</td></tr>" for c, d in rising + falling)
-        sections.append(f'<h2>Rising and falling</h2><img src="{img}" alt="concepts over time">'
-                        f"<table><tr><th>concept</th><th>change of share, {years[-1]} vs before</th></tr>{rows}</table>")
+        rows = "".join(
+            f"<tr><td>{html.escape(concepts[c].label)}</td><td>{d:+.1%}</td></tr>" for c, d in rising + falling
+        )
+        sections.append(
+            f'<h2>Rising and falling</h2><img src="{img}" alt="concepts over time">'
+            f"<table><tr><th>concept</th><th>change of share, {years[-1]} vs before</th></tr>{rows}</table>"
+        )
     else:
         sections.append("<h2>Rising and falling</h2><p>Too few papers with a year to show trends.</p>")
 
@@ -135,20 +161,30 @@ def _write_report(out: Path, fig_dir: Path, papers: Sequence[Paper], concepts: d
     ax.set_title("degree distribution of concepts")
     img = save(fig, "degree_distribution")
     single = deg.get(1, 0)
-    sections.append(f'<h2>Degree distribution</h2><img src="{img}" alt="degree distribution">'
-                    f"<p>{single} of {len(concepts)} concepts ({single / max(1, len(concepts)):.0%}) appear in one paper only.</p>")
+    sections.append(
+        f'<h2>Degree distribution</h2><img src="{img}" alt="degree distribution">'
+        f"<p>{single} of {len(concepts)} concepts ({single / max(1, len(concepts)):.0%}) appear in one paper only.</p>"
+    )
 
     # 4. topic sizes
     if topics:
         fig, ax = plt.subplots(figsize=(10, 4))
         shown = topics[:25]
         ax.bar(range(len(shown)), [len(t.members) for t in shown], color="#59a14f")
-        ax.set_xticks(range(len(shown)), [terminal_text(t.label.split(",")[0])[:18] for t in shown], rotation=60, ha="right", fontsize=8)
+        ax.set_xticks(
+            range(len(shown)),
+            [terminal_text(t.label.split(",")[0])[:18] for t in shown],
+            rotation=60,
+            ha="right",
+            fontsize=8,
+        )
         ax.set_ylabel("concepts")
         ax.set_title("topic (community) sizes")
         img = save(fig, "topic_sizes")
         rows = "".join(f"<tr><td>{len(t.members)}</td><td>{html.escape(t.label)}</td></tr>" for t in topics[:25])
-        sections.append(f'<h2>Topics</h2><img src="{img}" alt="topic sizes"><table><tr><th>size</th><th>top concepts</th></tr>{rows}</table>')
+        sections.append(
+            f'<h2>Topics</h2><img src="{img}" alt="topic sizes"><table><tr><th>size</th><th>top concepts</th></tr>{rows}</table>'
+        )
 
     by_type = Counter(c.type for c in concepts.values())
     summary = ", ".join(f"{by_type[lab]} {lab.lower()}s" for lab in LABELS)
@@ -159,7 +195,8 @@ def _write_report(out: Path, fig_dir: Path, papers: Sequence[Paper], concepts: d
         "padding:.2em .5em;text-align:left}</style></head><body>"
         f"<h1>kg report</h1><p>{len(papers)} papers · {len(concepts)} concepts ({summary}) · {len(mentions)} mentions · "
         f"{len(topics)} topics. Figures are also in <code>figures/</code> as SVG.</p>"
-        + "".join(sections) + "</body></html>\n"
+        + "".join(sections)
+        + "</body></html>\n"
     )
     atomic_write_text(out / "report.html", page)
     written.append(out / "report.html")

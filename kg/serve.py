@@ -59,18 +59,25 @@ from kg.namespace import PREFIXES
 from kg.sparql_results import MEDIA_TYPES, ask_results, select_results
 from kg.store import InliningStore, refuse_remote
 
-__all__ = ["ServerConfig", "QueryPool", "create_app", "execute", "serve", "running_server", "free_port",
-           "DEFAULT_PORT"]
+__all__ = ["ServerConfig", "QueryPool", "create_app", "execute", "serve", "running_server", "free_port", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 8077
 GRAPH_TYPES = {"turtle": "text/turtle; charset=utf-8", "ntriples": "application/n-triples"}
 _ACCEPT = {
-    "application/sparql-results+json": "json", "application/json": "json",
-    "application/sparql-results+xml": "xml", "application/xml": "xml", "text/xml": "xml",
-    "text/csv": "csv", "text/tab-separated-values": "tsv",
+    "application/sparql-results+json": "json",
+    "application/json": "json",
+    "application/sparql-results+xml": "xml",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
 }
-_ACCEPT_GRAPH = {"text/turtle": "turtle", "application/x-turtle": "turtle", "application/n-triples": "ntriples",
-                 "text/plain": "ntriples"}
+_ACCEPT_GRAPH = {
+    "text/turtle": "turtle",
+    "application/x-turtle": "turtle",
+    "application/n-triples": "ntriples",
+    "text/plain": "ntriples",
+}
 _UPDATE = re.compile(
     r"^\s*(?:(?:#[^\n]*\n|PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*"
     r"(?:INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
@@ -129,15 +136,21 @@ def _negotiate(request: Request) -> tuple[str, str]:
 
 
 def _too_many(cap: int, what: str) -> tuple[int, str, bytes]:
-    return (413, _TEXT,
-            f"the result has more than {cap} {what} (the server's cap); "
-            "add a LIMIT or make the query more selective".encode())
+    return (
+        413,
+        _TEXT,
+        f"the result has more than {cap} {what} (the server's cap); "
+        "add a LIMIT or make the query more selective".encode(),
+    )
 
 
 def _too_big(cap: int) -> tuple[int, str, bytes]:
-    return (413, _TEXT,
-            f"the result is larger than {cap / (1 << 20):g} MiB (the server's cap on result size); "
-            "select fewer or shorter values (a GROUP_CONCAT or long literal?), or add a LIMIT".encode())
+    return (
+        413,
+        _TEXT,
+        f"the result is larger than {cap / (1 << 20):g} MiB (the server's cap on result size); "
+        "select fewer or shorter values (a GROUP_CONCAT or long literal?), or add a LIMIT".encode(),
+    )
 
 
 def _term_size(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> int:
@@ -148,8 +161,9 @@ def _term_size(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -
     return len(t.value) + 8
 
 
-def _answer(st: ox.Store, query: str, results_fmt: str, graph_fmt: str, max_rows: int,
-            max_bytes: int) -> tuple[int, str, bytes]:
+def _answer(
+    st: ox.Store, query: str, results_fmt: str, graph_fmt: str, max_rows: int, max_bytes: int
+) -> tuple[int, str, bytes]:
     """Run one query on ``st``: (status, media type, body), the row and size caps applied as it streams."""
     try:
         res = st.query(query, prefixes=PREFIXES)
@@ -210,8 +224,9 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _worker_main(conn: Connection, store: str, max_rows: int, max_bytes: int, memory: int, nice: int,
-                 server_pid: int) -> None:
+def _worker_main(
+    conn: Connection, store: str, max_rows: int, max_bytes: int, memory: int, nice: int, server_pid: int
+) -> None:
     """A query process: open the store read-only, then answer (query, format, format) jobs until the pipe closes."""
     _die_with_parent()
     if os.getppid() != server_pid:  # the server died before the line above
@@ -320,8 +335,11 @@ class QueryPool:
         c = self.config
         generation = self.generation
         receiver, sender = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_worker_main, daemon=True, args=(
-            sender, str(c.store), c.max_rows, c.max_result_bytes, c.worker_memory, c.worker_nice, os.getpid()))
+        proc = self._ctx.Process(
+            target=_worker_main,
+            daemon=True,
+            args=(sender, str(c.store), c.max_rows, c.max_result_bytes, c.worker_memory, c.worker_nice, os.getpid()),
+        )
         proc.start()
         sender.close()
         w = _Worker(proc, receiver, generation)
@@ -406,8 +424,14 @@ class QueryPool:
                 until = None
         return until is not None
 
-    def run_blocking(self, query: str, results_fmt: str, graph_fmt: str, long_lane: bool = False,
-                     on_long: Callable[[], None] | None = None) -> Outcome:
+    def run_blocking(
+        self,
+        query: str,
+        results_fmt: str,
+        graph_fmt: str,
+        long_lane: bool = False,
+        on_long: Callable[[], None] | None = None,
+    ) -> Outcome:
         """Run one query in a worker and wait for it (the time limits applied); for a thread.
 
         ``long_lane``: the caller holds a long slot already. Otherwise, a query still running after
@@ -449,8 +473,11 @@ class QueryPool:
             status, media, body = w.conn.recv()
         except (EOFError, OSError):
             self._kill(w)
-            return Outcome(500, _TEXT, b"the query process ended without an answer "
-                                       b"(past its memory limit?); make the query more selective")
+            return Outcome(
+                500,
+                _TEXT,
+                b"the query process ended without an answer (past its memory limit?); make the query more selective",
+            )
         finally:
             if holds_long:
                 self._release_slow_slot()
@@ -476,9 +503,15 @@ class QueryPool:
             self._threads = anyio.CapacityLimiter(2 * c.max_concurrent + max(1, c.max_slow))
         if self.is_known_slow(query):
             return await self._run_long(query, results_fmt, graph_fmt)
-        busy = Outcome(503, _TEXT, (
-            f"the server is busy: {c.max_concurrent} queries are running and {c.max_queued} are waiting; "
-            "retry in a few seconds").encode(), {"Retry-After": "2"})
+        busy = Outcome(
+            503,
+            _TEXT,
+            (
+                f"the server is busy: {c.max_concurrent} queries are running and {c.max_queued} are waiting; "
+                "retry in a few seconds"
+            ).encode(),
+            {"Retry-After": "2"},
+        )
         if self._waiting >= c.max_queued:
             return busy
         self._waiting += 1
@@ -498,8 +531,9 @@ class QueryPool:
                 anyio.from_thread.run_sync(slots.release)
 
         try:
-            return await anyio.to_thread.run_sync(self.run_blocking, query, results_fmt, graph_fmt, False,
-                                                  free_short_slot, limiter=self._threads)
+            return await anyio.to_thread.run_sync(
+                self.run_blocking, query, results_fmt, graph_fmt, False, free_short_slot, limiter=self._threads
+            )
         finally:
             if not freed.is_set():
                 freed.set()
@@ -520,30 +554,41 @@ class QueryPool:
         finally:
             self._slow_waiting -= 1
         try:
-            return await anyio.to_thread.run_sync(self.run_blocking, query, results_fmt, graph_fmt, True,
-                                                  limiter=self._threads)
+            return await anyio.to_thread.run_sync(
+                self.run_blocking, query, results_fmt, graph_fmt, True, limiter=self._threads
+            )
         finally:
             self._release_slow_slot()
 
 
 def _long_lane_full(c: ServerConfig, stopped: bool) -> Outcome:
     what = f"the query was stopped after {c.slow_cpu:g} s of CPU" if stopped else "this query ran long before and"
-    return Outcome(503, _TEXT, (
-        f"{what}: {c.max_slow} long-running queries are already running (the slots kept for long queries "
-        f"are full, so that short ones keep moving); retry later, or make it more selective").encode(),
-        {"Retry-After": str(max(1, round(c.timeout)))})
+    return Outcome(
+        503,
+        _TEXT,
+        (
+            f"{what}: {c.max_slow} long-running queries are already running (the slots kept for long queries "
+            f"are full, so that short ones keep moving); retry later, or make it more selective"
+        ).encode(),
+        {"Retry-After": str(max(1, round(c.timeout)))},
+    )
 
 
 def _timed_out(c: ServerConfig) -> Outcome:
-    return Outcome(503, _TEXT, f"the query ran past the server's time limit of {c.timeout:g} s and was stopped; "
-                               "make it more selective or add a LIMIT".encode())
+    return Outcome(
+        503,
+        _TEXT,
+        f"the query ran past the server's time limit of {c.timeout:g} s and was stopped; "
+        "make it more selective or add a LIMIT".encode(),
+    )
 
 
 def _refused(query: str) -> Outcome | None:
     """403 for SPARQL Update and for anything that would fetch from another server; None if the query may run."""
     if _UPDATE.match(query):
-        return Outcome(403, _TEXT, b"this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, "
-                                   b"DROP, ...) is refused")
+        return Outcome(
+            403, _TEXT, b"this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, ...) is refused"
+        )
     try:
         refuse_remote(query)
     except QueryError as err:
@@ -623,20 +668,28 @@ class Guard:
         host = headers.get(b"host")
         if host is not None and not self.host_ok(host.decode("latin-1")):
             shown = host.decode("latin-1")[:100].encode("unicode_escape").decode()
-            await _reply(send, 400, (
-                f"Host {shown!r} is not served here: this server answers to {', '.join(sorted(self.names or ()))} "
-                f"on port {self.config.port}; to allow another name start it with `kg serve --allow-host NAME`"))
+            await _reply(
+                send,
+                400,
+                (
+                    f"Host {shown!r} is not served here: this server answers to {', '.join(sorted(self.names or ()))} "
+                    f"on port {self.config.port}; to allow another name start it with `kg serve --allow-host NAME`"
+                ),
+            )
             return
         c = self.config
         if len(scope.get("query_string", b"")) > c.max_query_string:
-            await _reply(send, 414, f"the URL's query string is longer than {c.max_query_string} bytes (the "
-                                    "server's cap); POST the query instead (application/sparql-query or a form)")
+            await _reply(
+                send,
+                414,
+                f"the URL's query string is longer than {c.max_query_string} bytes (the "
+                "server's cap); POST the query instead (application/sparql-query or a form)",
+            )
             return
         if scope.get("method") in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        too_big = (f"the request body is larger than {c.max_body} bytes (the server's cap); "
-                   "send a shorter query")
+        too_big = f"the request body is larger than {c.max_body} bytes (the server's cap); send a shorter query"
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > c.max_body):
             await _reply(send, 413, too_big)
@@ -670,9 +723,18 @@ class Guard:
 
 async def _reply(send: Send, status: int, text: str) -> None:
     body = text.encode("utf-8")
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", _TEXT.encode()), (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"), (b"cache-control", b"no-store")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", _TEXT.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -690,8 +752,9 @@ class BuildWatch:
     ones when their query ends). While a build is swapping files in (no marker) the open store is kept.
     """
 
-    def __init__(self, store_dir: Path, page_store: InliningStore, pool: QueryPool, cache: Any,
-                 every: float = 0.5) -> None:
+    def __init__(
+        self, store_dir: Path, page_store: InliningStore, pool: QueryPool, cache: Any, every: float = 0.5
+    ) -> None:
         self.store_dir, self.page_store, self.pool, self.cache, self.every = store_dir, page_store, pool, cache, every
         self.marker = store_dir.parent / MARKER
         self.stamp = self._stamp()
@@ -741,7 +804,9 @@ def create_app(config: ServerConfig) -> Any:
     try:
         page_store = ox.Store.read_only(str(store_dir))  # fail now, not at the first query, if it is no store
     except OSError as err:
-        raise StoreError(f"{store_dir}: not a readable Oxigraph store ({err}); rebuild it with `kg build --force`") from err
+        raise StoreError(
+            f"{store_dir}: not a readable Oxigraph store ({err}); rebuild it with `kg build --force`"
+        ) from err
     pool = QueryPool(config)
 
     async def sparql(request: Request) -> Response:
@@ -764,13 +829,18 @@ def create_app(config: ServerConfig) -> Any:
                 query = value if isinstance(value, str) else None
             else:
                 return PlainTextResponse(
-                    "POST a query as application/sparql-query or as the form field 'query'", status_code=415)
+                    "POST a query as application/sparql-query or as the form field 'query'", status_code=415
+                )
         if not query:
             return PlainTextResponse("no query: pass ?query=... (GET) or a query body (POST)", status_code=400)
         results_fmt, graph_fmt = _negotiate(request)
         outcome = _refused(query) or await pool.run(query, results_fmt, graph_fmt)
-        return Response(outcome.body, status_code=outcome.status, media_type=outcome.media_type,
-                        headers={"Cache-Control": "no-store", **outcome.headers})
+        return Response(
+            outcome.body,
+            status_code=outcome.status,
+            media_type=outcome.media_type,
+            headers={"Cache-Control": "no-store", **outcome.headers},
+        )
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "store": str(store_dir), "reloads": watch.reloads})
@@ -780,9 +850,15 @@ def create_app(config: ServerConfig) -> Any:
     cache = PageCache(config.cache_bytes) if config.cache_bytes > 0 else None
     inlining = InliningStore(page_store)
     watch = BuildWatch(store_dir, inlining, pool, cache)
-    pages = explorer_routes(cast(ox.Store, inlining), store_dir, config.timeout, config.max_rows,
-                            cache_bytes=config.cache_bytes, allow_corrections=config.allow_corrections,
-                            page_cache=cache)
+    pages = explorer_routes(
+        cast(ox.Store, inlining),
+        store_dir,
+        config.timeout,
+        config.max_rows,
+        cache_bytes=config.cache_bytes,
+        allow_corrections=config.allow_corrections,
+        page_cache=cache,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -794,11 +870,14 @@ def create_app(config: ServerConfig) -> Any:
         finally:
             pool.close()
 
-    app = Starlette(routes=[
-        Route("/sparql", sparql, methods=["GET", "POST"]),
-        Route("/health", health),
-        *pages,
-    ], lifespan=lifespan)
+    app = Starlette(
+        routes=[
+            Route("/sparql", sparql, methods=["GET", "POST"]),
+            Route("/health", health),
+            *pages,
+        ],
+        lifespan=lifespan,
+    )
 
     async def watched(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and watch.due():
@@ -809,17 +888,22 @@ def create_app(config: ServerConfig) -> Any:
 
 
 def _refuse_update() -> Response:
-    return PlainTextResponse(
-        "this endpoint is read-only: SPARQL Update is refused", status_code=403)
+    return PlainTextResponse("this endpoint is read-only: SPARQL Update is refused", status_code=403)
 
 
 def serve(config: ServerConfig, app: Any = None, **uvicorn_args: Any) -> None:
     """Run the server (``app``, default ``create_app(config)``) on ``config.host:config.port`` until interrupted."""
     import uvicorn
 
-    uvicorn.run(app or create_app(config), host=config.host, port=config.port, log_level="warning",
-                h11_max_incomplete_event_size=config.max_query_string + (64 << 10), timeout_graceful_shutdown=3,
-                **uvicorn_args)
+    uvicorn.run(
+        app or create_app(config),
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        h11_max_incomplete_event_size=config.max_query_string + (64 << 10),
+        timeout_graceful_shutdown=3,
+        **uvicorn_args,
+    )
 
 
 def free_port() -> int:
@@ -837,8 +921,11 @@ def running_server(store: Path | str, *args: str, start_timeout: float = 30.0) -
     """
     port = free_port()
     exe = shutil.which("kg", path=str(Path(sys.executable).parent)) or "kg"
-    proc = subprocess.Popen([exe, "serve", "--store", str(store), "--port", str(port), *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [exe, "serve", "--store", str(store), "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout

@@ -60,16 +60,20 @@ def select_results(variables: Sequence[str], rows: Sequence[Sequence[Term]], fmt
     """Serialise SELECT rows (``None`` = unbound) in ``fmt`` (json, xml, csv, tsv)."""
     if fmt == "json":
         bindings = [{v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None} for row in rows]
-        return json.dumps({"head": {"vars": list(variables)}, "results": {"bindings": bindings}},
-                          ensure_ascii=False).encode("utf-8")
+        return json.dumps(
+            {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}, ensure_ascii=False
+        ).encode("utf-8")
     if fmt == "xml":
         parts = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
         parts += [f"<variable name={quoteattr(v)}/>" for v in variables]
         parts.append("</head><results>")
         for row in rows:
             parts.append("<result>")
-            parts += [f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
-                      for v, t in zip(variables, row, strict=True) if t is not None]
+            parts += [
+                f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
+                for v, t in zip(variables, row, strict=True)
+                if t is not None
+            ]
             parts.append("</result>")
         parts.append("</results></sparql>\n")
         return "".join(parts).encode("utf-8")
@@ -78,8 +82,14 @@ def select_results(variables: Sequence[str], rows: Sequence[Sequence[Term]], fmt
         w = csv.writer(buf, lineterminator="\r\n")
         w.writerow(variables)
         for row in rows:
-            w.writerow(["" if t is None else (t.value if isinstance(t, ox.NamedNode | ox.Literal | ox.BlankNode) else str(t))
-                        for t in row])
+            w.writerow(
+                [
+                    ""
+                    if t is None
+                    else (t.value if isinstance(t, ox.NamedNode | ox.Literal | ox.BlankNode) else str(t))
+                    for t in row
+                ]
+            )
         return buf.getvalue().encode("utf-8")
     if fmt == "tsv":
         lines = ["\t".join(f"?{v}" for v in variables)]
@@ -90,8 +100,10 @@ def select_results(variables: Sequence[str], rows: Sequence[Sequence[Term]], fmt
 
 def ask_results(value: bool, fmt: str) -> bytes:
     if fmt == "xml":
-        return ('<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
-                f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n").encode()
+        return (
+            '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
+            f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n"
+        ).encode()
     if fmt in ("csv", "tsv"):
         return (("_askResult\n" if fmt == "csv" else "?_askResult\n") + ("true" if value else "false") + "\n").encode()
     return json.dumps({"head": {}, "boolean": value}).encode("utf-8")

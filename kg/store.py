@@ -169,8 +169,10 @@ def refuse_update(query: str) -> None:
     """Raise :class:`QueryError` (one line) for SPARQL Update: the store is read-only to queries."""
     words = [w for w in keywords(query) if w not in ("PREFIX", "BASE")]
     if words and words[0] in _UPDATES:
-        raise QueryError(f"updates are not allowed: kg query only reads the store ({words[0]} is SPARQL Update); "
-                         "change the input and run `kg build` again")
+        raise QueryError(
+            f"updates are not allowed: kg query only reads the store ({words[0]} is SPARQL Update); "
+            "change the input and run `kg build` again"
+        )
 
 
 def refuse_remote(query: str) -> None:
@@ -212,8 +214,13 @@ def inline_bindings(query: str, bindings: dict[ox.Variable, _Term]) -> str | Non
     tokens = list(_TOKENS.finditer(query))
     words = [m.group("word").upper() for m in tokens if m.lastgroup == "word"]
     forms = [w for w in words if w in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")]
-    if not forms or forms[0] not in ("SELECT", "ASK") or words.count("SELECT") > 1 or "MINUS" in words \
-            or "VALUES" in words:
+    if (
+        not forms
+        or forms[0] not in ("SELECT", "ASK")
+        or words.count("SELECT") > 1
+        or "MINUS" in words
+        or "VALUES" in words
+    ):
         return None
     places = list(_var_places(tokens, names))
     if any(after_as for _, _, _, after_as in places):
@@ -230,7 +237,7 @@ def inline_bindings(query: str, bindings: dict[ox.Variable, _Term]) -> str | Non
             term = f"({term} AS ?{name})"
         elif clause == "ORDER" and bare:
             term = f"({term})"
-        out.append(query[pos:m.start()] + term)
+        out.append(query[pos : m.start()] + term)
         pos = m.end()
     out.append(query[pos:])
     return "".join(out)
@@ -280,8 +287,9 @@ class InliningStore:
     def __init__(self, store: ox.Store) -> None:
         self._store = store
 
-    def query(self, query: str, *, substitutions: dict[ox.Variable, _Term] | None = None,
-              **options: Any) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+    def query(
+        self, query: str, *, substitutions: dict[ox.Variable, _Term] | None = None, **options: Any
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         if substitutions:
             text = inline_bindings(query, substitutions)
             if text is not None:
@@ -299,7 +307,9 @@ def _bind(params: dict[str, str]) -> dict[ox.Variable, ox.NamedNode | ox.BlankNo
     return {ox.Variable(k): ox.Literal(v) for k, v in params.items()}
 
 
-def run_named(store: ox.Store, nq: NamedQuery, params: dict[str, str]) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+def run_named(
+    store: ox.Store, nq: NamedQuery, params: dict[str, str]
+) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
     """Run a named query; label parameters are lower-cased to match ``skos:hiddenLabel``."""
     unknown = sorted(set(params) - set(nq.params))
     if unknown:
@@ -309,8 +319,9 @@ def run_named(store: ox.Store, nq: NamedQuery, params: dict[str, str]) -> ox.Que
     for k, v in params.items():
         allowed = nq.choices.get(k)
         if allowed and v.strip().lower() not in {a.lower() for a in allowed}:
-            raise QueryError(f"{k}={v!r} is not a value of {nq.name!r}'s parameter {k}; use one of: "
-                             f"{', '.join(allowed)}")
+            raise QueryError(
+                f"{k}={v!r} is not a value of {nq.name!r}'s parameter {k}; use one of: {', '.join(allowed)}"
+            )
     bound = {k: (v.strip().lower() if k in nq.label_params else v) for k, v in params.items()}
     return run_query(store, nq.text, bound, nq.params)
 
@@ -328,18 +339,29 @@ def _label_problem(store: ox.Store, param: str, given: str) -> str:
 
     key = given.strip().lower()
     try:
-        found = store.query("ASK { ?c skos:hiddenLabel ?k }", prefixes=PREFIXES,
-                            substitutions={ox.Variable("k"): ox.Literal(key)})
+        found = store.query(
+            "ASK { ?c skos:hiddenLabel ?k }", prefixes=PREFIXES, substitutions={ox.Variable("k"): ox.Literal(key)}
+        )
         if bool(found):
             return ""
-        labels = sorted({str(sol["l"].value) for sol in store.query(  # type: ignore[union-attr]
-            "SELECT DISTINCT ?l WHERE { ?c skos:prefLabel ?l }", prefixes=PREFIXES)})
+        labels = sorted(
+            {
+                str(sol["l"].value)
+                for sol in store.query(  # type: ignore[union-attr]
+                    "SELECT DISTINCT ?l WHERE { ?c skos:prefLabel ?l }", prefixes=PREFIXES
+                )
+            }
+        )
     except (OSError, RuntimeError, SyntaxError):
         return ""  # the query itself says what is wrong
     by_lower = {lab.lower(): lab for lab in labels}
     close = [by_lower[c] for c in difflib.get_close_matches(key, list(by_lower), n=5, cutoff=0.6)]
     close += [lab for low, lab in by_lower.items() if key and key in low and lab not in close][: 5 - len(close)]
-    hint = f"; close: {', '.join(repr(c) for c in close)}" if close else "; `kg query --name top-concepts -p type=Method` lists some"
+    hint = (
+        f"; close: {', '.join(repr(c) for c in close)}"
+        if close
+        else "; `kg query --name top-concepts -p type=Method` lists some"
+    )
     return f"no concept is labelled {given.strip()!r} (parameter {param}){hint}"
 
 
@@ -355,8 +377,7 @@ def run_query(
     missing = [p for p in (required or {}) if p not in params]
     if missing:
         raise QueryError(
-            f"missing parameter {missing[0]!r} ({(required or {})[missing[0]]}); "
-            f"pass --param {missing[0]}=VALUE"
+            f"missing parameter {missing[0]!r} ({(required or {})[missing[0]]}); pass --param {missing[0]}=VALUE"
         )
     for k in params:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
@@ -393,7 +414,7 @@ def term_text(term: object) -> str:
         iri = term.value
         for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
             if iri.startswith(ns):
-                return f"{prefix}:{iri[len(ns):]}"
+                return f"{prefix}:{iri[len(ns) :]}"
         return f"<{iri}>"
     return str(term)
 
@@ -409,7 +430,8 @@ def find_paper(store: ox.Store, paper: str) -> tuple[str, str]:
     rows = list(run_query(store, q, {"key": paper.strip()}))  # type: ignore[arg-type]
     if rows:
         return rows[0]["id"].value, rows[0]["title"].value
-    titles = [s["t"].value for s in run_query(store, "SELECT ?t WHERE { ?p a schema:ScholarlyArticle ; dcterms:title ?t }")]  # type: ignore[union-attr]
+    found = run_query(store, "SELECT ?t WHERE { ?p a schema:ScholarlyArticle ; dcterms:title ?t }")
+    titles = [s["t"].value for s in found]  # type: ignore[union-attr]
     close = difflib.get_close_matches(paper, titles, n=3, cutoff=0.5)
     close += [t for t in titles if paper.lower() in t.lower() and t not in close][: 3 - len(close)]
     hint = f" Did you mean: {'; '.join(repr(t) for t in close)}?" if close else ""
@@ -428,8 +450,9 @@ def similar_papers(store: ox.Store, paper_id: str) -> list[dict[str, Any]]:
     by_paper: dict[str, dict[str, Any]] = {}
     for sol in run_query(store, q, {"pid": paper_id}):  # type: ignore[union-attr]
         other = sol["other"].value
-        rec = by_paper.setdefault(other, {"paper": other, "title": sol["title"].value,
-                                          "score": float(sol["score"].value), "shared": []})
+        rec = by_paper.setdefault(
+            other, {"paper": other, "title": sol["title"].value, "score": float(sol["score"].value), "shared": []}
+        )
         rec["shared"].append((int(sol["n"].value), sol["label"].value))
     out = sorted(by_paper.values(), key=lambda r: (-r["score"], r["paper"]))
     for r in out:

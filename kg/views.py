@@ -26,8 +26,15 @@ import networkx as nx
 from kg.io import atomic_write_text
 
 __all__ = [
-    "ViewNode", "ViewEdge", "ViewData", "render_html", "TYPE_COLOURS",
-    "overview_layout", "overview_from_graph", "overview_page", "write_overview",
+    "ViewNode",
+    "ViewEdge",
+    "ViewData",
+    "render_html",
+    "TYPE_COLOURS",
+    "overview_layout",
+    "overview_from_graph",
+    "overview_page",
+    "write_overview",
 ]
 
 TYPE_COLOURS = {
@@ -85,9 +92,15 @@ def render_html(data: ViewData, path: Path, height: str = "850px") -> None:
     pos = _layout(data)
     net.nodes = [
         {
-            "id": n.id, "label": n.label, "title": n.title, "shape": "dot", "size": round(n.size, 2),
-            "color": TYPE_COLOURS.get(n.type, "#777777"), "group": n.type,
-            "x": round(pos.get(n.id, (0.0, 0.0))[0], 2), "y": round(pos.get(n.id, (0.0, 0.0))[1], 2),
+            "id": n.id,
+            "label": n.label,
+            "title": n.title,
+            "shape": "dot",
+            "size": round(n.size, 2),
+            "color": TYPE_COLOURS.get(n.type, "#777777"),
+            "group": n.type,
+            "x": round(pos.get(n.id, (0.0, 0.0))[0], 2),
+            "y": round(pos.get(n.id, (0.0, 0.0))[1], 2),
             "font": {"size": 14},
         }
         for n in data.nodes
@@ -95,8 +108,7 @@ def render_html(data: ViewData, path: Path, height: str = "850px") -> None:
     net.node_ids = [n.id for n in data.nodes]
     net.node_map = {n["id"]: n for n in net.nodes}
     net.edges = [
-        {"from": e.source, "to": e.target, "value": e.weight, "title": e.title, "color": "#c8c8c8"}
-        for e in data.edges
+        {"from": e.source, "to": e.target, "value": e.weight, "title": e.title, "color": "#c8c8c8"} for e in data.edges
     ]
     net.toggle_physics(False)
     net.set_edge_smooth("false")
@@ -115,15 +127,24 @@ def render_html(data: ViewData, path: Path, height: str = "850px") -> None:
 
 
 def neighbourhood_data(
-    center: str, center_label: str, center_type: str,
+    center: str,
+    center_label: str,
+    center_type: str,
     neighbours: Sequence[tuple[str, str, str, int, float, str, int]],
 ) -> ViewData:
     """A concept and its neighbours: (id, label, type, shared papers, score, via, hop)."""
     data = ViewData(heading=f"Neighbourhood of {center_label}")
     data.nodes.append(ViewNode(center, center_label, center_type, 30, f"{center_label}\n{center_type.title()}"))
     for nid, label, ctype, papers, _score, via, hop in neighbours:
-        data.nodes.append(ViewNode(nid, label, ctype, 10 + 3 * math.sqrt(papers),
-                                   f"{label}\n{ctype.title()} · {papers} shared papers · hop {hop}"))
+        data.nodes.append(
+            ViewNode(
+                nid,
+                label,
+                ctype,
+                10 + 3 * math.sqrt(papers),
+                f"{label}\n{ctype.title()} · {papers} shared papers · hop {hop}",
+            )
+        )
         data.edges.append(ViewEdge(via, nid, float(papers), f"{papers} papers link them"))
     return data
 
@@ -137,8 +158,11 @@ def similarity_data(paper_id: str, title: str, similar: Sequence[dict[str, Any]]
         nid = f"paper:{s['paper']}"
         shared = [str(x) for x in s["shared"]]
         score = float(s["score"])
-        data.nodes.append(ViewNode(nid, _short(str(s["title"])), "PAPER", 10 + 3 * score,
-                                   f"{s['title']}\n{s['paper']} · score {score:.2f}"))
+        data.nodes.append(
+            ViewNode(
+                nid, _short(str(s["title"])), "PAPER", 10 + 3 * score, f"{s['title']}\n{s['paper']} · score {score:.2f}"
+            )
+        )
         data.edges.append(ViewEdge(center, nid, score, "shared: " + ", ".join(shared)))
     return data
 
@@ -160,7 +184,9 @@ def _disc_radius(n: int) -> float:
     return _UNIT * 1.7 * math.sqrt(max(1, n)) + _UNIT
 
 
-def _spread_in_disc(pos: dict[str, tuple[float, float]], order: list[str], radius: float) -> dict[str, tuple[float, float]]:
+def _spread_in_disc(
+    pos: dict[str, tuple[float, float]], order: list[str], radius: float
+) -> dict[str, tuple[float, float]]:
     """Keep each node's angle from the layout, give radii evenly by rank (first nearest the centre)."""
     if len(order) == 1:
         return {order[0]: (0.0, 0.0)}
@@ -187,7 +213,7 @@ def _pack_discs(centres: dict[str, list[float]], radii: dict[str, float], iterat
             c[1] -= c[1] * pull
         moved = False
         for i, a in enumerate(names):
-            for b in names[i + 1:]:
+            for b in names[i + 1 :]:
                 ca, cb = centres[a], centres[b]
                 dx, dy = cb[0] - ca[0], cb[1] - ca[1]
                 d = math.hypot(dx, dy)
@@ -208,8 +234,11 @@ def _pack_discs(centres: dict[str, list[float]], radii: dict[str, float], iterat
 
 
 def _pull_in(
-    pos: dict[str, tuple[float, float]], members: list[list[str]], centres: dict[int, list[float]],
-    radii: dict[int, float], drawn: Sequence[tuple[int, str, str]],
+    pos: dict[str, tuple[float, float]],
+    members: list[list[str]],
+    centres: dict[int, list[float]],
+    radii: dict[int, float],
+    drawn: Sequence[tuple[int, str, str]],
 ) -> None:
     """Bring what is not connected to the main component within its reach (in place).
 
@@ -292,8 +321,9 @@ def overview_layout(
     for ti, (_tid, _name, ms) in enumerate(shown):
         quota = min(len(ms), max(3, round(budget * len(ms) / total)))
         names = [m for m in ms[:3] if m in concepts]
-        rest = heapq.nsmallest(quota - len(names), (m for m in ms[3:] if m in concepts),
-                               key=lambda m: (-concepts[m].get("papers", 0), m))
+        rest = heapq.nsmallest(
+            quota - len(names), (m for m in ms[3:] if m in concepts), key=lambda m: (-concepts[m].get("papers", 0), m)
+        )
         chosen = names + rest
         members.append(chosen)
         for m in chosen:
@@ -327,14 +357,26 @@ def overview_layout(
     tg.add_nodes_from(range(len(members)))
     tg.add_weighted_edges_from((a, b, w) for (a, b), w in sorted(between.items()))
     if len(members) > 1:
-        tpos = nx.forceatlas2_layout(tg, seed=7, max_iter=300, weight="weight", gravity=2.0,
-                                     node_size={t: radii[t] / _UNIT for t in tg}, linlog=False)
+        tpos = nx.forceatlas2_layout(
+            tg,
+            seed=7,
+            max_iter=300,
+            weight="weight",
+            gravity=2.0,
+            node_size={t: radii[t] / _UNIT for t in tg},
+            linlog=False,
+        )
         xs = [float(p[0]) for p in tpos.values()]
         ys = [float(p[1]) for p in tpos.values()]
         span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
         world = 2.2 * math.sqrt(sum(r * r for r in radii.values()))
-        centres = {t: [(float(tpos[t][0]) - sum(xs) / len(xs)) / span * world,
-                       (float(tpos[t][1]) - sum(ys) / len(ys)) / span * world] for t in tg}
+        centres = {
+            t: [
+                (float(tpos[t][0]) - sum(xs) / len(xs)) / span * world,
+                (float(tpos[t][1]) - sum(ys) / len(ys)) / span * world,
+            ]
+            for t in tg
+        }
         _pack_discs(centres, radii)  # type: ignore[arg-type]
     else:
         centres = {0: [0.0, 0.0]} if members else {}
@@ -349,7 +391,11 @@ def overview_layout(
         sub = nx.Graph()
         sub.add_nodes_from(ms)
         sub.add_weighted_edges_from(by_topic[ti])
-        local = nx.forceatlas2_layout(sub, seed=11, max_iter=150, weight="weight", gravity=1.0) if len(ms) > 1 else {ms[0]: (0, 0)}
+        local = (
+            nx.forceatlas2_layout(sub, seed=11, max_iter=150, weight="weight", gravity=1.0)
+            if len(ms) > 1
+            else {ms[0]: (0, 0)}
+        )
         spread = _spread_in_disc({m: (float(local[m][0]), float(local[m][1])) for m in ms}, ms, radii[ti] - _UNIT * 0.8)
         cx, cy = centres[ti]
         for m in ms:
@@ -358,14 +404,33 @@ def overview_layout(
     index = {m: i for i, m in enumerate(m for ms in members for m in ms)}
     out_topics = []
     for ti, (tid, name, ms) in enumerate(shown):
-        out_topics.append({"id": tid, "label": name, "x": round(centres[ti][0], 1), "y": round(centres[ti][1], 1),
-                           "r": round(radii[ti], 1), "size": len(ms), "shown": len(members[ti])})
+        out_topics.append(
+            {
+                "id": tid,
+                "label": name,
+                "x": round(centres[ti][0], 1),
+                "y": round(centres[ti][1], 1),
+                "r": round(radii[ti], 1),
+                "size": len(ms),
+                "shown": len(members[ti]),
+            }
+        )
     out_nodes = []
     for ti, ms in enumerate(members):
         for rank, m in enumerate(ms):
             c = concepts[m]
-            out_nodes.append({"id": m, "label": c["label"], "type": c["type"], "papers": int(c.get("papers", 0)),
-                              "topic": ti, "name": rank < 3, "x": round(pos[m][0], 1), "y": round(pos[m][1], 1)})
+            out_nodes.append(
+                {
+                    "id": m,
+                    "label": c["label"],
+                    "type": c["type"],
+                    "papers": int(c.get("papers", 0)),
+                    "topic": ti,
+                    "name": rank < 3,
+                    "x": round(pos[m][0], 1),
+                    "y": round(pos[m][1], 1),
+                }
+            )
     return {
         "heading": heading or "kg overview: topics and their concepts",
         "topics": out_topics,
@@ -376,10 +441,16 @@ def overview_layout(
 
 def overview_from_graph(g: nx.MultiDiGraph, topics: Sequence[Any], budget: int = OVERVIEW_BUDGET) -> dict[str, Any]:
     """:func:`overview_layout` for a built graph and its :class:`kg.graph.Topic` list."""
-    concepts = {n.split(":", 1)[1]: {"label": d["label"], "type": d["type"], "papers": d.get("papers", 0)}
-                for n, d in g.nodes(data=True) if d.get("kind") == "concept"}
-    pairs = ((a.split(":", 1)[1], b.split(":", 1)[1], int(d["papers"]))
-             for a, b, k, d in g.edges(keys=True, data=True) if k == "cooccurs")
+    concepts = {
+        n.split(":", 1)[1]: {"label": d["label"], "type": d["type"], "papers": d.get("papers", 0)}
+        for n, d in g.nodes(data=True)
+        if d.get("kind") == "concept"
+    }
+    pairs = (
+        (a.split(":", 1)[1], b.split(":", 1)[1], int(d["papers"]))
+        for a, b, k, d in g.edges(keys=True, data=True)
+        if k == "cooccurs"
+    )
     return overview_layout(concepts, pairs, [(t.id, _topic_name(t.label), t.members) for t in topics], budget)
 
 
@@ -397,7 +468,8 @@ def overview_page(data: dict[str, Any]) -> str:
     blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     legend = " ".join(
         f'<span class="key"><span class="dot" style="background:{c}"></span>{t.lower()}</span>'
-        for t, c in TYPE_COLOURS.items() if t != "PAPER"
+        for t, c in TYPE_COLOURS.items()
+        if t != "PAPER"
     )
     title = html.escape(data.get("heading", "kg overview"))
     return f"""<!doctype html>
@@ -419,7 +491,9 @@ body {{ font-family: system-ui, sans-serif; margin: 0; color: #222; }}
 """
 
 
-def write_overview(g: nx.MultiDiGraph, topics: Sequence[Any], out: Path, budget: int = OVERVIEW_BUDGET) -> dict[str, Any]:
+def write_overview(
+    g: nx.MultiDiGraph, topics: Sequence[Any], out: Path, budget: int = OVERVIEW_BUDGET
+) -> dict[str, Any]:
     """Write ``overview.json`` (read by the explorer's /overview) and ``graph.html`` (offline) into ``out``."""
     data = overview_from_graph(g, topics, budget)
     atomic_write_text(out / "overview.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))

@@ -90,7 +90,10 @@ def test_viterbi_gives_well_formed_bio():
             if cur.startswith("I-"):
                 assert prev[2:] == cur[2:] and prev != "O"
     assert encoder.spans_from_tags(["B-TASK", "I-TASK", "O", "B-METRIC", "B-METRIC", "I-METRIC"]) == [
-        (0, 2, "TASK"), (3, 4, "METRIC"), (4, 6, "METRIC")]
+        (0, 2, "TASK"),
+        (3, 4, "METRIC"),
+        (4, 6, "METRIC"),
+    ]
 
 
 def test_no_entity_crosses_the_title_abstract_break(accurate_nlp):
@@ -99,7 +102,7 @@ def test_no_entity_crosses_the_title_abstract_break(accurate_nlp):
     (rec,) = extract_records([Paper("p", title, abstract)], nlp=accurate_nlp)
     text = title + "\n" + abstract
     assert rec["mentions"]
-    assert all("\n" not in text[m["start"]:m["end"]] for m in rec["mentions"])
+    assert all("\n" not in text[m["start"] : m["end"]] for m in rec["mentions"])
 
 
 def test_long_text_is_tagged_in_windows(accurate_nlp):
@@ -114,8 +117,14 @@ def test_long_text_is_tagged_in_windows(accurate_nlp):
 
 
 def test_accurate_extraction_is_deterministic_and_safe_with_processes(accurate_nlp):
-    papers = [Paper(str(i), f"Paper {i}", "We fine-tune LoRA adapters for code generation on MBPP "
-                    f"and measure pass@1 and FLOPs ({i}).") for i in range(6)]
+    papers = [
+        Paper(
+            str(i),
+            f"Paper {i}",
+            f"We fine-tune LoRA adapters for code generation on MBPP and measure pass@1 and FLOPs ({i}).",
+        )
+        for i in range(6)
+    ]
     one = extract_records(papers, nlp=accurate_nlp)
     two = extract_records(papers, nlp=accurate_nlp, n_process=2)
     assert one == two
@@ -128,8 +137,16 @@ def test_cli_extract_accurate(tmp_path, data_dir):
     from kg.cli import app
 
     src = tmp_path / "papers.jsonl"
-    src.write_text(json.dumps({"id": "a", "title": "Speculative decoding for code generation",
-                               "abstract": "We evaluate on HumanEval and MBPP and report latency."}) + "\n")
+    src.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "title": "Speculative decoding for code generation",
+                "abstract": "We evaluate on HumanEval and MBPP and report latency.",
+            }
+        )
+        + "\n"
+    )
     out = tmp_path / "pred.jsonl"
     res = CliRunner().invoke(app, ["extract", str(src), "-o", str(out), "--model", "accurate"])
     assert res.exit_code == 0, res.output

@@ -41,18 +41,20 @@ def test_build_function_and_module_in_either_order(first):
     imports = ["import kg", "from kg.build import build as module_build, BuildReport"]
     if first == "module":
         imports.reverse()
-    code = "\n".join([
-        *imports,
-        "import sys, types, kg.api, kg.extract.pipeline",
-        "import kg.build as via_package",
-        "assert not isinstance(kg.build, types.ModuleType) and callable(kg.build), kg.build",
-        "assert kg.build.__wrapped__ is kg.api.build",
-        "assert module_build is sys.modules['kg.build'].build and module_build is not kg.build",
-        "assert via_package.BuildReport is BuildReport and kg.build.check_output_dir",
-        "assert kg.extract.__wrapped__ is kg.api.extract and kg.extract.pipeline is sys.modules['kg.extract.pipeline']",
-        "from kg.extract import build_pipeline",
-        "assert callable(build_pipeline) and kg.extract.build_pipeline is build_pipeline",
-    ])
+    code = "\n".join(
+        [
+            *imports,
+            "import sys, types, kg.api, kg.extract.pipeline",
+            "import kg.build as via_package",
+            "assert not isinstance(kg.build, types.ModuleType) and callable(kg.build), kg.build",
+            "assert kg.build.__wrapped__ is kg.api.build",
+            "assert module_build is sys.modules['kg.build'].build and module_build is not kg.build",
+            "assert via_package.BuildReport is BuildReport and kg.build.check_output_dir",
+            "assert kg.extract.__wrapped__ is kg.api.extract and kg.extract.pipeline is sys.modules['kg.extract.pipeline']",
+            "from kg.extract import build_pipeline",
+            "assert callable(build_pipeline) and kg.extract.build_pipeline is build_pipeline",
+        ]
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
 
@@ -68,10 +70,24 @@ def test_build_returns_an_open_graph(tmp_path):
     from kg.build import build as module_build  # noqa: F401 (imported first on purpose)
 
     src = tmp_path / "two.jsonl"
-    src.write_text("\n".join(json.dumps(r) for r in [
-        {"id": "a", "title": "Speculative decoding for code", "abstract": "We evaluate on HumanEval and report pass@1."},
-        {"id": "b", "title": "Faster speculative decoding", "abstract": "Speculative decoding on HumanEval, measured by latency."},
-    ]) + "\n")
+    src.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {
+                    "id": "a",
+                    "title": "Speculative decoding for code",
+                    "abstract": "We evaluate on HumanEval and report pass@1.",
+                },
+                {
+                    "id": "b",
+                    "title": "Faster speculative decoding",
+                    "abstract": "Speculative decoding on HumanEval, measured by latency.",
+                },
+            ]
+        )
+        + "\n"
+    )
     out = tmp_path / "out"
     built = kg.build([src], out, model="none")
     assert isinstance(built, kg.KnowledgeGraph) and built.folder == out
@@ -223,17 +239,24 @@ def test_extract_texts_records_and_papers():
     from kg.records import Paper
 
     text = "Speculative decoding for code\nWe evaluate on HumanEval and report pass@1."
-    recs = kg.extract([
-        text,
-        {"id": "r1", "title": "Speculative decoding for code", "abstract": "We evaluate on HumanEval and report pass@1."},
-        Paper("r2", "Speculative decoding for code", "We evaluate on HumanEval and report pass@1."),
-    ], model="none")
+    recs = kg.extract(
+        [
+            text,
+            {
+                "id": "r1",
+                "title": "Speculative decoding for code",
+                "abstract": "We evaluate on HumanEval and report pass@1.",
+            },
+            Paper("r2", "Speculative decoding for code", "We evaluate on HumanEval and report pass@1."),
+        ],
+        model="none",
+    )
     assert [r["id"] for r in recs[1:]] == ["r1", "r2"]
     assert recs[0]["mentions"] == recs[1]["mentions"] == recs[2]["mentions"]
     labels = {(m["text"], m["label"]) for m in recs[0]["mentions"]}
     assert ("HumanEval", "DATASET") in labels
     for m in recs[0]["mentions"]:
-        assert text[m["start"]:m["end"]] == m["text"]
+        assert text[m["start"] : m["end"]] == m["text"]
     assert kg.extract(text, model="none") == recs[:1]
     with pytest.raises(KGError):
         kg.extract([{"abstract": "no title"}], model="none")

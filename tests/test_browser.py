@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)"
+)
 
-EVIL_TITLES = ['<script>alert(1)</script> Attention Tricks', '"><img src=x onerror=alert(1)> Token Pruning Redux']
+EVIL_TITLES = ["<script>alert(1)</script> Attention Tricks", '"><img src=x onerror=alert(1)> Token Pruning Redux']
 
 
 _STORES: dict[str, str] = {}
@@ -27,10 +29,24 @@ def site(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("web") / "out"
     src = out.parent / "corpus.jsonl"
     lines = (data_dir / "mini.jsonl").read_text().splitlines()
-    lines.append(json.dumps({"id": "x1", "title": EVIL_TITLES[0],
-                             "abstract": "We study speculative decoding with LoRA on HumanEval and report latency."}))
-    lines.append(json.dumps({"id": "x2", "title": EVIL_TITLES[1],
-                             "abstract": "Token pruning for Vision Transformers (ViTs) reduces FLOPs on ImageNet."}))
+    lines.append(
+        json.dumps(
+            {
+                "id": "x1",
+                "title": EVIL_TITLES[0],
+                "abstract": "We study speculative decoding with LoRA on HumanEval and report latency.",
+            }
+        )
+    )
+    lines.append(
+        json.dumps(
+            {
+                "id": "x2",
+                "title": EVIL_TITLES[1],
+                "abstract": "Token pruning for Vision Transformers (ViTs) reduces FLOPs on ImageNet.",
+            }
+        )
+    )
     src.write_text("\n".join(lines) + "\n")
     build([src], out)
     from kg.serve import running_server
@@ -47,8 +63,15 @@ def page(tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         pg = browser.new_page(viewport={"width": 1400, "height": 900})
         pg.kg_errors = []  # type: ignore[attr-defined]
@@ -106,7 +129,10 @@ def test_browser_sparql_page_runs_a_named_query(site, page):
     page.click("#run")
     page.wait_for_selector("table.results tr >> nth=1")
     page.screenshot(path=str(page.shots / "query.png"))
-    assert "HumanEval" in page.inner_text("table.results") or "large language model" in page.inner_text("table.results").lower()
+    assert (
+        "HumanEval" in page.inner_text("table.results")
+        or "large language model" in page.inner_text("table.results").lower()
+    )
     page.fill("#sparql", "SELEC nonsense")
     page.click("#run")
     page.wait_for_selector(".error")
@@ -129,7 +155,9 @@ def test_browser_user_text_is_shown_as_text_everywhere(site, page):
     assert "<script>" in page.inner_text("#suggestions")
     assert page.locator("#suggestions img, #suggestions script").count() == 0
     # graph tooltips are plain text: hover every node of the neighbourhood
-    positions = page.evaluate("Object.values(window.kgNetwork.getPositions()).map(p => window.kgNetwork.canvasToDOM(p))")
+    positions = page.evaluate(
+        "Object.values(window.kgNetwork.getPositions()).map(p => window.kgNetwork.canvasToDOM(p))"
+    )
     box = page.locator("#graph").bounding_box()
     for pos in positions[:12]:
         page.mouse.move(box["x"] + pos["x"], box["y"] + pos["y"])
@@ -175,8 +203,12 @@ def test_browser_overview_map_reads_and_clicks_through(site, page):
     assert page.evaluate("window.kgGraphDrawn") < 3000
     labels = page.evaluate("window.kgOverview.labels()")
     assert labels
-    over = sum(1 for i, a in enumerate(labels) for j, b in enumerate(labels)
-               if i != j and a["x0"] < b["x1"] and b["x0"] < a["x1"] and a["y0"] < b["y1"] and b["y0"] < a["y1"])
+    over = sum(
+        1
+        for i, a in enumerate(labels)
+        for j, b in enumerate(labels)
+        if i != j and a["x0"] < b["x1"] and b["x0"] < a["x1"] and a["y0"] < b["y1"] and b["y0"] < a["y1"]
+    )
     assert over == 0, over
     data = page.evaluate("window.kgOverview.data")
     assert data["topics"] and data["nodes"]
@@ -188,8 +220,11 @@ def test_browser_overview_map_reads_and_clicks_through(site, page):
     spot = (t["x"], t["y"])
     for dx, dy in ((0.0, 0.9), (0.9, 0.0), (0.0, -0.9), (-0.9, 0.0), (0.6, 0.6)):
         x, y = t["x"] + dx * t["r"], t["y"] + dy * t["r"]
-        if all(abs(page.evaluate(f"window.kgOverview.screen({i})")["x"] - x) > 15
-               or abs(page.evaluate(f"window.kgOverview.screen({i})")["y"] - y) > 15 for i in members):
+        if all(
+            abs(page.evaluate(f"window.kgOverview.screen({i})")["x"] - x) > 15
+            or abs(page.evaluate(f"window.kgOverview.screen({i})")["y"] - y) > 15
+            for i in members
+        ):
             spot = (x, y)
             break
     s0 = page.evaluate("window.kgOverview.view().s")

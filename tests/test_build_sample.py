@@ -37,7 +37,9 @@ def test_build_sample_answers_researcher_questions(sample_build):
 
     def rows(name, **params):
         res = collect(run_named(store, get_named_query(name), params))
-        return [dict(zip(res.variables, [x.value if x is not None else None for x in r], strict=True)) for r in res.rows]
+        return [
+            dict(zip(res.variables, [x.value if x is not None else None for x in r], strict=True)) for r in res.rows
+        ]
 
     assert any("Speculative" in r["title"] for r in rows("papers-mentioning", concept="speculative decoding"))
     hits = rows("papers-dataset-metric", dataset="HumanEval", metric="latency")

@@ -11,8 +11,17 @@ import pytest
 from kg.build import build, check_output_dir
 from kg.cache import CACHE_FILE, ExtractionCache
 
-COMPARED = ("kg.nt", "kg.ttl", "kg.jsonld", "papers.jsonl", "mentions.jsonl", "relations.jsonl", "concepts.csv",
-            "graph.graphml", "overview.json")
+COMPARED = (
+    "kg.nt",
+    "kg.ttl",
+    "kg.jsonld",
+    "papers.jsonl",
+    "mentions.jsonl",
+    "relations.jsonl",
+    "concepts.csv",
+    "graph.graphml",
+    "overview.json",
+)
 
 
 def _records(path: Path) -> list[dict]:
@@ -115,15 +124,26 @@ def test_cache_changes_report_merged_concepts():
     from kg.build import changes_between, changes_line
     from kg.records import Concept, Paper
 
-    llm = Concept(id="large-language-model", label="large language model", type="METHOD",
-                  aliases={"LLMs": 2, "large language models": 3})
+    llm = Concept(
+        id="large-language-model",
+        label="large language model",
+        type="METHOD",
+        aliases={"LLMs": 2, "large language models": 3},
+    )
     llm.papers.update({"a", "b", "c"})
-    before = ({"a": "x", "b": "y"}, {"llm": ("LLM", 2, ("LLMs",)), "gone-one": ("Gone", 1, ("gone",)),
-                                     "large-language-model": ("large language model", 1, ())})
+    before = (
+        {"a": "x", "b": "y"},
+        {
+            "llm": ("LLM", 2, ("LLMs",)),
+            "gone-one": ("Gone", 1, ("gone",)),
+            "large-language-model": ("large language model", 1, ()),
+        },
+    )
     papers = [Paper(id=i, title=i, abstract="t") for i in ("a", "b", "c")]
     ch = changes_between(before, papers, {"large-language-model": llm})
     assert ch["concepts"]["gone_ids"] == ["llm", "gone-one"] and ch["concepts"]["merged"] == 1
-    assert ch["concepts"]["merged_into"] == [{"id": "llm", "label": "LLM", "into": "large-language-model",
-                                              "into_label": "large language model"}]
+    assert ch["concepts"]["merged_into"] == [
+        {"id": "llm", "label": "LLM", "into": "large-language-model", "into_label": "large language model"}
+    ]
     assert ch["most_grown"][0]["growth"] == 2 and ch["papers"]["added_ids"] == ["c"]
     assert "1 of them merged" in changes_line(ch)

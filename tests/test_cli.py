@@ -38,8 +38,18 @@ def test_cli_build_writes_every_output_and_a_summary(tmp_path, data_dir):
     out = tmp_path / "out"
     r = kg("build", str(data_dir / "mini.jsonl"), "-o", str(out))
     assert r.exit_code == 0, r.output
-    for name in ("kg.ttl", "kg.nt", "kg.jsonld", "papers.jsonl", "mentions.jsonl", "concepts.csv",
-                 "graph.graphml", "graph.html", "store", ".kg-build.json"):
+    for name in (
+        "kg.ttl",
+        "kg.nt",
+        "kg.jsonld",
+        "papers.jsonl",
+        "mentions.jsonl",
+        "concepts.csv",
+        "graph.graphml",
+        "graph.html",
+        "store",
+        ".kg-build.json",
+    ):
         assert (out / name).exists(), name
     for word in ("papers read", "duplicates merged", "mentions", "concepts", "edges", "files written", "seconds"):
         assert word in r.stdout
@@ -112,11 +122,11 @@ def test_cli_extract_broken_jsonl_line_is_skipped_and_rest_processed(tmp_path):
     text = "FastSpec\nWe evaluate on HumanEval and report latency."
     for m in a["mentions"]:
         assert set(m) == {"start", "end", "text", "label", "concept", "concept_label", "confidence", "role"}
-        assert text[m["start"]:m["end"]] == m["text"]
+        assert text[m["start"] : m["end"]] == m["text"]
         assert m["label"] in {"METHOD", "TASK", "DATASET", "METRIC"} and m["role"] in {"proposed", "used"}
     assert {m["text"]: m["label"] for m in a["mentions"]}["HumanEval"] == "DATASET"
     c = lines[2]["mentions"]
-    assert "We use LoRA for fine-tuning on GSM8K."[c[0]["start"]:c[0]["end"]] == c[0]["text"]
+    assert "We use LoRA for fine-tuning on GSM8K."[c[0]["start"] : c[0]["end"]] == c[0]["text"]
 
 
 def test_cli_query_formats(mini_build):
@@ -138,7 +148,7 @@ def test_cli_query_formats(mini_build):
 def test_cli_query_from_file_and_named(mini_build, tmp_path):
     store = str(mini_build / "store")
     f = tmp_path / "q.rq"
-    f.write_text("ASK { ?p dcterms:identifier \"p1\" }")
+    f.write_text('ASK { ?p dcterms:identifier "p1" }')
     r = kg("query", f"@{f}", "--store", store)
     assert r.exit_code == 0 and r.stdout.strip() == "true"
     r = kg("query", "--name", "papers-mentioning", "--param", "concept=HumanEval", "--store", store, "-f", "csv")
@@ -171,8 +181,16 @@ def test_cli_query_missing_store(tmp_path):
 
 def test_cli_neighbors_and_html(mini_build, tmp_path):
     html_file = tmp_path / "n.html"
-    r = kg("neighbors", "speculative decoding", "--hops", "2", "--store", str(mini_build / "store"),
-           "--html", str(html_file))
+    r = kg(
+        "neighbors",
+        "speculative decoding",
+        "--hops",
+        "2",
+        "--store",
+        str(mini_build / "store"),
+        "--html",
+        str(html_file),
+    )
     assert r.exit_code == 0, r.output
     assert "HumanEval" in r.stdout
     page = html_file.read_text()

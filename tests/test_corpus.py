@@ -45,8 +45,14 @@ def test_corpus_compact_layout_strips_boilerplate(data_dir):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("Aug 1, 2024", "2024-08-01"), ("Oct 13 2", "--10-13"), ("Jun 18, 2025 3", "2025-06-18"),
-     ("Oct 6", "--10-06"), ("Gensyn Gensyn", None), ("Mar 45", None)],
+    [
+        ("Aug 1, 2024", "2024-08-01"),
+        ("Oct 13 2", "--10-13"),
+        ("Jun 18, 2025 3", "2025-06-18"),
+        ("Oct 6", "--10-06"),
+        ("Gensyn Gensyn", None),
+        ("Mar 45", None),
+    ],
 )
 def test_corpus_parse_date_never_invents_a_year(text, expected):
     assert parse_date(text) == expected
@@ -68,8 +74,10 @@ def test_corpus_ids_stable_across_input_order():
 
 
 def test_corpus_paper_id_matches_seed_gold_ids():
-    title = ("JaColBERTv2.5: Optimising Multi-Vector Retrievers to Create State-of-the-Art "
-             "Japanese Retrievers with Constrained Resources")
+    title = (
+        "JaColBERTv2.5: Optimising Multi-Vector Retrievers to Create State-of-the-Art "
+        "Japanese Retrievers with Constrained Resources"
+    )
     assert paper_id(title) == "213b37bc9a21"
     assert paper_id(title.upper() + "  ") == "213b37bc9a21"
 

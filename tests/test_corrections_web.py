@@ -42,8 +42,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _http(url: str, form: dict[str, str] | None = None, headers: dict[str, str] | None = None,
-          follow: bool = True) -> tuple[int, str, Any]:
+def _http(
+    url: str, form: dict[str, str] | None = None, headers: dict[str, str] | None = None, follow: bool = True
+) -> tuple[int, str, Any]:
     data = urllib.parse.urlencode(form).encode() if form is not None else None
     req = urllib.request.Request(url, data=data, headers=headers or {})
     if data is not None:
@@ -86,8 +87,9 @@ def test_without_the_flag_the_explorer_stays_read_only(mini_build, tmp_path):
 
 def test_form_post_appends_the_correction_and_the_page_shows_it(server, out):
     token = _token(server)
-    status, body, headers = _post(server, {"token": token, "concept": CONCEPT, "action": "rename",
-                                           "label": "spec decoding"}, follow=False)
+    status, body, headers = _post(
+        server, {"token": token, "concept": CONCEPT, "action": "rename", "label": "spec decoding"}, follow=False
+    )
     assert status == 303 and headers["location"].startswith(f"/concept/{CONCEPT}?saved=rename")
     status, body, headers = _post(server, {"token": token, "concept": CONCEPT, "action": "retype", "type": "task"})
     assert status == 200 and "Saved" in body and "next <code>kg build</code>" in body
@@ -102,8 +104,11 @@ def test_form_post_appends_the_correction_and_the_page_shows_it(server, out):
     # (two concepts of the build other than CONCEPT: which ones exist depends on the extractor)
     with (out / "concepts.csv").open(encoding="utf-8") as f:
         first, other = [row["id"] for row in csv.DictReader(f) if row["id"] != CONCEPT][:2]
-    status, body, _ = _http(server + "/corrections", {"token": token, "concept": first, "action": "merge",
-                                                      "other": other}, {"Referer": server + f"/concept/{first}"})
+    status, body, _ = _http(
+        server + "/corrections",
+        {"token": token, "concept": first, "action": "merge", "other": other},
+        {"Referer": server + f"/concept/{first}"},
+    )
     assert status == 200 and f"with {other}" in body
     assert load_corrections(out / FILENAME).entries["merge"] == [{"concepts": [first, other]}]
     # user text is data: quotes, brackets, newlines and markup neither break the TOML nor reach the HTML
@@ -114,15 +119,18 @@ def test_form_post_appends_the_correction_and_the_page_shows_it(server, out):
     assert fixes.entries["drop"] == [] and fixes.entries["rename"][-1]["label"] == " ".join(evil.split())
 
 
-@pytest.mark.parametrize(("case", "token", "origin", "headers"), [
-    ("no token", None, "same", {}),
-    ("wrong token", "not-the-token", "same", {}),
-    ("other site", "ok", "http://evil.example", {}),
-    ("other port", "ok", "http://127.0.0.1:1", {}),
-    ("null origin", "ok", "null", {}),
-    ("no origin nor referer", "ok", None, {}),
-    ("foreign referer", "ok", None, {"Referer": "http://evil.example/concept/x"}),
-])
+@pytest.mark.parametrize(
+    ("case", "token", "origin", "headers"),
+    [
+        ("no token", None, "same", {}),
+        ("wrong token", "not-the-token", "same", {}),
+        ("other site", "ok", "http://evil.example", {}),
+        ("other port", "ok", "http://127.0.0.1:1", {}),
+        ("null origin", "ok", "null", {}),
+        ("no origin nor referer", "ok", None, {}),
+        ("foreign referer", "ok", None, {"Referer": "http://evil.example/concept/x"}),
+    ],
+)
 def test_cross_site_or_tokenless_posts_are_refused_and_write_nothing(server, out, case, token, origin, headers):
     path = out / FILENAME
     before = path.read_bytes() if path.exists() else None
@@ -155,7 +163,9 @@ def test_bad_corrections_are_refused_with_a_reason(server, out):
     # the SPARQL endpoint stays read-only
     q = urllib.parse.urlencode({"update": "DELETE WHERE { ?s ?p ?o }"}).encode()
     assert _http(server + "/sparql", None, {})[0] == 400
-    req = urllib.request.Request(server + "/sparql", data=q, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    req = urllib.request.Request(
+        server + "/sparql", data=q, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=20)
     assert err.value.code == 403
@@ -168,8 +178,10 @@ def test_a_correction_from_the_page_is_applied_by_the_next_build(mini_build, tmp
     out = tmp_path / "out"
     shutil.copytree(mini_build, out)
     with running_server(out / "store", "--allow-corrections") as base:
-        status, _, _ = _post(base, {"token": _token(base), "concept": CONCEPT, "action": "rename",
-                                    "label": "Speculative Decoding (renamed)"})
+        status, _, _ = _post(
+            base,
+            {"token": _token(base), "concept": CONCEPT, "action": "rename", "label": "Speculative Decoding (renamed)"},
+        )
         assert status == 200
     report = build([data_dir / "mini.jsonl"], out)
     assert any("renamed" in line for line in report.corrections), report.corrections

@@ -9,14 +9,24 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-COMPARED = ("kg.nt", "kg.ttl", "kg.jsonld", "papers.jsonl", "mentions.jsonl", "relations.jsonl", "concepts.csv",
-            "graph.graphml", "overview.json")
+COMPARED = (
+    "kg.nt",
+    "kg.ttl",
+    "kg.jsonld",
+    "papers.jsonl",
+    "mentions.jsonl",
+    "relations.jsonl",
+    "concepts.csv",
+    "graph.graphml",
+    "overview.json",
+)
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
-                                  silence_logs=40) as c:
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=40
+    ) as c:
         yield c
 
 
@@ -26,8 +36,13 @@ def corpus(tmp_path_factory) -> Path:
 
     papers, _ = read_corpus(sample_corpus_files())
     p = tmp_path_factory.mktemp("dask") / "corpus.jsonl"
-    p.write_text("".join(json.dumps({"id": x.id, "title": x.title, "abstract": x.abstract, "date": x.date}) + "\n"
-                         for x in papers[:150]), encoding="utf-8")
+    p.write_text(
+        "".join(
+            json.dumps({"id": x.id, "title": x.title, "abstract": x.abstract, "date": x.date}) + "\n"
+            for x in papers[:150]
+        ),
+        encoding="utf-8",
+    )
     return p
 
 

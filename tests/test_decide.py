@@ -31,12 +31,25 @@ def _tiny_model() -> DecisionModel:
     """One stage: DROP rises when n_mentions <= 1.5 and the phrase is common (df_key > 5)."""
     n = FEATURES.index("n_mentions")
     d = FEATURES.index("df_key")
-    drop_tree = {"f": [n, d, -2, -2, -2], "t": [1.5, 5.0, -2.0, -2.0, -2.0], "l": [1, 2, -1, -1, -1],
-                 "r": [4, 3, -1, -1, -1], "v": [0.0, 2.5, -1.0, 6.0, -2.0]}
+    drop_tree = {
+        "f": [n, d, -2, -2, -2],
+        "t": [1.5, 5.0, -2.0, -2.0, -2.0],
+        "l": [1, 2, -1, -1, -1],
+        "r": [4, 3, -1, -1, -1],
+        "v": [0.0, 2.5, -1.0, 6.0, -2.0],
+    }
     flat = {"f": [-2], "t": [-2.0], "l": [-1], "r": [-1], "v": [0.0]}
     method = {"f": [-2], "t": [-2.0], "l": [-1], "r": [-1], "v": [1.0]}
-    return DecisionModel({"features": list(FEATURES), "classes": list(CLASSES), "learning_rate": 1.0,
-                          "init": [0.0] * 5, "threshold": 0.5, "trees": [[drop_tree, method, flat, flat, flat]]})
+    return DecisionModel(
+        {
+            "features": list(FEATURES),
+            "classes": list(CLASSES),
+            "learning_rate": 1.0,
+            "init": [0.0] * 5,
+            "threshold": 0.5,
+            "trees": [[drop_tree, method, flat, flat, flat]],
+        }
+    )
 
 
 def _cand(cid: str, n_mentions: float, df_key: float) -> Candidate:
@@ -49,7 +62,10 @@ def test_fixed_model_gives_fixed_decisions():
     model = _tiny_model()
     ds = decide([_cand("rare", 3, 1), _cand("generic", 1, 9), _cand("once", 1, 2)], model)
     assert [(d.concept, d.kept, d.type) for d in ds] == [
-        ("rare", True, "METHOD"), ("generic", False, "METHOD"), ("once", True, "METHOD")]
+        ("rare", True, "METHOD"),
+        ("generic", False, "METHOD"),
+        ("once", True, "METHOD"),
+    ]
     # softmax of raw scores: rare -> DROP raw -2 + ... ; generic -> DROP raw +6
     generic = ds[1]
     assert generic.probabilities["DROP"] == pytest.approx(np.exp(6) / (np.exp(6) + np.exp(1) + 3))
@@ -70,9 +86,11 @@ def test_vectorised_trees_agree_with_one_at_a_time():
 
 
 def test_apply_decisions_drops_and_retypes():
-    ms = [Mention("a", 0, 3, "foo", "METHOD", 0, 0, 3, 0.9, "ner", "used"),
-          Mention("b", 0, 3, "foo", "METHOD", 0, 0, 3, 0.9, "ner", "used"),
-          Mention("a", 4, 7, "bar", "METHOD", 0, 0, 7, 0.9, "ner", "used")]
+    ms = [
+        Mention("a", 0, 3, "foo", "METHOD", 0, 0, 3, 0.9, "ner", "used"),
+        Mention("b", 0, 3, "foo", "METHOD", 0, 0, 3, 0.9, "ner", "used"),
+        Mention("a", 4, 7, "bar", "METHOD", 0, 0, 7, 0.9, "ner", "used"),
+    ]
     for m, c in zip(ms, ["foo", "foo", "bar"], strict=True):
         m.concept = c
     concepts = {"foo": Concept("foo", "foo", "METHOD", {"foo": 2}), "bar": Concept("bar", "bar", "METHOD", {"bar": 1})}
@@ -84,11 +102,19 @@ def test_apply_decisions_drops_and_retypes():
     assert [(m.paper_id, m.concept) for m in kept] == [("b", "foo"), ("a", "bar")]
 
 
-@pytest.mark.parametrize("a,b", [
-    ("speed-up", "speedup"), ("MATH-500", "MATH500"), ("GSM8K", "GSM-8K"), ("pre-training", "pretraining"),
-    ("DeepSeek-R1", "DeepSeek R1"), ("GPT-2", "GPT- 2"), ("computation cost", "computational cost"),
-    ("parameter count", "number of parameters"),
-])
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("speed-up", "speedup"),
+        ("MATH-500", "MATH500"),
+        ("GSM8K", "GSM-8K"),
+        ("pre-training", "pretraining"),
+        ("DeepSeek-R1", "DeepSeek R1"),
+        ("GPT-2", "GPT- 2"),
+        ("computation cost", "computational cost"),
+        ("parameter count", "number of parameters"),
+    ],
+)
 def test_variants_of_one_name_are_one_concept(a, b):
     def m(pid: str, t: str) -> Mention:
         return Mention(pid, 0, len(t), t, "METRIC", 0, 0, len(t), 0.9, "ner", "used")
@@ -104,9 +130,18 @@ def test_different_names_stay_apart():
     def m(pid: str, t: str, label: str) -> Mention:
         return Mention(pid, 0, len(t), t, label, 0, 0, len(t), 0.9, "ner", "used")
 
-    concepts, _ = normalise([Extraction("p1", [m("p1", "Large Language Models", "METHOD"),
-                                               m("p1", "Large Language Model Benchmarks", "DATASET"),
-                                               m("p1", "GSM8K benchmark", "DATASET")])])
+    concepts, _ = normalise(
+        [
+            Extraction(
+                "p1",
+                [
+                    m("p1", "Large Language Models", "METHOD"),
+                    m("p1", "Large Language Model Benchmarks", "DATASET"),
+                    m("p1", "GSM8K benchmark", "DATASET"),
+                ],
+            )
+        ]
+    )
     labels = {c.label for c in concepts.values()}
     assert "Large Language Model Benchmark" in labels  # a different thing from the models
     assert "GSM8K" in labels  # a name's tail is cut
@@ -115,9 +150,16 @@ def test_different_names_stay_apart():
 def test_two_expansions_of_one_acronym_stay_two():
     def ex(pid: str, long: str) -> Extraction:
         text = f"{long} (SAM)"
-        return Extraction(pid, [Mention(pid, 0, len(long), long, "METHOD", 0, 0, len(text), 0.9, "ner", "used"),
-                                Mention(pid, len(long) + 2, len(long) + 5, "SAM", "METHOD", 0, 0, len(text), 0.9,
-                                        "kg_abbreviations", "used")], [(long, "SAM")])
+        return Extraction(
+            pid,
+            [
+                Mention(pid, 0, len(long), long, "METHOD", 0, 0, len(text), 0.9, "ner", "used"),
+                Mention(
+                    pid, len(long) + 2, len(long) + 5, "SAM", "METHOD", 0, 0, len(text), 0.9, "kg_abbreviations", "used"
+                ),
+            ],
+            [(long, "SAM")],
+        )
 
     concepts, _ = normalise([ex("p1", "Segment Anything Model"), ex("p2", "Sharpness-Aware Minimization")])
     assert {c.label for c in concepts.values()} == {"Segment Anything Model", "Sharpness-Aware Minimization"}
@@ -138,8 +180,9 @@ def test_explain_shows_every_candidate_with_its_evidence(mini_build):
     assert len(rows) == sum(d["paper"] == "p1" for d in decisions) > 0
     assert all({"kept", "score", "type", "evidence"} <= set(row) for row in rows)
     assert any(row["label"] == "FastSpec" and row["kept"] for row in rows)
-    table = CliRunner().invoke(app, ["explain", "FastSpec: Speculative Decoding for Code Generation", "-o",
-                                     str(mini_build)])
+    table = CliRunner().invoke(
+        app, ["explain", "FastSpec: Speculative Decoding for Code Generation", "-o", str(mini_build)]
+    )
     assert table.exit_code == 0 and "kept" in table.output and "P(listed)" in table.output
     missing = CliRunner().invoke(app, ["explain", "no-such-paper", "-o", str(mini_build)])
     assert missing.exit_code != 0 and "no paper" in missing.output
@@ -150,7 +193,10 @@ def test_extract_explain_and_all_mentions(tmp_path):
     runner = CliRunner()
     assert runner.invoke(app, ["extract", str(DATA / "mini.jsonl"), "-o", str(out), "-q"]).exit_code == 0
     assert runner.invoke(app, ["extract", str(DATA / "mini.jsonl"), "-o", str(full), "-q", "--explain"]).exit_code == 0
-    assert runner.invoke(app, ["extract", str(DATA / "mini.jsonl"), "-o", str(allm), "-q", "--all-mentions"]).exit_code == 0
+    assert (
+        runner.invoke(app, ["extract", str(DATA / "mini.jsonl"), "-o", str(allm), "-q", "--all-mentions"]).exit_code
+        == 0
+    )
     plain = [json.loads(x) for x in out.read_text().splitlines()]
     expl = [json.loads(x) for x in full.read_text().splitlines()]
     every = [json.loads(x) for x in allm.read_text().splitlines()]
@@ -222,11 +268,16 @@ def test_an_acronym_inside_a_name_reads_as_its_long_form():
     def m(pid: str, t: str) -> Mention:
         return Mention(pid, 0, len(t), t, "METHOD", 0, 0, len(t), 0.9, "ner", "used")
 
-    concepts, _ = normalise([
-        Extraction("a", [m("a", "Multimodal Large Language Models"), m("a", "Chain-of-Thought"), m("a", "CoT")],
-                   [("Chain-of-Thought", "CoT"), ("Large Language Models", "LLMs")]),
-        Extraction("b", [m("b", "Multimodal LLMs"), m("b", "CoT quality"), m("b", "Chain-of-Thought quality")]),
-    ])
+    concepts, _ = normalise(
+        [
+            Extraction(
+                "a",
+                [m("a", "Multimodal Large Language Models"), m("a", "Chain-of-Thought"), m("a", "CoT")],
+                [("Chain-of-Thought", "CoT"), ("Large Language Models", "LLMs")],
+            ),
+            Extraction("b", [m("b", "Multimodal LLMs"), m("b", "CoT quality"), m("b", "Chain-of-Thought quality")]),
+        ]
+    )
     by_label = {c.label: sorted(c.aliases) for c in concepts.values()}
     assert by_label["Multimodal Large Language Model"] == ["Multimodal LLMs", "Multimodal Large Language Models"]
     assert by_label["Chain-of-Thought quality"] == ["Chain-of-Thought quality", "CoT quality"]

@@ -33,9 +33,17 @@ def test_eval_mention_level_agrees_with_reference_scorer(data_dir, tmp_path):
     r = runner.invoke(app, ["eval", str(data_dir / "gold_mentions.jsonl"), "--predictions", str(preds)])
     assert r.exit_code == 0, r.output
     ref = subprocess.run(
-        [sys.executable, str(SCORER), "mention", str(data_dir / "gold_mentions.jsonl"), str(preds),
-         "Method=METHOD,Task=TASK,Dataset=DATASET,Metric=METRIC"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            str(SCORER),
+            "mention",
+            str(data_dir / "gold_mentions.jsonl"),
+            str(preds),
+            "Method=METHOD,Task=TASK,Dataset=DATASET,Metric=METRIC",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert _numbers(r.stdout) == _numbers(ref.stdout)
 
@@ -43,21 +51,47 @@ def test_eval_mention_level_agrees_with_reference_scorer(data_dir, tmp_path):
 @needs_scorer
 def test_eval_paper_level_agrees_with_reference_scorer(data_dir, tmp_path):
     preds = tmp_path / "pred.jsonl"
-    r = runner.invoke(app, ["eval", str(data_dir / "gold_concepts.jsonl"), "--paper",
-                            "--papers", str(data_dir / "gold_papers.jsonl"), "--predictions", str(preds)])
+    r = runner.invoke(
+        app,
+        [
+            "eval",
+            str(data_dir / "gold_concepts.jsonl"),
+            "--paper",
+            "--papers",
+            str(data_dir / "gold_papers.jsonl"),
+            "--predictions",
+            str(preds),
+        ],
+    )
     assert r.exit_code == 0, r.output
-    ref = subprocess.run([sys.executable, str(SCORER), "paper", str(data_dir / "gold_concepts.jsonl"), str(preds)],
-                         capture_output=True, text=True, check=True)
+    ref = subprocess.run(
+        [sys.executable, str(SCORER), "paper", str(data_dir / "gold_concepts.jsonl"), str(preds)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert _numbers(r.stdout) == _numbers(ref.stdout)
     assert len(_numbers(r.stdout)) >= 4
 
 
 def test_eval_score_mentions_by_hand():
-    gold = [{"id": "a", "text": "x", "entities": [{"start": 0, "end": 4, "label": "Method"},
-                                                    {"start": 5, "end": 9, "label": "Material"}]}]
-    pred = [{"id": "a", "mentions": [{"start": 0, "end": 4, "label": "METHOD"},
-                                     {"start": 5, "end": 9, "label": "DATASET"},
-                                     {"start": 10, "end": 12, "label": "METHOD"}]}]
+    gold = [
+        {
+            "id": "a",
+            "text": "x",
+            "entities": [{"start": 0, "end": 4, "label": "Method"}, {"start": 5, "end": 9, "label": "Material"}],
+        }
+    ]
+    pred = [
+        {
+            "id": "a",
+            "mentions": [
+                {"start": 0, "end": 4, "label": "METHOD"},
+                {"start": 5, "end": 9, "label": "DATASET"},
+                {"start": 10, "end": 12, "label": "METHOD"},
+            ],
+        }
+    ]
     s = score_mentions(gold, pred, {"Method": "METHOD"})
     assert s.micro == PRF(1, 2, 1)  # the DATASET prediction is outside the mapped types
     s = score_mentions(gold, pred, {"Method": "METHOD", "Material": "DATASET"})
@@ -72,7 +106,9 @@ def test_eval_mapping_and_norm():
 
 
 def test_eval_json_output_and_bad_gold(tmp_path, data_dir):
-    r = runner.invoke(app, ["eval", str(data_dir / "gold_mentions.jsonl"), "--json", "--map", "Dataset=DATASET,Material=DATASET"])
+    r = runner.invoke(
+        app, ["eval", str(data_dir / "gold_mentions.jsonl"), "--json", "--map", "Dataset=DATASET,Material=DATASET"]
+    )
     data = json.loads(r.stdout)
     assert set(data) >= {"micro", "DATASET", "documents"} and "METHOD" not in data
     assert data["DATASET"]["gold"] == 2  # COCO is both Dataset and Material: one span

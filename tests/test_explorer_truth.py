@@ -53,6 +53,7 @@ def _cli(*args: str):
 
 # --------------------------------------------------------------------------- reload after a rebuild
 
+
 def test_a_rebuild_is_served_without_a_restart(mini_build, tmp_path, data_dir):
     from kg.build import build
     from kg.serve import running_server
@@ -60,10 +61,18 @@ def test_a_rebuild_is_served_without_a_restart(mini_build, tmp_path, data_dir):
     out = tmp_path / "out"
     shutil.copytree(mini_build, out)
     corpus = tmp_path / "more.jsonl"
-    corpus.write_text((data_dir / "mini.jsonl").read_text() + json.dumps({
-        "id": "p7", "title": "QuuxNet: Speculative Decoding on HumanEval",
-        "abstract": "We propose QuuxNet, a speculative decoding method. On HumanEval it halves latency.",
-        "date": "2025-02-03"}) + "\n")
+    corpus.write_text(
+        (data_dir / "mini.jsonl").read_text()
+        + json.dumps(
+            {
+                "id": "p7",
+                "title": "QuuxNet: Speculative Decoding on HumanEval",
+                "abstract": "We propose QuuxNet, a speculative decoding method. On HumanEval it halves latency.",
+                "date": "2025-02-03",
+            }
+        )
+        + "\n"
+    )
     with running_server(out / "store") as base:
         n0 = _count(base)
         assert _http(f"{base}/paper/p7")[0] == 404  # and cached: the cache must be dropped too
@@ -102,6 +111,7 @@ def test_the_page_cache_drops_pages_rendered_from_the_old_store():
 
 # --------------------------------------------------------------------------- parameters and updates
 
+
 def test_an_unknown_choice_says_which_values_are_valid(mini_store):
     nq = get_named_query("top-concepts")
     with pytest.raises(QueryError) as err:
@@ -133,12 +143,15 @@ def test_kg_query_parameter_errors_are_one_line(mini_build):
     assert r.exit_code == 0 and "HumanEval" in r.stdout
 
 
-@pytest.mark.parametrize("update", [
-    "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
-    "PREFIX ex: <urn:x#>\nDELETE WHERE { ?s ?p ?o }",
-    "# a comment\nCLEAR ALL",
-    "drop graph <urn:g>",
-])
+@pytest.mark.parametrize(
+    "update",
+    [
+        "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+        "PREFIX ex: <urn:x#>\nDELETE WHERE { ?s ?p ?o }",
+        "# a comment\nCLEAR ALL",
+        "drop graph <urn:g>",
+    ],
+)
 def test_kg_query_refuses_updates_in_one_line(mini_build, mini_store, update):
     with pytest.raises(QueryError, match="updates are not allowed"):
         run_query(mini_store, update)
@@ -165,14 +178,19 @@ def test_sparql_page_examples_match_labels_in_any_case(mini_store):
 
 # --------------------------------------------------------------------------- kg serve, files, wording
 
+
 def test_kg_serve_prints_the_explorers_url(mini_build):
     from kg.serve import free_port
 
     port = free_port()
     exe = Path(sys.executable).parent / "kg"
-    proc = subprocess.Popen([str(exe), "serve", "--store", str(mini_build / "store"), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "COLUMNS": "300"})
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--store", str(mini_build / "store"), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "300"},
+    )
     try:
         line = proc.stderr.readline() if proc.stderr else ""
         assert f"explorer at http://127.0.0.1:{port}/ " in line and f"http://127.0.0.1:{port}/sparql" in line, line
@@ -195,8 +213,7 @@ print(oct(os.stat(d / "a.txt").st_mode & 0o777), oct(os.stat(d / "b.jsonl").st_m
 
 @pytest.mark.parametrize("umask, mode", [("022", "0o644"), ("002", "0o664"), ("077", "0o600")])
 def test_output_files_follow_the_umask(tmp_path, umask, mode):
-    r = subprocess.run([sys.executable, "-c", _WRITE, umask, str(tmp_path)], capture_output=True, text=True,
-                       check=True)
+    r = subprocess.run([sys.executable, "-c", _WRITE, umask, str(tmp_path)], capture_output=True, text=True, check=True)
     assert r.stdout.split() == [mode, mode]
 
 
@@ -244,6 +261,7 @@ def test_no_template_or_page_says_1_papers(mini_build):
 
 # --------------------------------------------------------------------------- in the browser
 
+
 @pytest.fixture(scope="module")
 def server(mini_build):
     from kg.serve import running_server
@@ -266,7 +284,10 @@ def test_browser_arrow_keys_pick_a_suggestion_and_sparql_labels_link(server):
             labels = page.eval_on_selector_all("#suggestions li a", "els => els.map(e => e.getAttribute('href'))")
             page.keyboard.press("ArrowDown")
             page.keyboard.press("ArrowDown")
-            assert page.inner_text("#suggestions li.active") and page.get_attribute("#search", "aria-activedescendant") == "suggestion-1"
+            assert (
+                page.inner_text("#suggestions li.active")
+                and page.get_attribute("#search", "aria-activedescendant") == "suggestion-1"
+            )
             page.keyboard.press("ArrowUp")
             assert page.get_attribute("#search", "aria-activedescendant") == "suggestion-0"
             assert page.evaluate("document.activeElement.id") == "search"  # typing goes on in the box
@@ -278,7 +299,9 @@ def test_browser_arrow_keys_pick_a_suggestion_and_sparql_labels_link(server):
             page.fill("#sparql", "SELECT ?c ?label WHERE { ?c a kg:Dataset ; skos:prefLabel ?label } ORDER BY ?label")
             page.click("#run")
             page.wait_for_selector("#results table")
-            hrefs = page.eval_on_selector_all("#results td a", "els => els.map(e => [e.textContent, e.getAttribute('href')])")
+            hrefs = page.eval_on_selector_all(
+                "#results td a", "els => els.map(e => [e.textContent, e.getAttribute('href')])"
+            )
             assert ["HumanEval", "/concept/humaneval"] in hrefs
             page.fill("#sparql", "SELECT ?label WHERE { ?c a kg:Dataset ; skos:prefLabel ?label } ORDER BY ?label")
             page.click("#run")

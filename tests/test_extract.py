@@ -46,7 +46,8 @@ def test_extract_sam_long_and_short_form_are_one_concept(nlp):
 
 def test_extract_humaneval_mbpp_are_datasets_and_flops_a_metric(nlp):
     _, _, _, mentions = _run(
-        nlp, "Fast code LLMs",
+        nlp,
+        "Fast code LLMs",
         "We evaluate on HumanEval and MBPP, where our method cuts FLOPs by 30% and improves pass@1.",
     )
     labels = {m.text: m.label for m in mentions}
@@ -58,7 +59,7 @@ def test_extract_humaneval_mbpp_are_datasets_and_flops_a_metric(nlp):
 def test_extract_offsets_point_into_title_newline_abstract(nlp):
     p, ex, _, _ = _run(nlp, MESA_TITLE, MESA_ABSTRACT)
     for m in ex.mentions:
-        assert p.text[m.start:m.end] == m.text
+        assert p.text[m.start : m.end] == m.text
         assert m.sentence_start <= m.start < m.end <= m.sentence_end
     assert ex.mentions[0].sentence == 0  # the title is its own sentence
 
@@ -91,20 +92,23 @@ def test_extract_proposal_chain_stops_at_other_words():
     assert got == {0, 1}
 
 
-@pytest.mark.parametrize(("span", "expected"), [
-    ("RNNs and", "RNNs"),
-    ("manifold learning and", "manifold learning"),
-    ("of the attention layer", "attention layer"),
-    ("Segment Anything Model (SAM)", "Segment Anything Model (SAM)"),
-    ("and", "and"),  # a lone function word is left for the generic filters
-])
+@pytest.mark.parametrize(
+    ("span", "expected"),
+    [
+        ("RNNs and", "RNNs"),
+        ("manifold learning and", "manifold learning"),
+        ("of the attention layer", "attention layer"),
+        ("Segment Anything Model (SAM)", "Segment Anything Model (SAM)"),
+        ("and", "and"),  # a lone function word is left for the generic filters
+    ],
+)
 def test_resolver_trims_dangling_function_words(span, expected):
     from kg.extract.resolve import _trim
     from kg.extract.rules import Candidate
 
     text = f"We use {span}, here."
     c = _trim(Candidate(7, 7 + len(span), "METHOD", "ner", 0.9), text)
-    assert text[c.start:c.end] == expected
+    assert text[c.start : c.end] == expected
 
 
 def test_title_case_hyphenated_words_are_not_names():
@@ -117,24 +121,33 @@ def test_title_case_hyphenated_words_are_not_names():
 
 
 def test_urls_and_latex_markup_are_never_mentions(nlp):
-    _, ex, _, _ = _run(nlp, "\\tool: Sparser Selection for Mixture-of-Experts",
-                       "We present \\tool, which reduces computation by 50\\% on machine translation. "
-                       "Code is at https://github.com/NX-AI/flashrnn and www.example.org/x.")
+    _, ex, _, _ = _run(
+        nlp,
+        "\\tool: Sparser Selection for Mixture-of-Experts",
+        "We present \\tool, which reduces computation by 50\\% on machine translation. "
+        "Code is at https://github.com/NX-AI/flashrnn and www.example.org/x.",
+    )
     assert ex.mentions  # machine translation, Mixture-of-Experts ...
     assert not [m.text for m in ex.mentions if "\\" in m.text or "://" in m.text or "www." in m.text]
 
 
 def test_known_dataset_opening_a_longer_span_is_its_own_mention(nlp):
-    _, ex, concepts, _ = _run(nlp, "KV Prediction for Improved Time to First Token",
-                              "We demonstrate accuracy improvements of up to 30% on HumanEval python code completion.")
+    _, ex, concepts, _ = _run(
+        nlp,
+        "KV Prediction for Improved Time to First Token",
+        "We demonstrate accuracy improvements of up to 30% on HumanEval python code completion.",
+    )
     assert ("HumanEval", "DATASET") in {(m.text, m.label) for m in ex.mentions}
     assert not [m.text for m in ex.mentions if m.text.startswith("HumanEval ")]
 
 
 def test_hardware_is_never_a_mention(nlp):
-    _, ex, _, _ = _run(nlp, "SageAttention3: Microscaling FP4 Attention for Inference",
-                       "We leverage the new FP4 Tensor Cores in Blackwell GPUs to accelerate attention. "
-                       "It reaches 1038 TOPS on RTX5090 and runs a LLaMA-3.1 8B model on a single RTX 4090 GPU.")
+    _, ex, _, _ = _run(
+        nlp,
+        "SageAttention3: Microscaling FP4 Attention for Inference",
+        "We leverage the new FP4 Tensor Cores in Blackwell GPUs to accelerate attention. "
+        "It reaches 1038 TOPS on RTX5090 and runs a LLaMA-3.1 8B model on a single RTX 4090 GPU.",
+    )
     texts = {m.text for m in ex.mentions}
     assert not texts & {"FP4 Tensor Cores", "Blackwell GPUs", "RTX5090", "RTX 4090 GPU", "GPU"}
     assert "SageAttention3" in texts
@@ -158,8 +171,10 @@ def test_title_case_titles_are_true_cased_from_the_abstract():
     from kg.extract.pipeline import truecase_title
 
     title = "Unsupervised Hallucination Detection by Inspecting Reasoning Processes with Mamba and CommVQ"
-    abstract = "Unsupervised hallucination detection finds hallucinated content of Mamba and CommVQ models " \
-               "by inspecting reasoning processes, unlike unsupervised methods."
+    abstract = (
+        "Unsupervised hallucination detection finds hallucinated content of Mamba and CommVQ models "
+        "by inspecting reasoning processes, unlike unsupervised methods."
+    )
     out = truecase_title(title, abstract)
     assert out == "unsupervised hallucination detection by inspecting reasoning processes with Mamba and CommVQ"
     assert len(out) == len(title)
@@ -169,15 +184,22 @@ def test_title_case_titles_are_true_cased_from_the_abstract():
 
 def test_mentions_keep_the_titles_own_case(nlp):
     title = "Efficient Document Parsing via Parallel Token Prediction"
-    p, ex, _, _ = _run(nlp, title, "Document parsing is revolutionized by vision-language models. We propose "
-                                   "parallel token prediction for efficient document parsing.")
-    assert all(m.text == p.text[m.start:m.end] for m in ex.mentions)
+    p, ex, _, _ = _run(
+        nlp,
+        title,
+        "Document parsing is revolutionized by vision-language models. We propose "
+        "parallel token prediction for efficient document parsing.",
+    )
+    assert all(m.text == p.text[m.start : m.end] for m in ex.mentions)
     assert any(m.end <= len(title) and m.text[0].isupper() for m in ex.mentions)
 
 
 def test_a_name_shown_to_be_data_is_a_dataset_in_the_whole_paper(nlp):
-    _, ex, _, _ = _run(nlp, "DischargeSim: A Simulation Benchmark for Doctor-Patient Communication",
-                       "We introduce DischargeSim, a novel benchmark that evaluates LLMs as discharge educators. "
-                       "DischargeSim simulates conversations. We also report results on TrustMH-Bench.")
+    _, ex, _, _ = _run(
+        nlp,
+        "DischargeSim: A Simulation Benchmark for Doctor-Patient Communication",
+        "We introduce DischargeSim, a novel benchmark that evaluates LLMs as discharge educators. "
+        "DischargeSim simulates conversations. We also report results on TrustMH-Bench.",
+    )
     labels = {(m.text, m.label) for m in ex.mentions if m.text in ("DischargeSim", "TrustMH-Bench")}
     assert labels == {("DischargeSim", "DATASET"), ("TrustMH-Bench", "DATASET")}

@@ -21,14 +21,27 @@ import pytest
 
 from kg.corpus import read_corpus, sample_corpus_files
 
-COMPARED = ("kg.nt", "kg.ttl", "kg.jsonld", "papers.jsonl", "mentions.jsonl", "relations.jsonl", "concepts.csv",
-            "graph.graphml")
+COMPARED = (
+    "kg.nt",
+    "kg.ttl",
+    "kg.jsonld",
+    "papers.jsonl",
+    "mentions.jsonl",
+    "relations.jsonl",
+    "concepts.csv",
+    "graph.graphml",
+)
 ROOT = Path(__file__).parent.parent
 
 
 def _kg_build(corpus: Path, out: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "kg.cli", "build", str(corpus), "-o", str(out), "-q"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "build", str(corpus), "-o", str(out), "-q"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _cached_rows(out: Path) -> int:
@@ -81,8 +94,12 @@ def corpora(tmp_path_factory) -> tuple[Path, Path]:
 
     def write(name: str, ps) -> Path:
         p = d / name
-        p.write_text("".join(json.dumps({"id": x.id, "title": x.title, "abstract": x.abstract, "date": x.date}) + "\n"
-                             for x in ps), encoding="utf-8")
+        p.write_text(
+            "".join(
+                json.dumps({"id": x.id, "title": x.title, "abstract": x.abstract, "date": x.date}) + "\n" for x in ps
+            ),
+            encoding="utf-8",
+        )
         return p
 
     return write("small.jsonl", papers[:40]), write("large.jsonl", papers[:160])
@@ -92,8 +109,12 @@ def corpora(tmp_path_factory) -> tuple[Path, Path]:
 def test_faults_sigkill_at_several_points_then_rerun(tmp_path, corpora):
     small, large = corpora
     ref = tmp_path / "ref"
-    assert subprocess.run([sys.executable, "-m", "kg.cli", "build", str(large), "-o", str(ref), "-q"],
-                          cwd=ROOT, capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "kg.cli", "build", str(large), "-o", str(ref), "-q"], cwd=ROOT, capture_output=True
+        ).returncode
+        == 0
+    )
 
     out = tmp_path / "out"
     assert _kg_build(small, out).wait() == 0
@@ -111,8 +132,12 @@ def test_faults_sigkill_at_several_points_then_rerun(tmp_path, corpora):
     # 2. a second build into the same folder is refused with one line while the first runs
     proc = _kg_build(large, out)
     time.sleep(1.0)
-    second = subprocess.run([sys.executable, "-m", "kg.cli", "build", str(large), "-o", str(out), "-q"],
-                            cwd=ROOT, capture_output=True, text=True)
+    second = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "build", str(large), "-o", str(out), "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert second.returncode == 1
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and "another kg build (pid" in lines[0] and "Traceback" not in second.stderr

@@ -40,10 +40,20 @@ lone_surrogate = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
 
 
 def _record() -> st.SearchStrategy[dict[str, object]]:
-    value = st.one_of(nasty_text, st.integers(), st.none(), st.booleans(), st.lists(nasty_text, max_size=3),
-                      st.floats(allow_nan=True), st.dictionaries(nasty_text, nasty_text, max_size=2))
-    return st.dictionaries(st.sampled_from(["id", "title", "abstract", "text", "date", "authors", "summary",
-                                            "TITLE", "x"]), value, max_size=6)
+    value = st.one_of(
+        nasty_text,
+        st.integers(),
+        st.none(),
+        st.booleans(),
+        st.lists(nasty_text, max_size=3),
+        st.floats(allow_nan=True),
+        st.dictionaries(nasty_text, nasty_text, max_size=2),
+    )
+    return st.dictionaries(
+        st.sampled_from(["id", "title", "abstract", "text", "date", "authors", "summary", "TITLE", "x"]),
+        value,
+        max_size=6,
+    )
 
 
 def _check_read(path: Path, raw: bytes, fmt: str | None = None) -> None:
@@ -76,8 +86,10 @@ def test_fuzz_any_text_in_any_format(tmp_path, text, fmt):
 
 
 @FAST
-@given(records=st.lists(st.one_of(_record(), nasty_text, st.integers()), max_size=6),
-       junk=st.lists(st.binary(max_size=30), max_size=2))
+@given(
+    records=st.lists(st.one_of(_record(), nasty_text, st.integers()), max_size=6),
+    junk=st.lists(st.binary(max_size=30), max_size=2),
+)
 def test_fuzz_jsonl_records(tmp_path, records, junk):
     lines = [json.dumps(r).encode("utf-8", "surrogatepass") for r in records] + junk
     random.Random(len(lines)).shuffle(lines)
@@ -85,9 +97,11 @@ def test_fuzz_jsonl_records(tmp_path, records, junk):
 
 
 @FAST
-@given(rows=st.lists(st.lists(nasty_text, min_size=1, max_size=5), max_size=6),
-       header=st.sampled_from(["id,title,abstract", "title", "id,text", "ID,Title,Abstract,date", "a,b"]),
-       gz=st.booleans())
+@given(
+    rows=st.lists(st.lists(nasty_text, min_size=1, max_size=5), max_size=6),
+    header=st.sampled_from(["id,title,abstract", "title", "id,text", "ID,Title,Abstract,date", "a,b"]),
+    gz=st.booleans(),
+)
 def test_fuzz_csv_rows(tmp_path, rows, header, gz):
     body = header + "\n" + "\n".join(",".join(r) for r in rows)
     raw = body.encode("utf-8", "surrogatepass")
@@ -96,8 +110,17 @@ def test_fuzz_csv_rows(tmp_path, rows, header, gz):
 
 
 @FAST
-@given(recs=st.lists(st.tuples(st.sampled_from(["1", "2", "x y"]), st.sampled_from(["A", "a!", "B", "C d"]),
-                               st.sampled_from(["", "t", "t u", "other"])), min_size=1, max_size=8))
+@given(
+    recs=st.lists(
+        st.tuples(
+            st.sampled_from(["1", "2", "x y"]),
+            st.sampled_from(["A", "a!", "B", "C d"]),
+            st.sampled_from(["", "t", "t u", "other"]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_fuzz_merge_is_order_independent_and_never_mixes_records(recs):
     papers = [Paper(pid, title, abstract, sources=[f"f:{i}"]) for i, (pid, title, abstract) in enumerate(recs)]
     w1: list[str] = []
@@ -111,15 +134,16 @@ def test_fuzz_merge_is_order_independent_and_never_mixes_records(recs):
 
 
 @FAST
-@given(parts=st.lists(st.one_of(nasty_text, st.text(lone_surrogate, max_size=3), st.integers()), min_size=1,
-                      max_size=3),
-       other=st.lists(st.one_of(nasty_text, st.integers()), min_size=1, max_size=3))
+@given(
+    parts=st.lists(st.one_of(nasty_text, st.text(lone_surrogate, max_size=3), st.integers()), min_size=1, max_size=3),
+    other=st.lists(st.one_of(nasty_text, st.integers()), min_size=1, max_size=3),
+)
 def test_fuzz_minted_iris_are_valid_and_distinct(parts, other):
     from kg.rdf import mint
 
     iri = mint("mention", *parts)
     ox.NamedNode(str(iri))
-    Graph().parse(data=f"<{iri}> <http://x/p> \"o\" .\n", format="nt")
+    Graph().parse(data=f'<{iri}> <http://x/p> "o" .\n', format="nt")
     assert re.fullmatch(r"[A-Za-z0-9:/._~%-]+", str(iri))
     if len(parts) == len(other) and [str(p) for p in parts] != [str(p) for p in other]:
         assert mint("mention", *other) != iri
@@ -187,15 +211,20 @@ def test_fuzz_extractor_offsets_point_into_the_text(rules_nlp, title, abstract):
     p = Paper("p", " ".join(title.split()), abstract)
     (ex,) = list(extract([p], rules_nlp))
     for m in ex.mentions:
-        assert 0 <= m.start < m.end <= len(p.text) and p.text[m.start:m.end] == m.text
+        assert 0 <= m.start < m.end <= len(p.text) and p.text[m.start : m.end] == m.text
 
 
 @SLOW
-@given(data=st.one_of(st.binary(max_size=400),
-                      st.lists(_record(), min_size=1, max_size=4).map(
-                          lambda rs: "\n".join(json.dumps(r) for r in rs).encode("utf-8", "surrogatepass"))),
-       fmt=st.sampled_from(["jsonl", "csv", "txt"]),
-       out=st.sampled_from(["ok", "file-parent", "dir", "dev-null"]))
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.lists(_record(), min_size=1, max_size=4).map(
+            lambda rs: "\n".join(json.dumps(r) for r in rs).encode("utf-8", "surrogatepass")
+        ),
+    ),
+    fmt=st.sampled_from(["jsonl", "csv", "txt"]),
+    out=st.sampled_from(["ok", "file-parent", "dir", "dev-null"]),
+)
 def test_fuzz_kg_extract_cli(tmp_path, data, fmt, out):
     from typer.testing import CliRunner
 
@@ -204,8 +233,12 @@ def test_fuzz_kg_extract_cli(tmp_path, data, fmt, out):
     src = tmp_path / f"in.{fmt}"
     src.write_bytes(data)
     (tmp_path / "blocker").write_text("x")
-    target = {"ok": tmp_path / "o.jsonl", "file-parent": tmp_path / "blocker" / "o.jsonl", "dir": tmp_path,
-              "dev-null": Path("/dev/null")}[out]
+    target = {
+        "ok": tmp_path / "o.jsonl",
+        "file-parent": tmp_path / "blocker" / "o.jsonl",
+        "dir": tmp_path,
+        "dev-null": Path("/dev/null"),
+    }[out]
     r = CliRunner().invoke(app, ["extract", str(src), "-o", str(target), "--model", "none", "-q"])
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
     assert r.exit_code in (0, 1)
@@ -217,8 +250,13 @@ def test_fuzz_kg_extract_cli(tmp_path, data, fmt, out):
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(recs=st.lists(st.fixed_dictionaries({"id": nasty_text, "title": nasty_text.filter(str.strip),
-                                            "abstract": nasty_text}), min_size=1, max_size=4))
+@given(
+    recs=st.lists(
+        st.fixed_dictionaries({"id": nasty_text, "title": nasty_text.filter(str.strip), "abstract": nasty_text}),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_fuzz_build_of_hostile_records_is_valid(tmp_path_factory, recs):
     from kg.build import build
 
@@ -242,8 +280,12 @@ def test_fuzz_harness_short_run():
 
     harness = Path(__file__).parent.parent / "fuzz" / "fuzz_kg.py"
     for target, seconds in (("readers", 4),):
-        r = subprocess.run([sys.executable, str(harness), target, f"-max_total_time={seconds}"],
-                           capture_output=True, text=True, timeout=300)
+        r = subprocess.run(
+            [sys.executable, str(harness), target, f"-max_total_time={seconds}"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         out = r.stdout + r.stderr
         assert r.returncode == 0, out[-4000:]
         assert re.search(r"Done \d+ runs|hypothesis fuzzing: \d+ executions", out), out[-2000:]

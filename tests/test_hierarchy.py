@@ -47,8 +47,9 @@ def test_head_nearest_ancestor_only():
 
 
 def test_head_of_phrase_and_generic_heads():
-    cs = _concepts("Sparse Mixture of Experts", "Mixture-of-Experts", "experts", "reward model", "model",
-                   "language model")
+    cs = _concepts(
+        "Sparse Mixture of Experts", "Mixture-of-Experts", "experts", "reward model", "model", "language model"
+    )
     links = induce_hierarchy(cs)
     pairs = _pairs(cs, links)
     assert ("Sparse Mixture of Experts", "Mixture-of-Experts", "head") in pairs
@@ -82,8 +83,13 @@ def test_usage_tail_and_acronym():
 def test_family_and_versions():
     cs = _concepts("LLaMA-3.1 8B", "LLaMA-3.1", "LLaMA", "GPT-4o", "GPT-4", "GPT", "Qwen2.5-7B-Instruct", "Qwen")
     pairs = _pairs(cs, induce_hierarchy(cs))
-    assert {("LLaMA-3.1 8B", "LLaMA-3.1", "family"), ("LLaMA-3.1", "LLaMA", "family"), ("GPT-4o", "GPT-4", "family"),
-            ("GPT-4", "GPT", "family"), ("Qwen2.5-7B-Instruct", "Qwen", "family")} <= pairs
+    assert {
+        ("LLaMA-3.1 8B", "LLaMA-3.1", "family"),
+        ("LLaMA-3.1", "LLaMA", "family"),
+        ("GPT-4o", "GPT-4", "family"),
+        ("GPT-4", "GPT", "family"),
+        ("Qwen2.5-7B-Instruct", "Qwen", "family"),
+    } <= pairs
     cs = _concepts("LLaMA-3.1 8B", "LLaMA")
     assert _pairs(cs, induce_hierarchy(cs)) == {("LLaMA-3.1 8B", "LLaMA", "family")}
     cs = _concepts("GPT-4o")  # no parent concept: no link
@@ -96,42 +102,61 @@ def _paper_with(text: str, pid: str = "p1") -> Paper:
 
 def _mention(paper: Paper, surface: str, concept: str, sentence: int = 0) -> Mention:
     start = paper.text.index(surface)
-    return Mention(paper.id, start, start + len(surface), surface, "METHOD", sentence, 0, len(paper.text),
-                   concept=concept)
+    return Mention(
+        paper.id, start, start + len(surface), surface, "METHOD", sentence, 0, len(paper.text), concept=concept
+    )
 
 
-@pytest.mark.parametrize("text", [
-    "We compare parameter-efficient methods such as LoRA, adapters and prefix tuning on code.",
-    "LoRA, adapters, prefix tuning and other parameter-efficient methods are compared.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We compare parameter-efficient methods such as LoRA, adapters and prefix tuning on code.",
+        "LoRA, adapters, prefix tuning and other parameter-efficient methods are compared.",
+    ],
+)
 def test_hearst_patterns(text):
     cs = _concepts("LoRA", "adapters", "prefix tuning", "parameter-efficient")
     p = _paper_with(text)
-    ms = [_mention(p, "parameter-efficient", "parameter-efficient"), _mention(p, "LoRA", "lora"),
-          _mention(p, "adapters", "adapter"), _mention(p, "prefix tuning", "prefix-tuning")]
+    ms = [
+        _mention(p, "parameter-efficient", "parameter-efficient"),
+        _mention(p, "LoRA", "lora"),
+        _mention(p, "adapters", "adapter"),
+        _mention(p, "prefix tuning", "prefix-tuning"),
+    ]
     links = induce_hierarchy(cs, ms, [p])
     assert {(c, pa) for c, pa, r in _pairs(cs, links) if r == "hearst"} == {
-        ("LoRA", "parameter-efficient"), ("adapters", "parameter-efficient"), ("prefix tuning", "parameter-efficient")}
+        ("LoRA", "parameter-efficient"),
+        ("adapters", "parameter-efficient"),
+        ("prefix tuning", "parameter-efficient"),
+    }
     ln = links[0]
     assert ln.evidence == text and ln.paper == "p1" and ln.sentence == 0
 
 
 def test_hearst_appositive_needs_a_name():
     cs = _concepts("FastSpec", "speculative decoding", "memory space", "layout system")
-    p = _paper_with("We propose FastSpec, a speculative decoding method that drafts code. "
-                    "It has a memory space, a novel layout system, and more.")
-    ms = [_mention(p, "FastSpec", "fastspec"), _mention(p, "speculative decoding", "speculative-decoding"),
-          _mention(p, "memory space", "memory-space"), _mention(p, "layout system", "layout-system")]
+    p = _paper_with(
+        "We propose FastSpec, a speculative decoding method that drafts code. "
+        "It has a memory space, a novel layout system, and more."
+    )
+    ms = [
+        _mention(p, "FastSpec", "fastspec"),
+        _mention(p, "speculative decoding", "speculative-decoding"),
+        _mention(p, "memory space", "memory-space"),
+        _mention(p, "layout system", "layout-system"),
+    ]
     assert _pairs(cs, induce_hierarchy(cs, ms, [p])) == {("FastSpec", "speculative decoding", "hearst")}
 
 
 def test_no_cycles_no_self_links_deterministic():
     cs = _concepts("sparse attention", "attention", "linear attention")
     p = _paper_with("Attention such as sparse attention. Sparse attention such as attention.")
-    ms = [Mention("p1", 0, 9, "Attention", "METHOD", 0, concept="attention"),
-          Mention("p1", 18, 34, "sparse attention", "METHOD", 0, concept="sparse-attention"),
-          Mention("p1", 36, 52, "Sparse attention", "METHOD", 1, concept="sparse-attention"),
-          Mention("p1", 61, 70, "attention", "METHOD", 1, concept="attention")]
+    ms = [
+        Mention("p1", 0, 9, "Attention", "METHOD", 0, concept="attention"),
+        Mention("p1", 18, 34, "sparse attention", "METHOD", 0, concept="sparse-attention"),
+        Mention("p1", 36, 52, "Sparse attention", "METHOD", 1, concept="sparse-attention"),
+        Mention("p1", 61, 70, "attention", "METHOD", 1, concept="attention"),
+    ]
     links = induce_hierarchy(cs, ms, [p])
     pairs = {(ln.child, ln.parent) for ln in links}
     assert ("attention", "sparse-attention") not in pairs and all(a != b for a, b in pairs)
@@ -153,6 +178,7 @@ def test_linear_in_concepts():
 
 # ------------------------------------------------------------------ published: RDF, query, page, neighbors
 
+
 @pytest.fixture(scope="module")
 def hier_build(tmp_path_factory):
     """A small build whose concepts form a hierarchy through every rule."""
@@ -167,8 +193,10 @@ def hier_build(tmp_path_factory):
         ("h3", "Sparse Mixture of Experts", "Sparse Mixture of Experts scales Mixture-of-Experts models."),
         ("h4", "Quantization for inference", "Post-training quantization speeds up LLaMA inference."),
     ]
-    src.write_text("".join(json.dumps({"id": i, "title": t, "abstract": a, "date": "2024-01-01"}) + "\n"
-                           for i, t, a in rows), encoding="utf-8")
+    src.write_text(
+        "".join(json.dumps({"id": i, "title": t, "abstract": a, "date": "2024-01-01"}) + "\n" for i, t, a in rows),
+        encoding="utf-8",
+    )
     out = tmp_path_factory.mktemp("hierout") / "out"
     build([src], out)
     return out
@@ -184,9 +212,14 @@ def test_rdf_broader_narrower_and_evidence(hier_build):
     from kg.namespace import PREFIXES
 
     store = _store(hier_build)
-    rows = list(store.query("""SELECT ?cl ?pl ?rule ?ev WHERE { ?c skos:broader ?p . ?p skos:narrower ?c .
+    rows = list(
+        store.query(
+            """SELECT ?cl ?pl ?rule ?ev WHERE { ?c skos:broader ?p . ?p skos:narrower ?c .
         ?l a kg:BroaderLink ; kg:narrowerConcept ?c ; kg:broaderConcept ?p ; kg:rule ?rule ; kg:evidence ?ev .
-        ?c skos:prefLabel ?cl . ?p skos:prefLabel ?pl }""", prefixes=PREFIXES))
+        ?c skos:prefLabel ?cl . ?p skos:prefLabel ?pl }""",
+            prefixes=PREFIXES,
+        )
+    )
     got = {(r["cl"].value.lower(), r["pl"].value.lower(), r["rule"].value) for r in rows}
     assert any(c.startswith("4-bit") and p == "quantization" for c, p, _ in got), got
     assert all(r["ev"].value for r in rows)
@@ -237,7 +270,9 @@ def test_concept_page_renders_the_hierarchy(hier_build):
 
     from kg.serve import running_server
 
-    with running_server(hier_build / "store") as base, urllib.request.urlopen(f"{base}/concept/quantization",
-                                                                                timeout=20) as r:
+    with (
+        running_server(hier_build / "store") as base,
+        urllib.request.urlopen(f"{base}/concept/quantization", timeout=20) as r,
+    ):
         html = r.read().decode()
     assert "Narrower" in html and "4-bit" in html.lower()

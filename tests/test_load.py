@@ -120,7 +120,8 @@ def test_long_lane_is_bounded_and_a_known_slow_query_keeps_out_of_the_short_lane
             await anyio.sleep(0.5)
             t0 = time.perf_counter()  # ... and both short slots stay free for short queries
             await anyio.to_thread.run_sync(
-                lambda: [anyio.from_thread.run(pool.run, "ASK { ?s ?p ?o }") for _ in range(2)])
+                lambda: [anyio.from_thread.run(pool.run, "ASK { ?s ?p ?o }") for _ in range(2)]
+            )
             assert time.perf_counter() - t0 < 2
         assert results[0][0] == 503 and "time limit" in results[0][1]
 
@@ -134,17 +135,26 @@ def test_inline_bindings_rewrite():
     from kg.store import inline_bindings
 
     c = {ox.Variable("c"): ox.NamedNode("http://e/c")}
-    q = ('SELECT ?c ?o (COUNT(?c) AS ?n) WHERE { ?c ?p ?o . FILTER(?o != "?c" && ?o != <http://e/?c>) } # ?c\n'
-         "GROUP BY ?c ?o ORDER BY ?c DESC(?c)")
+    q = (
+        'SELECT ?c ?o (COUNT(?c) AS ?n) WHERE { ?c ?p ?o . FILTER(?o != "?c" && ?o != <http://e/?c>) } # ?c\n'
+        "GROUP BY ?c ?o ORDER BY ?c DESC(?c)"
+    )
     assert inline_bindings(q, c) == (
         'SELECT ?c ?o (COUNT(<http://e/c>) AS ?n) WHERE { <http://e/c> ?p ?o . FILTER(?o != "?c" && ?o != '
-        "<http://e/?c>) } # ?c\nGROUP BY (<http://e/c> AS ?c) ?o ORDER BY (<http://e/c>) DESC(<http://e/c>)")
+        "<http://e/?c>) } # ?c\nGROUP BY (<http://e/c> AS ?c) ?o ORDER BY (<http://e/c>) DESC(<http://e/c>)"
+    )
     lit = {ox.Variable("k"): ox.Literal('a"b\\c\n')}
-    assert inline_bindings("SELECT ?k ?x WHERE { ?x ?p ?k }", lit) == \
-        'SELECT ("a\\"b\\\\c\\n" AS ?k) ?x WHERE { ?x ?p "a\\"b\\\\c\\n" }'
-    for unsafe in ("SELECT ?x WHERE { BIND(1 AS ?c) }", "SELECT ?x WHERE { { SELECT ?c WHERE { ?c ?p ?o } } }",
-                   "SELECT ?x WHERE { ?x ?p ?o MINUS { ?c ?p ?o } }", "CONSTRUCT { ?c ?p ?o } WHERE { ?c ?p ?o }",
-                   "SELECT ?c WHERE { VALUES ?c { <http://x> } }"):
+    assert (
+        inline_bindings("SELECT ?k ?x WHERE { ?x ?p ?k }", lit)
+        == 'SELECT ("a\\"b\\\\c\\n" AS ?k) ?x WHERE { ?x ?p "a\\"b\\\\c\\n" }'
+    )
+    for unsafe in (
+        "SELECT ?x WHERE { BIND(1 AS ?c) }",
+        "SELECT ?x WHERE { { SELECT ?c WHERE { ?c ?p ?o } } }",
+        "SELECT ?x WHERE { ?x ?p ?o MINUS { ?c ?p ?o } }",
+        "CONSTRUCT { ?c ?p ?o } WHERE { ?c ?p ?o }",
+        "SELECT ?c WHERE { VALUES ?c { <http://x> } }",
+    ):
         assert inline_bindings(unsafe, c) is None, unsafe
     assert inline_bindings("SELECT ?c WHERE { ?c ?p ?o }", {ox.Variable("c"): ox.BlankNode()}) is None
 
@@ -154,10 +164,13 @@ def test_inlined_page_queries_give_the_same_pages(mini_store):
     from kg.web import data
 
     fast = InliningStore(mini_store)
-    concepts = [r["c"].value.rsplit("/concept/", 1)[1] for r in mini_store.query(
-        "SELECT ?c WHERE { ?c a <http://www.w3.org/2004/02/skos/core#Concept> }")]  # type: ignore[union-attr]
-    papers = [r["id"].value for r in mini_store.query(
-        "SELECT ?id WHERE { ?p <http://purl.org/dc/terms/identifier> ?id }")]  # type: ignore[union-attr]
+    concepts = [
+        r["c"].value.rsplit("/concept/", 1)[1]
+        for r in mini_store.query("SELECT ?c WHERE { ?c a <http://www.w3.org/2004/02/skos/core#Concept> }")
+    ]  # type: ignore[union-attr]
+    papers = [
+        r["id"].value for r in mini_store.query("SELECT ?id WHERE { ?p <http://purl.org/dc/terms/identifier> ?id }")
+    ]  # type: ignore[union-attr]
     assert concepts and papers
 
     def tie_free(page: object) -> object:  # relations tied on papers and label come in any order
@@ -170,7 +183,7 @@ def test_inlined_page_queries_give_the_same_pages(mini_store):
         assert data.concept_graph(mini_store, cid) == data.concept_graph(fast, cid)  # type: ignore[arg-type]
     for pid in [*papers, "nope"]:
         assert repr(data.paper_page(mini_store, pid)) == repr(data.paper_page(fast, pid))  # type: ignore[arg-type]
-    for word in ["decoding", "spec", "human", "x\"y", "tr"]:
+    for word in ["decoding", "spec", "human", 'x"y', "tr"]:
         assert data.search(mini_store, word, limit=50) == data.search(fast, word, limit=50)  # type: ignore[arg-type]
 
 
@@ -196,6 +209,7 @@ def test_query_processes_die_with_the_server(mini_build):
     port = free_port()
     proc = start_server(mini_build / "store", port, "--timeout", "30")
     try:
+
         def send_slow() -> None:
             with contextlib.suppress(OSError):  # the server is killed under it
                 _get(f"http://127.0.0.1:{port}/sparql", SLOW.encode())

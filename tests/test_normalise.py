@@ -36,8 +36,11 @@ def test_normalise_case_plural_hyphen_and_acronym_merge():
 def test_normalise_two_sams_stay_two():
     exs = [
         _ex("a", [("Segment Anything Model", "METHOD"), ("SAM", "METHOD")], [("Segment Anything Model", "SAM")]),
-        _ex("b", [("Sharpness-Aware Minimization", "METHOD"), ("SAM", "METHOD")],
-            [("Sharpness-Aware Minimization", "SAM")]),
+        _ex(
+            "b",
+            [("Sharpness-Aware Minimization", "METHOD"), ("SAM", "METHOD")],
+            [("Sharpness-Aware Minimization", "SAM")],
+        ),
     ]
     concepts, mentions = normalise(exs)
     sam = {m.paper_id: m.concept for m in mentions if m.text == "SAM"}
@@ -80,14 +83,31 @@ def test_normalise_concept_key_is_idempotent(text):
     assert concept_key(k) == k
 
 
-@given(st.lists(st.sampled_from(["LLM", "LLMs", "large language models", "Large Language Model",
-                                 "MoE", "mixture of experts", "SAM", "ImageNet"]), min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "LLM",
+                "LLMs",
+                "large language models",
+                "Large Language Model",
+                "MoE",
+                "mixture of experts",
+                "SAM",
+                "ImageNet",
+            ]
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_normalise_is_order_independent(texts):
     exs = [_ex(f"p{i}", [(t, "METHOD")]) for i, t in enumerate(texts)]
     a, _ = normalise(exs)
     b, _ = normalise(list(reversed(exs)))
-    assert {k: (c.label, sorted(c.aliases), c.paper_count) for k, c in a.items()} == \
-           {k: (c.label, sorted(c.aliases), c.paper_count) for k, c in b.items()}
+    assert {k: (c.label, sorted(c.aliases), c.paper_count) for k, c in a.items()} == {
+        k: (c.label, sorted(c.aliases), c.paper_count) for k, c in b.items()
+    }
 
 
 @given(st.text(max_size=40))
@@ -97,24 +117,45 @@ def test_normalise_slug_is_iri_safe(key):
 
 
 def test_normalise_generic_heads_never_become_concepts():
-    exs = [_ex("a", [("method", "METHOD"), ("Framework", "METHOD"), ("performance", "METRIC"),
-                     ("our method", "METHOD"), ("LoRA", "METHOD")])]
+    exs = [
+        _ex(
+            "a",
+            [
+                ("method", "METHOD"),
+                ("Framework", "METHOD"),
+                ("performance", "METRIC"),
+                ("our method", "METHOD"),
+                ("LoRA", "METHOD"),
+            ],
+        )
+    ]
     concepts, mentions = normalise(exs)
     assert list(concepts) == ["lora"]
     assert [m.text for m in mentions] == ["LoRA"]
 
 
 def test_normalise_generic_tail_is_cut_when_the_rest_is_a_concept():
-    exs = [_ex("a", [("speculative decoding method", "METHOD")]), _ex("b", [("speculative decoding", "METHOD")]),
-           _ex("c", [("matching framework", "METHOD")])]
+    exs = [
+        _ex("a", [("speculative decoding method", "METHOD")]),
+        _ex("b", [("speculative decoding", "METHOD")]),
+        _ex("c", [("matching framework", "METHOD")]),
+    ]
     concepts, _ = normalise(exs)
     assert set(concepts["speculative-decoding"].aliases) == {"speculative decoding method", "speculative decoding"}
     assert "matching-framework" in concepts  # "matching" alone is no concept here: nothing to merge into
 
 
 def test_normalise_generic_tail_is_cut_when_the_rest_says_enough_alone():
-    exs = [_ex("a", [("symmetric clipping method", "METHOD"), ("machine translation tasks", "TASK"),
-                     ("new approach", "METHOD")])]
+    exs = [
+        _ex(
+            "a",
+            [
+                ("symmetric clipping method", "METHOD"),
+                ("machine translation tasks", "TASK"),
+                ("new approach", "METHOD"),
+            ],
+        )
+    ]
     concepts, _ = normalise(exs)
     assert concepts["symmetric-clipping"].label == "symmetric clipping"
     assert set(concepts["symmetric-clipping"].aliases) == {"symmetric clipping method"}
@@ -123,8 +164,17 @@ def test_normalise_generic_tail_is_cut_when_the_rest_says_enough_alone():
 
 
 def test_normalise_steps_abilities_and_points_are_tails_too():
-    exs = [_ex("a", [("checkpoint merging step", "METHOD"), ("reasoning planning abilities", "TASK"),
-                     ("macro-F1 points", "METRIC"), ("data point", "METHOD")])]
+    exs = [
+        _ex(
+            "a",
+            [
+                ("checkpoint merging step", "METHOD"),
+                ("reasoning planning abilities", "TASK"),
+                ("macro-F1 points", "METRIC"),
+                ("data point", "METHOD"),
+            ],
+        )
+    ]
     concepts, _ = normalise(exs)
     assert concepts["checkpoint-merging"].label == "checkpoint merging"
     assert concepts["reasoning-planning"].label == "reasoning planning"
@@ -138,9 +188,14 @@ def test_normalise_a_name_before_a_generic_tail_is_the_concept():
 
 
 def test_normalise_transformer_and_a_transformer_variant_stay_apart():
-    exs = [_ex("a", [("Transformer", "METHOD"), ("Transformers", "METHOD")]),
-           _ex("b", [("Single-Head Vision Transformer", "METHOD"), ("SHViT", "METHOD"), ("Transformer", "METHOD")],
-               [("Single-Head Vision Transformer", "SHViT")])]
+    exs = [
+        _ex("a", [("Transformer", "METHOD"), ("Transformers", "METHOD")]),
+        _ex(
+            "b",
+            [("Single-Head Vision Transformer", "METHOD"), ("SHViT", "METHOD"), ("Transformer", "METHOD")],
+            [("Single-Head Vision Transformer", "SHViT")],
+        ),
+    ]
     concepts, mentions = normalise(exs)
     assert concepts["transformer"].paper_count == 2
     assert set(concepts["transformer"].aliases) == {"Transformer", "Transformers"}
@@ -149,26 +204,44 @@ def test_normalise_transformer_and_a_transformer_variant_stay_apart():
 
 
 def test_normalise_x_based_model_names_x():
-    exs = [_ex("a", [("large language models", "METHOD"), ("LLMs", "METHOD"), ("LLM-based methods", "METHOD")],
-               [("large language models", "LLMs")]),
-           _ex("b", [("Transformer-based architectures", "METHOD"), ("Transformer", "METHOD")])]
+    exs = [
+        _ex(
+            "a",
+            [("large language models", "METHOD"), ("LLMs", "METHOD"), ("LLM-based methods", "METHOD")],
+            [("large language models", "LLMs")],
+        ),
+        _ex("b", [("Transformer-based architectures", "METHOD"), ("Transformer", "METHOD")]),
+    ]
     concepts, mentions = normalise(exs)
     assert {m.text: m.concept for m in mentions}["LLM-based methods"] == "large-language-model"
     assert "Transformer-based architectures" in concepts["transformer"].aliases
 
 
 def test_normalise_model_after_a_name_is_cut_but_not_after_words():
-    concepts, _ = normalise([_ex("a", [("LLaMA-3.1 8B model", "METHOD"), ("BERT models", "METHOD"),
-                                       ("language model", "METHOD")])])
+    concepts, _ = normalise(
+        [_ex("a", [("LLaMA-3.1 8B model", "METHOD"), ("BERT models", "METHOD"), ("language model", "METHOD")])]
+    )
     assert "LLaMA-3.1 8B" in {c.label for c in concepts.values()}
     assert concepts["bert"].label == "BERT"
     assert "language-model" in concepts
 
 
 def test_normalise_library_or_layer_after_a_name_is_cut_but_not_after_words():
-    concepts, _ = normalise([_ex("a", [("ConstrINT library", "METHOD"), ("DeepSpeed toolkit", "METHOD"),
-                                       ("optimization library", "METHOD"), ("MLP layers", "METHOD"),
-                                       ("MatMul operations", "METHOD"), ("attention layer", "METHOD")])])
+    concepts, _ = normalise(
+        [
+            _ex(
+                "a",
+                [
+                    ("ConstrINT library", "METHOD"),
+                    ("DeepSpeed toolkit", "METHOD"),
+                    ("optimization library", "METHOD"),
+                    ("MLP layers", "METHOD"),
+                    ("MatMul operations", "METHOD"),
+                    ("attention layer", "METHOD"),
+                ],
+            )
+        ]
+    )
     assert concepts["constrint"].label == "ConstrINT" and "ConstrINT library" in concepts["constrint"].aliases
     assert concepts["deepspeed"].label == "DeepSpeed"
     assert concepts["mlp"].label == "MLP" and concepts["matmul"].label == "MatMul"
@@ -176,8 +249,10 @@ def test_normalise_library_or_layer_after_a_name_is_cut_but_not_after_words():
 
 
 def test_normalise_a_study_of_x_names_x():
-    exs = [_ex("a", [("An Exploration of 8-Bit Training", "METHOD"), ("8-bit training", "METHOD")]),
-           _ex("b", [("A Study of Symmetric Clipping Methods", "METHOD")])]
+    exs = [
+        _ex("a", [("An Exploration of 8-Bit Training", "METHOD"), ("8-bit training", "METHOD")]),
+        _ex("b", [("A Study of Symmetric Clipping Methods", "METHOD")]),
+    ]
     concepts, mentions = normalise(exs)
     assert {m.concept for m in mentions if m.paper_id == "a"} == {"8-bit-training"}
     assert "An Exploration of 8-Bit Training" in concepts["8-bit-training"].aliases

@@ -19,9 +19,11 @@ def _vectors_vocab(tmp_path: Path) -> Path:
 
     nlp = spacy.blank("en")
     rng = numpy.random.default_rng(0)
-    nlp.vocab.vectors = spacy.vectors.Vectors(data=rng.normal(size=(3, 8)).astype("float32"),
-                                              keys=[nlp.vocab.strings.add(w) for w in ("lora", "bleu", "mbpp")],
-                                              attr="LOWER")
+    nlp.vocab.vectors = spacy.vectors.Vectors(
+        data=rng.normal(size=(3, 8)).astype("float32"),
+        keys=[nlp.vocab.strings.add(w) for w in ("lora", "bleu", "mbpp")],
+        attr="LOWER",
+    )
     nlp.to_disk(tmp_path / "vec")
     return tmp_path / "vec"
 
@@ -33,8 +35,9 @@ def test_pretrain_config_is_the_ner_tok2vec_with_vectors():
     t2v = cfg["components"]["tok2vec"]["model"]
     assert cfg["nlp"]["pipeline"] == ["tok2vec"]
     assert t2v["embed"]["include_static_vectors"] is True
-    assert {k: v for k, v in t2v["embed"].items() if k != "include_static_vectors"} == \
-           {k: v for k, v in ner_t2v["embed"].items() if k != "include_static_vectors"}
+    assert {k: v for k, v in t2v["embed"].items() if k != "include_static_vectors"} == {
+        k: v for k, v in ner_t2v["embed"].items() if k != "include_static_vectors"
+    }
     assert t2v["encode"] == ner_t2v["encode"]
     assert cfg["pretraining"]["component"] == "tok2vec" and cfg["pretraining"]["layer"] == ""
     assert cfg["pretraining"]["objective"]["@architectures"] == "spacy.PretrainVectors.v1"
@@ -56,7 +59,9 @@ def test_pretrained_weights_are_loaded_into_the_ner(tmp_path):
     cfg = pretrain.Config().from_disk(pretrain.HERE / "config.cfg", overrides=overrides)
     nlp = spacy.util.load_model_from_config(cfg, auto_fill=True, validate=True)
     doc = nlp.make_doc("We apply LoRA and report BLEU on MBPP.")
-    examples = [Example.from_dict(doc, {"entities": ["O", "O", "U-METHOD", "O", "O", "U-METRIC", "O", "U-DATASET", "O"]})]
+    examples = [
+        Example.from_dict(doc, {"entities": ["O", "O", "U-METHOD", "O", "O", "U-METRIC", "O", "U-DATASET", "O"]})
+    ]
     nlp.initialize(lambda: examples)
     inner = nlp.get_pipe("ner").model.get_ref("tok2vec").layers[0]
     before = inner.to_bytes()

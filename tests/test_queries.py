@@ -8,7 +8,9 @@ from kg.store import collect, get_named_query, named_queries, run_named, run_que
 
 def _rows(store, name, **params):
     res = collect(run_named(store, get_named_query(name), params))
-    return [dict(zip(res.variables, [x.value if x is not None else None for x in row], strict=True)) for row in res.rows]
+    return [
+        dict(zip(res.variables, [x.value if x is not None else None for x in row], strict=True)) for row in res.rows
+    ]
 
 
 def test_queries_at_least_eight_named_and_documented():

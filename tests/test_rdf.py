@@ -71,7 +71,7 @@ def test_rdf_every_mention_has_evidence(mini_store):
 def test_rdf_namespace_matches_ontology():
     ont = Graph().parse(ROOT / "ontology" / "kg.ttl", format="turtle")
     ns = str(KG._NS)
-    declared = {str(s)[len(ns):] for s in ont.subjects() if str(s).startswith(ns)}
+    declared = {str(s)[len(ns) :] for s in ont.subjects() if str(s).startswith(ns)}
     assert declared == set(KG.__annotations__)
     with pytest.raises(AttributeError):
         KG.noSuchTerm  # noqa: B018  (closed namespace: a typo raises)

@@ -13,24 +13,44 @@ def _rel(text: str, spans: list[tuple[str, str]]):
         start = text.index(surface, out[-1].end if out else 0)
         out.append(Span(start, start + len(surface), label))
     found = find_relations(text, out, [(0, len(text))])
-    return {(text[out[r.head].start:out[r.head].end], r.type, text[out[r.tail].start:out[r.tail].end]) for r in found}
+    return {
+        (text[out[r.head].start : out[r.head].end], r.type, text[out[r.tail].start : out[r.tail].end]) for r in found
+    }
 
 
 @pytest.mark.parametrize(
     ("text", "spans", "expected"),
     [
-        ("We apply LoRA to code generation.", [("LoRA", "METHOD"), ("code generation", "TASK")],
-         ("LoRA", "USED_FOR", "code generation")),
-        ("Object detection using YOLO is fast.", [("Object detection", "TASK"), ("YOLO", "METHOD")],
-         ("YOLO", "USED_FOR", "Object detection")),
-        ("FastSpec is evaluated on HumanEval.", [("FastSpec", "METHOD"), ("HumanEval", "DATASET")],
-         ("FastSpec", "EVALUATED_ON", "HumanEval")),
-        ("DraftLite reduces latency by 2x.", [("DraftLite", "METHOD"), ("latency", "METRIC")],
-         ("DraftLite", "MEASURED_BY", "latency")),
-        ("Our MESA outperforms LoFTR by a wide margin.", [("MESA", "METHOD"), ("LoFTR", "METHOD")],
-         ("MESA", "COMPARED_WITH", "LoFTR")),
-        ("The model consists of a sparse attention layer.", [("model", "METHOD"), ("sparse attention", "METHOD")],
-         ("sparse attention", "PART_OF", "model")),
+        (
+            "We apply LoRA to code generation.",
+            [("LoRA", "METHOD"), ("code generation", "TASK")],
+            ("LoRA", "USED_FOR", "code generation"),
+        ),
+        (
+            "Object detection using YOLO is fast.",
+            [("Object detection", "TASK"), ("YOLO", "METHOD")],
+            ("YOLO", "USED_FOR", "Object detection"),
+        ),
+        (
+            "FastSpec is evaluated on HumanEval.",
+            [("FastSpec", "METHOD"), ("HumanEval", "DATASET")],
+            ("FastSpec", "EVALUATED_ON", "HumanEval"),
+        ),
+        (
+            "DraftLite reduces latency by 2x.",
+            [("DraftLite", "METHOD"), ("latency", "METRIC")],
+            ("DraftLite", "MEASURED_BY", "latency"),
+        ),
+        (
+            "Our MESA outperforms LoFTR by a wide margin.",
+            [("MESA", "METHOD"), ("LoFTR", "METHOD")],
+            ("MESA", "COMPARED_WITH", "LoFTR"),
+        ),
+        (
+            "The model consists of a sparse attention layer.",
+            [("model", "METHOD"), ("sparse attention", "METHOD")],
+            ("sparse attention", "PART_OF", "model"),
+        ),
     ],
 )
 def test_relations_cues(text, spans, expected):
@@ -38,8 +58,10 @@ def test_relations_cues(text, spans, expected):
 
 
 def test_relations_nearest_pair_only_and_same_surface_skipped():
-    got = _rel("We apply LoRA to summarization and evaluate LoRA on XSum.",
-               [("LoRA", "METHOD"), ("summarization", "TASK"), ("LoRA", "METHOD"), ("XSum", "DATASET")])
+    got = _rel(
+        "We apply LoRA to summarization and evaluate LoRA on XSum.",
+        [("LoRA", "METHOD"), ("summarization", "TASK"), ("LoRA", "METHOD"), ("XSum", "DATASET")],
+    )
     assert got == {("LoRA", "USED_FOR", "summarization"), ("LoRA", "EVALUATED_ON", "XSum")}
 
 

@@ -29,8 +29,10 @@ HOSTILE_IDS = ["a b", 'x"<y>', "q-1", "q", "1-x", "p/../%41#frag?x=1", "é 中�
 
 
 def _abstract(i: int) -> str:
-    return (f"We propose Method{i}Net, a speculative decoding method. On the HumanEval benchmark it improves "
-            f"pass@1 accuracy and latency. We use LoRA and BERT for code generation.")
+    return (
+        f"We propose Method{i}Net, a speculative decoding method. On the HumanEval benchmark it improves "
+        f"pass@1 accuracy and latency. We use LoRA and BERT for code generation."
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +42,10 @@ def hostile_build(tmp_path_factory) -> Path:
 
     d = tmp_path_factory.mktemp("hostile")
     f = d / "c.jsonl"
-    recs = [{"id": pid, "title": f"Title {i} \x1b[31mred\x07 <b>&amp;", "abstract": _abstract(i)}
-            for i, pid in enumerate(HOSTILE_IDS)]
+    recs = [
+        {"id": pid, "title": f"Title {i} \x1b[31mred\x07 <b>&amp;", "abstract": _abstract(i)}
+        for i, pid in enumerate(HOSTILE_IDS)
+    ]
     f.write_text("\n".join(json.dumps(r) for r in recs) + "\n", encoding="utf-8")
     out = d / "out"
     build([f], out, model=None)
@@ -93,8 +97,16 @@ def test_explorer_pages_answer_hostile_ids_without_500(hostile_build):
     page = data.paper_page(store, 'x"<y>')
     assert page is not None and page.title.startswith("Title 1")
     client = TestClient(Starlette(routes=explorer_routes(store, hostile_build / "store", 5.0, 100)))
-    for url in ["/concept/a%20b", "/concept/%22%3C%3E", "/api/concept/a%20b/graph", "/api/concept/%3C/graph",
-                "/paper/a%20b", "/paper/x%22%3Cy%3E", "/paper/%C3%A9%20%E4%B8%AD%E6%96%87", "/concept/%00"]:
+    for url in [
+        "/concept/a%20b",
+        "/concept/%22%3C%3E",
+        "/api/concept/a%20b/graph",
+        "/api/concept/%3C/graph",
+        "/paper/a%20b",
+        "/paper/x%22%3Cy%3E",
+        "/paper/%C3%A9%20%E4%B8%AD%E6%96%87",
+        "/concept/%00",
+    ]:
         r = client.get(url)
         assert r.status_code in (200, 404), (url, r.status_code)
     assert client.get("/paper/a%20b").status_code == 200
@@ -123,7 +135,7 @@ def test_long_text_is_extracted_in_pieces_with_right_offsets():
     assert [e.paper_id for e in exs] == ["short", "long", "short"]
     text = long.text
     ms = exs[1].mentions
-    assert all(text[m.start:m.end] == m.text for m in ms)
+    assert all(text[m.start : m.end] == m.text for m in ms)
     assert all(m.sentence_start <= m.start < m.end <= m.sentence_end for m in ms)
     # one sentence index, one span; indices grow with the text
     spans: dict[int, tuple[int, int]] = {}
@@ -137,7 +149,9 @@ def test_long_text_is_extracted_in_pieces_with_right_offsets():
     assert any(m.start > tail and m.text == f"Method{last}Net" for m in ms)
     for a, b in split_long_text(text):
         assert any(a <= m.start < b for m in ms)
-    assert exs[0].mentions and [(m.start, m.text) for m in exs[0].mentions] == [(m.start, m.text) for m in exs[2].mentions]
+    assert exs[0].mentions and [(m.start, m.text) for m in exs[0].mentions] == [
+        (m.start, m.text) for m in exs[2].mentions
+    ]
 
 
 @pytest.mark.parametrize("text", ["x" * 50_001, ("word " * 9_000), ("A sentence here. " * 4_000), "a\n" * 30_000])
@@ -155,9 +169,11 @@ def test_split_long_text_covers_the_text_within_the_bound(text):
 
 def test_one_invalid_utf8_line_is_skipped_with_its_line(tmp_path):
     f = tmp_path / "c.jsonl"
-    f.write_bytes(b'{"id": "a", "title": "T1", "abstract": "A1"}\n'
-                  b'{"id": "b", "title": "caf\xe9", "abstract": "A2"}\n'
-                  b'{"id": "c", "title": "T3", "abstract": "A3"}\n')
+    f.write_bytes(
+        b'{"id": "a", "title": "T1", "abstract": "A1"}\n'
+        b'{"id": "b", "title": "caf\xe9", "abstract": "A2"}\n'
+        b'{"id": "c", "title": "T3", "abstract": "A3"}\n'
+    )
     w: list[str] = []
     assert [p.id for p in read_file(f, warnings=w)] == ["a", "c"]
     assert w == [f"{f}:2: not UTF-8 (byte 26 of the line); line skipped"]
@@ -199,8 +215,10 @@ def test_a_stray_nul_is_not_binary_but_a_binary_file_is(tmp_path):
 
 def test_unterminated_csv_quote_is_reported_and_the_next_row_kept(tmp_path):
     f = tmp_path / "c.csv"
-    f.write_text('id,title,abstract\n1,"Broken title,abs one\n2,Title two,abs two\n3,"Quoted, fine","multi\nline"\n',
-                 encoding="utf-8")
+    f.write_text(
+        'id,title,abstract\n1,"Broken title,abs one\n2,Title two,abs two\n3,"Quoted, fine","multi\nline"\n',
+        encoding="utf-8",
+    )
     w: list[str] = []
     papers = read_file(f, warnings=w)
     assert [(p.id, p.title) for p in papers] == [("2", "Title two"), ("3", "Quoted, fine")]
@@ -237,8 +255,13 @@ def test_identical_duplicates_still_merge_and_never_a_chimera(tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     rec = {"id": "7", "title": "Same Paper", "abstract": "Same text."}
     a.write_text(json.dumps(rec) + "\n", encoding="utf-8")
-    b.write_text(json.dumps(rec) + "\n" + json.dumps({**rec, "title": "SAME PAPER!", "abstract": "Revised text, longer."})
-                 + "\n", encoding="utf-8")
+    b.write_text(
+        json.dumps(rec)
+        + "\n"
+        + json.dumps({**rec, "title": "SAME PAPER!", "abstract": "Revised text, longer."})
+        + "\n",
+        encoding="utf-8",
+    )
     papers, report = read_corpus([a, b])
     (p,) = papers
     assert (p.id, p.title, p.abstract) == ("7", "SAME PAPER!", "Revised text, longer.")  # one record's title and text
@@ -250,8 +273,11 @@ def test_bad_dates_and_lone_surrogates_do_not_reach_the_rdf(tmp_path):
     from kg.build import build
 
     f = tmp_path / "c.jsonl"
-    f.write_text('{"id": "s", "title": "Lone \\ud800 surrogate", "abstract": "We use BERT.", "date": "Mon, 2 Jan"}\n'
-                 '{"id": "t", "title": "Dated", "abstract": "We use BERT.", "date": "2024-02-30"}\n', encoding="utf-8")
+    f.write_text(
+        '{"id": "s", "title": "Lone \\ud800 surrogate", "abstract": "We use BERT.", "date": "Mon, 2 Jan"}\n'
+        '{"id": "t", "title": "Dated", "abstract": "We use BERT.", "date": "2024-02-30"}\n',
+        encoding="utf-8",
+    )
     w: list[str] = []
     papers = read_file(f, warnings=w)
     assert papers[0].title == "Lone \ufffd surrogate" and papers[0].date is None and papers[1].date is None
@@ -345,8 +371,9 @@ def test_permission_denied_is_one_line(tmp_path, data_dir):
         shutil.copy(data_dir / "mini.jsonl", corpus)
         corpus.chmod(0o644)
         try:
-            probe = subprocess.run([sys.executable, "-c", "import kg.cli"], cwd=base, user=65534,
-                                   capture_output=True, timeout=120)
+            probe = subprocess.run(
+                [sys.executable, "-c", "import kg.cli"], cwd=base, user=65534, capture_output=True, timeout=120
+            )
         except OSError as e:
             pytest.skip(f"cannot run as nobody: {e}")
         if probe.returncode != 0:
@@ -366,8 +393,9 @@ def test_permission_denied_is_one_line(tmp_path, data_dir):
 
 
 def test_kg_query_shows_control_characters_escaped(hostile_build):
-    r = _cli("query", "SELECT ?t WHERE { ?p dcterms:title ?t } ORDER BY ?t LIMIT 3", "--store",
-             str(hostile_build / "store"))
+    r = _cli(
+        "query", "SELECT ?t WHERE { ?p dcterms:title ?t } ORDER BY ?t LIMIT 3", "--store", str(hostile_build / "store")
+    )
     assert r.returncode == 0, r.stderr
     assert "\x1b" not in r.stdout and "\x07" not in r.stdout
     assert "\\x1b[31mred\\x07" in r.stdout
@@ -399,8 +427,12 @@ mentions = [Mention(f"p{i}", 0, 1, "a", concepts[f"c{(i * j) % 12}"].type, conce
 write_report(Path(sys.argv[1]), papers, concepts, mentions, [Topic("topic-c0", "c0, c1", ("c0", "c1"))])
 """
     for k in (1, 2):
-        subprocess.run([sys.executable, "-c", script, str(tmp_path / str(k))], check=True, timeout=120,
-                       env={**os.environ, "PYTHONHASHSEED": str(k)})
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / str(k))],
+            check=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": str(k)},
+        )
     names = sorted(p.name for p in (tmp_path / "1" / "figures").iterdir())
     assert {n.rsplit(".", 1)[1] for n in names} == {"png", "svg"} and len(names) == 8
     for n in names:
@@ -423,7 +455,9 @@ def test_long_csv_fields_and_unicode_line_separators_are_read(tmp_path):
     f.write_text("id,title,abstract\n1,T," + "word " * 40_000 + "\n2,T2,We use BERT.\n", encoding="utf-8")
     assert [p.id for p in read_file(f)] == ["1", "2"]  # a field over csv's 128 KB default limit
     j = tmp_path / "u.jsonl"
-    j.write_text('{"id": "u", "title": "Line\u2028sep\u0085x\x0cy", "abstract": "A"}\n{"id": "v", "title": "V"}\n',
-                 encoding="utf-8")
+    j.write_text(
+        '{"id": "u", "title": "Line\u2028sep\u0085x\x0cy", "abstract": "A"}\n{"id": "v", "title": "V"}\n',
+        encoding="utf-8",
+    )
     w: list[str] = []
     assert [p.id for p in read_file(j, warnings=w)] == ["u", "v"] and w == []  # only \n ends a line

@@ -47,7 +47,7 @@ def _reference_cooccurrences(pc, n, min_papers=2):
     for cs in pc.values():
         o = sorted(cs)
         for i, a in enumerate(o):
-            for b in o[i + 1:]:
+            for b in o[i + 1 :]:
                 pairs[(a, b)] += 1
     return [(a, b, k, round(k * n / (df[a] * df[b]), 4)) for (a, b), k in sorted(pairs.items()) if k >= min_papers]
 

@@ -69,8 +69,9 @@ def server(mini_build) -> Iterator[str]:
         yield base
 
 
-def _req(url: str, data: bytes | None = None, ctype: str | None = None, host: str | None = None,
-         accept: str | None = None) -> tuple[int, str]:
+def _req(
+    url: str, data: bytes | None = None, ctype: str | None = None, host: str | None = None, accept: str | None = None
+) -> tuple[int, str]:
     req = urllib.request.Request(url, data=data)
     if ctype:
         req.add_header("Content-Type", ctype)
@@ -99,7 +100,9 @@ def test_service_is_refused_by_the_endpoint_and_nothing_is_contacted(server, lis
     for q in _service_queries(listener.port):
         for status, body in (
             _req(server + "/sparql?" + urllib.parse.urlencode({"query": q})),
-            _req(server + "/sparql", urllib.parse.urlencode({"query": q}).encode(), "application/x-www-form-urlencoded"),
+            _req(
+                server + "/sparql", urllib.parse.urlencode({"query": q}).encode(), "application/x-www-form-urlencoded"
+            ),
             _req(server + "/sparql", q.encode(), "application/sparql-query"),
         ):
             assert status == 403, body
@@ -117,8 +120,12 @@ def test_service_is_refused_by_kg_query_and_nothing_is_contacted(mini_build, lis
         with pytest.raises(QueryError, match="SERVICE"):
             run_query(st, q)
     kg = str(Path(sys.executable).parent / "kg")
-    r = subprocess.run([kg, "query", "--store", str(mini_build / "store"), _service_queries(listener.port)[0]],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [kg, "query", "--store", str(mini_build / "store"), _service_queries(listener.port)[0]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr
     lines = [x for x in r.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and "SERVICE (federated query) is refused" in lines[0]
@@ -128,9 +135,12 @@ def test_service_is_refused_by_kg_query_and_nothing_is_contacted(mini_build, lis
 
 def test_from_and_from_named_read_only_the_local_store(server, listener):
     iri = f"http://127.0.0.1:{listener.port}/data.ttl"
-    for q in (f"SELECT * FROM <{iri}> WHERE {{ ?s ?p ?o }} LIMIT 1",
-              f"SELECT * FROM NAMED <{iri}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT 1",
-              f"ASK {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}", f"DESCRIBE <{iri}>"):
+    for q in (
+        f"SELECT * FROM <{iri}> WHERE {{ ?s ?p ?o }} LIMIT 1",
+        f"SELECT * FROM NAMED <{iri}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT 1",
+        f"ASK {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}",
+        f"DESCRIBE <{iri}>",
+    ):
         status, body = _req(server + "/sparql?" + urllib.parse.urlencode({"query": q}))
         assert status == 200, body
     status, body = _req(server + "/sparql", f"LOAD <{iri}>".encode(), "application/sparql-query")
@@ -140,9 +150,11 @@ def test_from_and_from_named_read_only_the_local_store(server, listener):
 
 
 def test_the_word_service_elsewhere_is_not_refused(server):
-    q = ('PREFIX ex: <http://example.org/> SELECT ?service ("SERVICE <http://x>" AS ?s) WHERE {\n'
-         '  # SERVICE <http://x> in a comment\n'
-         '  OPTIONAL { ?service ex:SERVICE <http://example.org/SERVICE> } } LIMIT 1')
+    q = (
+        'PREFIX ex: <http://example.org/> SELECT ?service ("SERVICE <http://x>" AS ?s) WHERE {\n'
+        "  # SERVICE <http://x> in a comment\n"
+        "  OPTIONAL { ?service ex:SERVICE <http://example.org/SERVICE> } } LIMIT 1"
+    )
     status, body = _req(server + "/sparql?" + urllib.parse.urlencode({"query": q}))
     assert status == 200, body
 
@@ -181,8 +193,10 @@ def _port(base: str) -> int:
 
 
 def test_declared_oversized_body_is_refused_before_it_is_sent(server):
-    head = (f"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1:{_port(server)}\r\nContent-Type: application/sparql-query\r\n"
-            f"Content-Length: {200 << 20}\r\n\r\n").encode()
+    head = (
+        f"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1:{_port(server)}\r\nContent-Type: application/sparql-query\r\n"
+        f"Content-Length: {200 << 20}\r\n\r\n"
+    ).encode()
     t0 = time.perf_counter()
     answer, _ = _raw(_port(server), head)  # nothing of the 200 MB body is sent
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
@@ -192,8 +206,10 @@ def test_declared_oversized_body_is_refused_before_it_is_sent(server):
 
 @pytest.mark.parametrize("ctype", ["application/sparql-query", "application/x-www-form-urlencoded"])
 def test_streamed_oversized_body_is_cut_off_at_the_cap(server, ctype):
-    head = (f"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1:{_port(server)}\r\nContent-Type: {ctype}\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n").encode()
+    head = (
+        f"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1:{_port(server)}\r\nContent-Type: {ctype}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
     piece = b"x" * 65536
 
     def chunks() -> Iterator[bytes]:
@@ -216,13 +232,16 @@ def test_long_get_query_string_is_refused_with_414(server):
 def test_huge_result_row_is_refused_not_returned(server):
     # one GROUP_CONCAT row of every sentence with each character replaced by 20,000 (tens of MB)
     x = "x" * 20_000
-    q = (f'SELECT (GROUP_CONCAT(?big) AS ?all) WHERE {{ ?s schema:text ?t . BIND(REPLACE(?t, ".", "{x}") AS ?big) }}')
+    q = f'SELECT (GROUP_CONCAT(?big) AS ?all) WHERE {{ ?s schema:text ?t . BIND(REPLACE(?t, ".", "{x}") AS ?big) }}'
     status, body = _req(server + "/sparql", q.encode(), "application/sparql-query")
     assert status == 413, body[:300]
     assert "larger than 16 MiB" in body and len(body) < 1000
     # the size of the answer is checked again after it is written (escaping grows it): same cap
-    status, body = _req(server + "/sparql", b"SELECT (STRLEN(GROUP_CONCAT(?t)) AS ?n) WHERE { ?s schema:text ?t }",
-                        "application/sparql-query")
+    status, body = _req(
+        server + "/sparql",
+        b"SELECT (STRLEN(GROUP_CONCAT(?t)) AS ?n) WHERE { ?s schema:text ?t }",
+        "application/sparql-query",
+    )
     assert status == 200
 
 
@@ -240,7 +259,9 @@ def test_host_header_is_checked_against_the_bound_address(server):
 def test_allow_host_option(mini_build):
     from kg.serve import running_server
 
-    with running_server(mini_build / "store", "--allow-host", "kg.example.org", "--allow-host", "other.example") as base:
+    with running_server(
+        mini_build / "store", "--allow-host", "kg.example.org", "--allow-host", "other.example"
+    ) as base:
         for host in ("kg.example.org", "kg.example.org:443", "other.example", f"localhost:{_port(base)}"):
             assert _req(base + "/health", host=host)[0] == 200, host
         assert _req(base + "/health", host="evil.example")[0] == 400

@@ -40,7 +40,9 @@ def test_serve_sparqlwrapper_client(server):
     from SPARQLWrapper import JSON, SPARQLWrapper
 
     sw = SPARQLWrapper(server + "/sparql")
-    sw.setQuery("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> PREFIX kg: <https://w3id.org/kg-lit/ontology#> " + Q)
+    sw.setQuery(
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> PREFIX kg: <https://w3id.org/kg-lit/ontology#> " + Q
+    )
     sw.setReturnFormat(JSON)
     res = sw.query().convert()
     labels = [b["l"]["value"] for b in res["results"]["bindings"]]  # type: ignore[index]
@@ -52,18 +54,29 @@ def test_serve_rdflib_sparqlstore_client(server):
     from rdflib.plugins.stores.sparqlstore import SPARQLStore
 
     g = Graph(store=SPARQLStore(server + "/sparql"))
-    rows = list(g.query("SELECT ?t WHERE { ?p <http://purl.org/dc/terms/identifier> \"p1\" ; "
-                        "<http://purl.org/dc/terms/title> ?t }"))
+    rows = list(
+        g.query(
+            'SELECT ?t WHERE { ?p <http://purl.org/dc/terms/identifier> "p1" ; <http://purl.org/dc/terms/title> ?t }'
+        )
+    )
     assert str(rows[0][0]).startswith("FastSpec")
 
 
 @pytest.mark.parametrize(
     ("accept", "media", "check"),
     [
-        ("application/sparql-results+json", "application/sparql-results+json", lambda b: json.loads(b)["head"]["vars"] == ["l"]),
-        ("application/sparql-results+xml", "application/sparql-results+xml", lambda b: "<variable name=\"l\"/>" in b),
+        (
+            "application/sparql-results+json",
+            "application/sparql-results+json",
+            lambda b: json.loads(b)["head"]["vars"] == ["l"],
+        ),
+        ("application/sparql-results+xml", "application/sparql-results+xml", lambda b: '<variable name="l"/>' in b),
         ("text/csv", "text/csv", lambda b: b.splitlines()[0] == "l" and "HumanEval" in b),
-        ("text/tab-separated-values", "text/tab-separated-values", lambda b: b.splitlines()[0] == "?l" and '"HumanEval"' in b),
+        (
+            "text/tab-separated-values",
+            "text/tab-separated-values",
+            lambda b: b.splitlines()[0] == "?l" and '"HumanEval"' in b,
+        ),
     ],
 )
 def test_serve_content_negotiation_select(server, accept, media, check):
@@ -71,11 +84,14 @@ def test_serve_content_negotiation_select(server, accept, media, check):
     assert status == 200 and ctype.startswith(media) and check(body)
 
 
-@pytest.mark.parametrize(("accept", "media"), [("text/turtle", "text/turtle"), ("application/n-triples", "application/n-triples")])
+@pytest.mark.parametrize(
+    ("accept", "media"), [("text/turtle", "text/turtle"), ("application/n-triples", "application/n-triples")]
+)
 def test_serve_construct_as_graph(server, accept, media):
     q = "CONSTRUCT { ?c skos:prefLabel ?l } WHERE { ?c a kg:Dataset ; skos:prefLabel ?l }"
-    status, ctype, body = _get(server + "/sparql", accept, urllib.parse.urlencode({"query": q}).encode(),
-                               "application/x-www-form-urlencoded")
+    status, ctype, body = _get(
+        server + "/sparql", accept, urllib.parse.urlencode({"query": q}).encode(), "application/x-www-form-urlencoded"
+    )
     assert status == 200 and ctype.startswith(media)
     from rdflib import Graph
 
@@ -84,7 +100,9 @@ def test_serve_construct_as_graph(server, accept, media):
 
 
 def test_serve_post_sparql_query_body(server):
-    status, _, body = _get(server + "/sparql", "application/sparql-results+json", COUNT.encode(), "application/sparql-query")
+    status, _, body = _get(
+        server + "/sparql", "application/sparql-results+json", COUNT.encode(), "application/sparql-query"
+    )
     assert status == 200 and int(json.loads(body)["results"]["bindings"][0]["n"]["value"]) > 100
 
 
@@ -94,7 +112,12 @@ def test_serve_refuses_updates_and_leaves_the_store_alone(server):
     for status, _, body in (
         _get(server + "/sparql?" + urllib.parse.urlencode({"update": drop})),
         _get(server + "/sparql?" + urllib.parse.urlencode({"query": drop})),
-        _get(server + "/sparql", None, urllib.parse.urlencode({"update": drop}).encode(), "application/x-www-form-urlencoded"),
+        _get(
+            server + "/sparql",
+            None,
+            urllib.parse.urlencode({"update": drop}).encode(),
+            "application/x-www-form-urlencoded",
+        ),
         _get(server + "/sparql", None, drop.encode(), "application/sparql-update"),
     ):
         assert status == 403 and "read-only" in body

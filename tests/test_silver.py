@@ -31,10 +31,23 @@ def test_convert_keeps_sure_entities_and_marks_unsure_ones_missing(nlp, tmp_path
     tokens, labels, out = tmp_path / "t.jsonl.gz", tmp_path / "l.jsonl.gz", tmp_path / "s.spacy"
     with gzip.open(tokens, "wt") as f:
         f.write(json.dumps({"id": "p1", "text": text, "t": silver._pack(doc)}) + "\n")
-        f.write(json.dumps({"id": "p2", "text": "No tags here.", "t": silver._pack(nlp.make_doc("No tags here."))}) + "\n")
+        f.write(
+            json.dumps({"id": "p2", "text": "No tags here.", "t": silver._pack(nlp.make_doc("No tags here."))}) + "\n"
+        )
     with gzip.open(labels, "wt") as f:
-        f.write(json.dumps({"id": "p1", "ents": [[mesa, mesa + 1, "METHOD", 0.95], [scannet, scannet + 1, "DATASET", 0.4],
-                                                 [acc, acc + 1, "METRIC", 0.8]]}) + "\n")
+        f.write(
+            json.dumps(
+                {
+                    "id": "p1",
+                    "ents": [
+                        [mesa, mesa + 1, "METHOD", 0.95],
+                        [scannet, scannet + 1, "DATASET", 0.4],
+                        [acc, acc + 1, "METRIC", 0.8],
+                    ],
+                }
+            )
+            + "\n"
+        )
     silver.convert(tokens, labels, out, limit=None)
     (d,) = list(DocBin().from_disk(out).get_docs(nlp.vocab))  # p2 has no tags: left out
     assert d.text == text

@@ -20,8 +20,15 @@ XSD_DATE = ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")
 XSD_INT = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
 # concept id -> type; papers: id -> (date or None, concepts)
-CONCEPTS = {"t": "Task", "m1": "Method", "m2": "Method", "d1": "Dataset", "d2": "Dataset",
-            "old": "Method", "new": "Method"}
+CONCEPTS = {
+    "t": "Task",
+    "m1": "Method",
+    "m2": "Method",
+    "d1": "Dataset",
+    "d2": "Dataset",
+    "old": "Method",
+    "new": "Method",
+}
 PAPERS = {
     "p1": ("2020-01-10", ["t", "m1", "d1", "old"]),
     "p2": ("2020-02-10", ["t", "m2", "d1", "old"]),
@@ -45,16 +52,20 @@ def _quads() -> list[ox.Quad]:
     counts = {c: sum(c in cs for _, cs in PAPERS.values()) for c in CONCEPTS}
     for c, t in CONCEPTS.items():
         node = _iri("concept", c)
-        q += [ox.Quad(node, RDF_TYPE, ox.NamedNode(KG + t)),
-              ox.Quad(node, RDF_TYPE, ox.NamedNode(SKOS + "Concept")),
-              ox.Quad(node, ox.NamedNode(SKOS + "prefLabel"), ox.Literal(f"<{c}> label")),
-              ox.Quad(node, ox.NamedNode(SKOS + "hiddenLabel"), ox.Literal(f"<{c}> label")),
-              ox.Quad(node, ox.NamedNode(KG + "paperCount"), ox.Literal(str(counts[c]), datatype=XSD_INT)),
-              ox.Quad(node, ox.NamedNode(KG + "mentionCount"), ox.Literal(str(counts[c]), datatype=XSD_INT))]
+        q += [
+            ox.Quad(node, RDF_TYPE, ox.NamedNode(KG + t)),
+            ox.Quad(node, RDF_TYPE, ox.NamedNode(SKOS + "Concept")),
+            ox.Quad(node, ox.NamedNode(SKOS + "prefLabel"), ox.Literal(f"<{c}> label")),
+            ox.Quad(node, ox.NamedNode(SKOS + "hiddenLabel"), ox.Literal(f"<{c}> label")),
+            ox.Quad(node, ox.NamedNode(KG + "paperCount"), ox.Literal(str(counts[c]), datatype=XSD_INT)),
+            ox.Quad(node, ox.NamedNode(KG + "mentionCount"), ox.Literal(str(counts[c]), datatype=XSD_INT)),
+        ]
     for p, (date, cs) in PAPERS.items():
         node = _iri("paper", p)
-        q += [ox.Quad(node, ox.NamedNode(DCT + "identifier"), ox.Literal(p)),
-              ox.Quad(node, ox.NamedNode(DCT + "title"), ox.Literal(f"Paper {p}"))]
+        q += [
+            ox.Quad(node, ox.NamedNode(DCT + "identifier"), ox.Literal(p)),
+            ox.Quad(node, ox.NamedNode(DCT + "title"), ox.Literal(f"Paper {p}")),
+        ]
         if date:
             q.append(ox.Quad(node, ox.NamedNode(DCT + "date"), ox.Literal(date, datatype=XSD_DATE)))
         q += [ox.Quad(node, ox.NamedNode(KG + "mentions"), _iri("concept", c)) for c in cs]
@@ -175,6 +186,8 @@ def test_pages_over_http(store_dir):
 def test_kg_query_rising_concepts_runs(mini_build):
     from kg.cli import app
 
-    r = CliRunner().invoke(app, ["query", "--name", "rising-concepts", "--store", str(mini_build / "store"), "-f", "csv"])
+    r = CliRunner().invoke(
+        app, ["query", "--name", "rising-concepts", "--store", str(mini_build / "store"), "-f", "csv"]
+    )
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines()[0].split(",")[:2] == ["label", "type"]

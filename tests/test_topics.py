@@ -17,7 +17,9 @@ def _graph(papers: dict[str, list[str]], types: dict[str, str] | None = None) ->
         for c in cs:
             df[c] = df.get(c, 0) + 1
     for c, n in sorted(df.items()):
-        g.add_node(f"concept:{c}", kind="concept", label=c.replace("-", " "), type=(types or {}).get(c, "METHOD"), papers=n)
+        g.add_node(
+            f"concept:{c}", kind="concept", label=c.replace("-", " "), type=(types or {}).get(c, "METHOD"), papers=n
+        )
     for p, cs in sorted(papers.items()):
         g.add_node(f"paper:{p}", kind="paper", label=p)
         for c in cs:
@@ -47,9 +49,11 @@ def test_topics_are_the_fields_named_by_distinctive_concepts_not_corpus_wide_one
     topics = concept_topics(g)
     named = {t.label.split(", ")[0] for t in topics}
     assert len(topics) == 3, [t.label for t in topics]
-    fields = [{"speculative decoding", "draft model", "acceptance rate", "token tree", "verification step"},
-              {"quantization", "int4 weights", "outlier channel", "calibration set", "gptq"},
-              {"code generation", "humaneval", "mbpp", "pass at k", "unit test"}]
+    fields = [
+        {"speculative decoding", "draft model", "acceptance rate", "token tree", "verification step"},
+        {"quantization", "int4 weights", "outlier channel", "calibration set", "gptq"},
+        {"code generation", "humaneval", "mbpp", "pass at k", "unit test"},
+    ]
     for t in topics:
         names = t.label.split(", ")
         assert "accuracy" not in names and "latency" not in names, t.label

@@ -47,13 +47,22 @@ CACHE = Path("/tmp/kg-decision-cache")
 FOLDS = 5
 USE_PRIORS = True
 PRODUCERS: list[str] | None = None  # the shipped rule producers; a list tries others
-PARAMS = {"max_iter": 120, "learning_rate": 0.12, "max_leaf_nodes": 15, "min_samples_leaf": 20,
-          "l2_regularization": 1.0, "early_stopping": False, "random_state": 0}
+PARAMS = {
+    "max_iter": 120,
+    "learning_rate": 0.12,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+    "early_stopping": False,
+    "random_state": 0,
+}
 
 
 def load_split(split: str) -> tuple[list[Paper], dict[str, dict[str, Any]]]:
-    papers = [Paper(id=d["id"], title=d["title"], abstract=d["abstract"])
-              for d in map(json.loads, (GOLD / split / "papers.jsonl").read_text(encoding="utf-8").splitlines())]
+    papers = [
+        Paper(id=d["id"], title=d["title"], abstract=d["abstract"])
+        for d in map(json.loads, (GOLD / split / "papers.jsonl").read_text(encoding="utf-8").splitlines())
+    ]
     gold = {d["id"]: d for d in map(json.loads, (GOLD / split / "gold.jsonl").read_text(encoding="utf-8").splitlines())}
     return papers, gold
 
@@ -76,8 +85,11 @@ def extractions(papers: Sequence[Paper], model: str, split: str) -> list[Extract
 def gold_class(c: Candidate, gold: dict[str, Any]) -> str:
     """The type of the gold concept the candidate matches (its own type first), or DROP."""
     forms = {paper_norm(m.text) for m in c.mentions} | {paper_norm(c.label)}
-    hits = [e["type"].upper() for e in gold.get("entities", [])
-            if forms & {paper_norm(a) for a in [e["name"], *e["aliases"]]}]
+    hits = [
+        e["type"].upper()
+        for e in gold.get("entities", [])
+        if forms & {paper_norm(a) for a in [e["name"], *e["aliases"]]}
+    ]
     if not hits:
         return "DROP"
     return c.type if c.type in hits else hits[0]
@@ -127,15 +139,27 @@ def fit(cands: Sequence[Candidate], labels: Sequence[str], params: dict[str, Any
         for t in stage:
             nd = t.nodes
             leaf = nd["is_leaf"].astype(bool)
-            out.append({"f": np.where(leaf, -2, nd["feature_idx"]).tolist(),
-                        "t": np.where(leaf, -2.0, nd["num_threshold"]).tolist(),
-                        "l": np.where(leaf, -1, nd["left"].astype(np.int64)).tolist(),
-                        "r": np.where(leaf, -1, nd["right"].astype(np.int64)).tolist(),
-                        "v": np.where(leaf, nd["value"], nd["value"] * lr).tolist()})
+            out.append(
+                {
+                    "f": np.where(leaf, -2, nd["feature_idx"]).tolist(),
+                    "t": np.where(leaf, -2.0, nd["num_threshold"]).tolist(),
+                    "l": np.where(leaf, -1, nd["left"].astype(np.int64)).tolist(),
+                    "r": np.where(leaf, -1, nd["right"].astype(np.int64)).tolist(),
+                    "v": np.where(leaf, nd["value"], nd["value"] * lr).tolist(),
+                }
+            )
         trees.append(out)
-    spec = {"features": names, "classes": present, "priors": priors if USE_PRIORS else {}, "prior_base": base,
-            "learning_rate": 1.0,
-            "init": init, "threshold": 0.5, "trees": trees, "params": {**PARAMS, **(params or {})}}
+    spec = {
+        "features": names,
+        "classes": present,
+        "priors": priors if USE_PRIORS else {},
+        "prior_base": base,
+        "learning_rate": 1.0,
+        "init": init,
+        "threshold": 0.5,
+        "trees": trees,
+        "params": {**PARAMS, **(params or {})},
+    }
     # the JSON evaluator must agree with scikit-learn
     ours = DecisionModel(spec)
     sk = clf.predict_proba(x[:50])
@@ -145,8 +169,13 @@ def fit(cands: Sequence[Candidate], labels: Sequence[str], params: dict[str, Any
     return spec
 
 
-def predictions(papers: Sequence[Paper], cands: Sequence[Candidate], probs: Sequence[dict[str, float]],
-                threshold: float, corpus_type: bool = True) -> list[dict[str, Any]]:
+def predictions(
+    papers: Sequence[Paper],
+    cands: Sequence[Candidate],
+    probs: Sequence[dict[str, float]],
+    threshold: float,
+    corpus_type: bool = True,
+) -> list[dict[str, Any]]:
     """``kg extract``-style records of the kept candidates, overlaps resolved as kg.decide does."""
     from kg.decide import Decision, corpus_types, select_mentions
 
@@ -164,8 +193,7 @@ def predictions(papers: Sequence[Paper], cands: Sequence[Candidate], probs: Sequ
 
 def recognised_only(cands: Sequence[Candidate]) -> list[dict[str, float]]:
     """What the pipeline gave before the decision: the recognisers' mentions, their own types."""
-    return [{t: float(t == c.type) if c.features["recognised"] else float(t == "DROP") for t in CLASSES}
-            for c in cands]
+    return [{t: float(t == c.type) if c.features["recognised"] else float(t == "DROP") for t in CLASSES} for c in cands]
 
 
 def scores(gold: dict[str, Any], recs: list[dict[str, Any]]) -> tuple[float, float, float]:
@@ -193,9 +221,17 @@ def cv(model: str, params: dict[str, Any] | None = None, quiet: bool = False) ->
         sub = {p.id: gold[p.id] for p in ids}
         idx = [i for i, c in enumerate(cands) if fold_of(c.paper_id) == k]
         per_fold.append(scores(sub, predictions(ids, [cands[i] for i in idx], [probs[i] for i in idx], best)))
-    out = {"model": model, "baseline": base, "grid": grid, "threshold": best, "cv": grid[best], "folds": per_fold,
-           "records": predictions(papers, cands, probs, best),
-           "candidates": len(cands), "positives": sum(lab != "DROP" for lab in labels)}
+    out = {
+        "model": model,
+        "baseline": base,
+        "grid": grid,
+        "threshold": best,
+        "cv": grid[best],
+        "folds": per_fold,
+        "records": predictions(papers, cands, probs, best),
+        "candidates": len(cands),
+        "positives": sum(lab != "DROP" for lab in labels),
+    }
     if not quiet:
         print(json.dumps({k: v for k, v in out.items() if k != "records"}, indent=1))
     return out
@@ -205,8 +241,10 @@ def dev_score(model: str, spec: dict[str, Any]) -> dict[str, Any]:
     papers, gold, cands, labels = split_candidates("seed-dev", model)
     m = DecisionModel(spec)
     probs = [m.predict(c.features, c.lexicon) for c in cands]
-    return {"baseline": scores(gold, predictions(papers, cands, recognised_only(cands), 0.5, corpus_type=False)),
-            "decided": scores(gold, predictions(papers, cands, probs, spec["threshold"]))}
+    return {
+        "baseline": scores(gold, predictions(papers, cands, recognised_only(cands), 0.5, corpus_type=False)),
+        "decided": scores(gold, predictions(papers, cands, probs, spec["threshold"])),
+    }
 
 
 def train(model: str = "default", out: Path = MODEL_PATH) -> dict[str, Any]:
@@ -215,8 +253,14 @@ def train(model: str = "default", out: Path = MODEL_PATH) -> dict[str, Any]:
     _, _, cands, labels = split_candidates("seed-train", model)
     spec = fit(cands, labels)
     spec["threshold"] = res["threshold"]
-    spec["trained_on"] = {"set": "seed-train", "papers": 296, "candidates": len(cands), "recogniser": model,
-                          "cv_f1": res["cv"], "date": time.strftime("%Y-%m-%d")}
+    spec["trained_on"] = {
+        "set": "seed-train",
+        "papers": 296,
+        "candidates": len(cands),
+        "recogniser": model,
+        "cv_f1": res["cv"],
+        "date": time.strftime("%Y-%m-%d"),
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(spec, separators=(",", ":")) + "\n", encoding="utf-8")
     print(json.dumps({"cv": res["cv"], "threshold": res["threshold"], "dev": dev_score(model, spec)}, indent=1))
@@ -242,7 +286,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(json.dumps(dev_score(args.model, json.loads(MODEL_PATH.read_text())), indent=1))
     return 0
-
 
 
 def mention_sets_sweep(thresholds: Sequence[float], model: str = "default") -> dict[str, dict[float, float]]:

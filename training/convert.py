@@ -68,8 +68,9 @@ def to_doc(nlp_rules: spacy.Language, rec: dict, corpus: str, stats: Counter) ->
                 for i in range(span.start, span.end):
                     tags[i] = "-"
     # 2. gold entities (outermost first; overlapping ones skipped)
-    ents = sorted((e for e in rec["entities"] if e["label"] in mapping),
-                  key=lambda e: (e["start"], -(e["end"] - e["start"])))
+    ents = sorted(
+        (e for e in rec["entities"] if e["label"] in mapping), key=lambda e: (e["start"], -(e["end"] - e["start"]))
+    )
     taken = [False] * len(doc)
     for e in ents:
         span = doc.char_span(e["start"], e["end"], alignment_mode="contract")

@@ -35,12 +35,23 @@ def main() -> int:
     with gzip.open(args.out / "data.jsonl.gz", "wt", encoding="utf-8") as out:
         for corpus, rec, is_dev in gold_records(args.gold):
             doc = to_doc(nlp_rules, rec, corpus, stats)
-            tags = ["-" if t.ent_iob_ == "" else ("O" if t.ent_iob_ == "O" else f"{t.ent_iob_}-{t.ent_type_}")
-                    for t in doc]
-            out.write(json.dumps({
-                "id": rec["id"], "corpus": corpus, "split": "dev" if is_dev else "train",
-                "text": doc.text, "words": [[t.idx, t.idx + len(t.text)] for t in doc], "tags": tags,
-            }, ensure_ascii=False) + "\n")
+            tags = [
+                "-" if t.ent_iob_ == "" else ("O" if t.ent_iob_ == "O" else f"{t.ent_iob_}-{t.ent_type_}") for t in doc
+            ]
+            out.write(
+                json.dumps(
+                    {
+                        "id": rec["id"],
+                        "corpus": corpus,
+                        "split": "dev" if is_dev else "train",
+                        "text": doc.text,
+                        "words": [[t.idx, t.idx + len(t.text)] for t in doc],
+                        "tags": tags,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
             stats[f"{corpus}:{'dev' if is_dev else 'train'}_docs"] += 1
     print(json.dumps(dict(sorted(stats.items())), indent=1))
     return 0

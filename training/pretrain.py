@@ -29,14 +29,37 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 PRETRAINING = {
-    "max_epochs": 4, "dropout": 0.2, "n_save_every": None, "n_save_epoch": None,
-    "component": "tok2vec", "layer": "", "corpus": "corpora.pretrain",
-    "batcher": {"@batchers": "spacy.batch_by_words.v1", "size": 3000, "discard_oversize": False,
-                "tolerance": 0.2, "get_length": None},
-    "objective": {"@architectures": "spacy.PretrainVectors.v1", "maxout_pieces": 3, "hidden_size": 300,
-                  "loss": "cosine"},
-    "optimizer": {"@optimizers": "Adam.v1", "beta1": 0.9, "beta2": 0.999, "L2_is_weight_decay": True,
-                  "L2": 0.01, "grad_clip": 1.0, "use_averages": True, "eps": 1e-8, "learn_rate": 0.001},
+    "max_epochs": 4,
+    "dropout": 0.2,
+    "n_save_every": None,
+    "n_save_epoch": None,
+    "component": "tok2vec",
+    "layer": "",
+    "corpus": "corpora.pretrain",
+    "batcher": {
+        "@batchers": "spacy.batch_by_words.v1",
+        "size": 3000,
+        "discard_oversize": False,
+        "tolerance": 0.2,
+        "get_length": None,
+    },
+    "objective": {
+        "@architectures": "spacy.PretrainVectors.v1",
+        "maxout_pieces": 3,
+        "hidden_size": 300,
+        "loss": "cosine",
+    },
+    "optimizer": {
+        "@optimizers": "Adam.v1",
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "L2_is_weight_decay": True,
+        "L2": 0.01,
+        "grad_clip": 1.0,
+        "use_averages": True,
+        "eps": 1e-8,
+        "learn_rate": 0.001,
+    },
 }
 
 
@@ -48,8 +71,13 @@ def pretrain_config(base: Path = HERE / "config.cfg") -> Config:
     cfg["nlp"]["pipeline"] = ["tok2vec"]
     cfg["components"] = {"tok2vec": {"factory": "tok2vec", "model": tok2vec}}
     cfg["paths"]["raw_text"] = None
-    cfg["corpora"]["pretrain"] = {"@readers": "spacy.JsonlCorpus.v1", "path": "${paths.raw_text}",
-                                  "min_length": 5, "max_length": 500, "limit": 0}
+    cfg["corpora"]["pretrain"] = {
+        "@readers": "spacy.JsonlCorpus.v1",
+        "path": "${paths.raw_text}",
+        "min_length": 5,
+        "max_length": 500,
+        "limit": 0,
+    }
     cfg["pretraining"] = copy.deepcopy(PRETRAINING)
     return cfg
 
@@ -95,9 +123,26 @@ def main() -> int:
     pretrain_config().to_disk(cfg_path)
     raw = args.out / "raw.jsonl"
     print(f"{raw_texts(args.corpus, raw)} texts → {raw}")
-    subprocess.run([sys.executable, "-m", "spacy", "pretrain", str(cfg_path), str(args.out / "weights"),
-                    "--gpu-id", str(args.gpu_id), "--paths.raw_text", str(raw), "--paths.vectors", str(args.vectors),
-                    "--pretraining.max_epochs", str(args.epochs)], check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "pretrain",
+            str(cfg_path),
+            str(args.out / "weights"),
+            "--gpu-id",
+            str(args.gpu_id),
+            "--paths.raw_text",
+            str(raw),
+            "--paths.vectors",
+            str(args.vectors),
+            "--pretraining.max_epochs",
+            str(args.epochs),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     return 0
 
 

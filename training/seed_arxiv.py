@@ -124,8 +124,15 @@ def check(papers: list[Annotated], texts: dict[str, dict[str, str]], path: Path 
 
 
 def paper_gold(papers: list[Annotated]) -> list[dict[str, object]]:
-    return [{"id": p.id, "entities": [{"type": e.type, "name": e.name, "aliases": e.aliases,
-                                       "proposed": e.proposed} for e in p.entries]} for p in papers]
+    return [
+        {
+            "id": p.id,
+            "entities": [
+                {"type": e.type, "name": e.name, "aliases": e.aliases, "proposed": e.proposed} for e in p.entries
+            ],
+        }
+        for p in papers
+    ]
 
 
 def mention_gold(papers: list[Annotated], texts: dict[str, dict[str, str]]) -> list[dict[str, object]]:
@@ -133,14 +140,21 @@ def mention_gold(papers: list[Annotated], texts: dict[str, dict[str, str]]) -> l
     out = []
     for p in papers:
         text = paper_text(texts[p.id])
-        cands = sorted(((s, e, LABELS[ent.type]) for ent in p.entries for a in ent.aliases
-                        for s, e in occurrences(text, a)), key=lambda x: (-(x[1] - x[0]), x[0]))
+        cands = sorted(
+            ((s, e, LABELS[ent.type]) for ent in p.entries for a in ent.aliases for s, e in occurrences(text, a)),
+            key=lambda x: (-(x[1] - x[0]), x[0]),
+        )
         taken: list[tuple[int, int, str]] = []
         for s, e, lab in cands:
             if all(e <= ts or s >= te for ts, te, _ in taken):
                 taken.append((s, e, lab))
-        out.append({"id": p.id, "text": text, "entities": [
-            {"start": s, "end": e, "label": lab, "text": text[s:e]} for s, e, lab in sorted(taken)]})
+        out.append(
+            {
+                "id": p.id,
+                "text": text,
+                "entities": [{"start": s, "end": e, "label": lab, "text": text[s:e]} for s, e, lab in sorted(taken)],
+            }
+        )
     return out
 
 
@@ -155,8 +169,9 @@ def entity_docs(papers: list[Annotated], texts: dict[str, dict[str, str]], make_
     for rec in mention_gold(papers, texts):
         t = texts[str(rec["id"])]
         doc = make_doc(model_text(Paper(id=t["id"], title=t["title"], abstract=t["abstract"])))
-        spans = [doc.char_span(e["start"], e["end"], label=e["label"], alignment_mode="contract")
-                 for e in rec["entities"]]  # type: ignore[union-attr]
+        spans = [
+            doc.char_span(e["start"], e["end"], label=e["label"], alignment_mode="contract") for e in rec["entities"]
+        ]  # type: ignore[union-attr]
         doc.ents = [s for s in spans if s is not None and len(s)]
         docs.append((t["id"], doc))
     return docs
@@ -179,10 +194,17 @@ def encoder_records(papers: list[Annotated], texts: dict[str, dict[str, str]], s
     sys.path.insert(0, str(HERE.parent))
     from kg.extract import build_pipeline
 
-    return [{"id": pid, "corpus": "seed", "split": split, "text": doc.text,
-             "words": [[w.idx, w.idx + len(w.text)] for w in doc],
-             "tags": ["O" if w.ent_iob_ == "O" else f"{w.ent_iob_}-{w.ent_type_}" for w in doc]}
-            for pid, doc in entity_docs(papers, texts, build_pipeline(model=None).tokenizer)]
+    return [
+        {
+            "id": pid,
+            "corpus": "seed",
+            "split": split,
+            "text": doc.text,
+            "words": [[w.idx, w.idx + len(w.text)] for w in doc],
+            "tags": ["O" if w.ent_iob_ == "O" else f"{w.ent_iob_}-{w.ent_type_}" for w in doc],
+        }
+        for pid, doc in entity_docs(papers, texts, build_pipeline(model=None).tokenizer)
+    ]
 
 
 def _checked(source: Path) -> tuple[list[Annotated], dict[str, dict[str, str]]] | None:

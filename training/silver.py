@@ -82,15 +82,14 @@ def label(tokens: Path, out: Path, base: Path | None, device: str, batch_size: i
     sys.path.insert(0, str(HERE))
     from train_encoder import enc
 
-    rec = enc.EncoderRecogniser(ROOT / "kg" / "models" / "encoder", base_dir=base, batch_size=batch_size,
-                                device=device)
+    rec = enc.EncoderRecogniser(ROOT / "kg" / "models" / "encoder", base_dir=base, batch_size=batch_size, device=device)
     with gzip.open(tokens, "rt", encoding="utf-8") as f:
         docs = [json.loads(line) for line in f]
     t0 = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(out, "wt", encoding="utf-8") as f:
         for b in range(0, len(docs), 512):
-            chunk = docs[b:b + 512]
+            chunk = docs[b : b + 512]
             words = [_unpack(d["t"]) for d in chunk]
             for d, ents in zip(chunk, rec.predict([d["text"] for d in chunk], words), strict=True):
                 f.write(json.dumps({"id": d["id"], "ents": [[s, e, lab, round(c, 4)] for s, e, lab, c in ents]}) + "\n")

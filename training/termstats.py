@@ -74,8 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "wb") as out:
         np.savez_compressed(out, keys=keys, df=counts, n_docs=np.array([n_docs], dtype=np.uint32))
-    print(f"{n_docs} papers -> {len(keys)} phrases with df >= {args.min_df}; "
-          f"{args.out.stat().st_size / 1e6:.1f} MB, {time.time() - t0:.0f} s", file=sys.stderr)
+    print(
+        f"{n_docs} papers -> {len(keys)} phrases with df >= {args.min_df}; "
+        f"{args.out.stat().st_size / 1e6:.1f} MB, {time.time() - t0:.0f} s",
+        file=sys.stderr,
+    )
     return 0
 
 

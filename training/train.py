@@ -43,16 +43,32 @@ def package(best: Path, target: Path = TARGET) -> None:
         cfg["initialize"]["after_init"] = None
         cfg.to_disk(target / "config.cfg")
     meta = json.loads((target / "meta.json").read_text())
-    meta.update({"name": "kg_ner", "version": "1.2.0", "license": "GPL-3.0-or-later",
-                 "description": "kg scientific entity recogniser: METHOD, TASK, DATASET, METRIC"})
+    meta.update(
+        {
+            "name": "kg_ner",
+            "version": "1.2.0",
+            "license": "GPL-3.0-or-later",
+            "description": "kg scientific entity recogniser: METHOD, TASK, DATASET, METRIC",
+        }
+    )
     (target / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     shutil.copyfile(HERE / "MODEL_CARD.md", target / "MODEL_CARD.md")
 
 
 #: ``config.cfg`` overrides for the recogniser with static vectors: the same network reading the vectors
 #: beside its hash embeddings, a fixed 10,000 steps over gold + silver (BENCHMARKS.md, session 6)
-VECTORS = ["--components.ner.model.tok2vec.embed.include_static_vectors", "true", "--training.max_epochs", "0",
-           "--training.max_steps", "10000", "--training.patience", "0", "--training.eval_frequency", "1000"]
+VECTORS = [
+    "--components.ner.model.tok2vec.embed.include_static_vectors",
+    "true",
+    "--training.max_epochs",
+    "0",
+    "--training.max_steps",
+    "10000",
+    "--training.patience",
+    "0",
+    "--training.eval_frequency",
+    "1000",
+]
 
 
 def mixed_corpus(silver: Path, gold_copies: int) -> Path:
@@ -69,9 +85,21 @@ def mixed_corpus(silver: Path, gold_copies: int) -> Path:
 
 def distil(silver: Path, gold_copies: int, init: Path) -> Path:
     """Fine-tune the gold-trained recogniser on gold (repeated) + silver abstracts: config_distil.cfg."""
-    cmd = [sys.executable, "-m", "spacy", "train", str(HERE / "config_distil.cfg"), "--output", str(HERE / "output_distil"),
-           "--paths.train", str(mixed_corpus(silver, gold_copies)), "--paths.dev", str(HERE / "corpus" / "dev.spacy"),
-           "--paths.init_model", str(init)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "spacy",
+        "train",
+        str(HERE / "config_distil.cfg"),
+        "--output",
+        str(HERE / "output_distil"),
+        "--paths.train",
+        str(mixed_corpus(silver, gold_copies)),
+        "--paths.dev",
+        str(HERE / "corpus" / "dev.spacy"),
+        "--paths.init_model",
+        str(init),
+    ]
     subprocess.run(cmd, check=True, cwd=ROOT)
     return HERE / "output_distil" / "model-best"
 
@@ -81,13 +109,27 @@ def main() -> int:
     ap.add_argument("--gold", type=Path, default=ROOT.parent / "shared" / "gold")
     ap.add_argument("--max-epochs", type=int, default=None)
     ap.add_argument("--package-only", type=Path, default=None, help="package an already trained model-best")
-    ap.add_argument("--silver", type=Path, default=None,
-                    help="then fine-tune on gold + this silver DocBin (training/silver.py) before packaging")
-    ap.add_argument("--gold-copies", type=int, default=4, help="with --silver: how often the gold train set is repeated")
-    ap.add_argument("--vectors", type=Path, default=None,
-                    help="static vectors (training/vectors.py): train with them on gold + --silver from scratch")
-    ap.add_argument("--init-tok2vec", type=Path, default=None,
-                    help="with --vectors: start the tok2vec from these pretrained weights (training/pretrain.py)")
+    ap.add_argument(
+        "--silver",
+        type=Path,
+        default=None,
+        help="then fine-tune on gold + this silver DocBin (training/silver.py) before packaging",
+    )
+    ap.add_argument(
+        "--gold-copies", type=int, default=4, help="with --silver: how often the gold train set is repeated"
+    )
+    ap.add_argument(
+        "--vectors",
+        type=Path,
+        default=None,
+        help="static vectors (training/vectors.py): train with them on gold + --silver from scratch",
+    )
+    ap.add_argument(
+        "--init-tok2vec",
+        type=Path,
+        default=None,
+        help="with --vectors: start the tok2vec from these pretrained weights (training/pretrain.py)",
+    )
     args = ap.parse_args()
     if args.package_only:
         package(args.package_only)
@@ -104,15 +146,43 @@ def main() -> int:
         if args.init_tok2vec:
             callback = {"@callbacks": "kg.ner_tok2vec.v1", "path": str(args.init_tok2vec)}
             pretrained = ["--code", str(HERE / "pretrain.py"), "--initialize.after_init", json.dumps(callback)]
-        subprocess.run([py, "-m", "spacy", "train", str(HERE / "config.cfg"), "--output", str(out),
-                        "--paths.train", str(mixed_corpus(args.silver, args.gold_copies)),
-                        "--paths.dev", str(HERE / "corpus" / "dev.spacy"), "--paths.vectors", str(args.vectors),
-                        *VECTORS, *pretrained], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                py,
+                "-m",
+                "spacy",
+                "train",
+                str(HERE / "config.cfg"),
+                "--output",
+                str(out),
+                "--paths.train",
+                str(mixed_corpus(args.silver, args.gold_copies)),
+                "--paths.dev",
+                str(HERE / "corpus" / "dev.spacy"),
+                "--paths.vectors",
+                str(args.vectors),
+                *VECTORS,
+                *pretrained,
+            ],
+            check=True,
+            cwd=ROOT,
+        )
         package(out / "model-best")
         print(f"packaged {TARGET}")
         return 0
-    cmd = [py, "-m", "spacy", "train", str(HERE / "config.cfg"), "--output", str(HERE / "output"),
-           "--paths.train", str(HERE / "corpus" / "train.spacy"), "--paths.dev", str(HERE / "corpus" / "dev.spacy")]
+    cmd = [
+        py,
+        "-m",
+        "spacy",
+        "train",
+        str(HERE / "config.cfg"),
+        "--output",
+        str(HERE / "output"),
+        "--paths.train",
+        str(HERE / "corpus" / "train.spacy"),
+        "--paths.dev",
+        str(HERE / "corpus" / "dev.spacy"),
+    ]
     if args.max_epochs:
         cmd += ["--training.max_epochs", str(args.max_epochs)]
     subprocess.run(cmd, check=True, cwd=ROOT)

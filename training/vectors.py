@@ -65,14 +65,40 @@ def main() -> int:
     t0 = time.perf_counter()
     sents = list(sentences(args.corpus))
     print(f"{len(sents)} texts, {sum(map(len, sents))} tokens, {time.perf_counter() - t0:.0f} s", flush=True)
-    w2v = Word2Vec(sentences=sents, vector_size=args.dim, window=5, min_count=5, sg=0, workers=2,
-                   epochs=args.epochs, seed=13, max_final_vocab=args.words)
+    w2v = Word2Vec(
+        sentences=sents,
+        vector_size=args.dim,
+        window=5,
+        min_count=5,
+        sg=0,
+        workers=2,
+        epochs=args.epochs,
+        seed=13,
+        max_final_vocab=args.words,
+    )
     print(f"word2vec: {len(w2v.wv)} words, {time.perf_counter() - t0:.0f} s", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     txt = args.out / "vectors.txt"
     w2v.wv.save_word2vec_format(str(txt), binary=False)
-    subprocess.run([sys.executable, "-m", "spacy", "init", "vectors", "en", str(txt), str(args.out / "nlp"),
-                    "--prune", str(args.rows), "--attr", "LOWER", "--name", "kg_arxiv_cs.vectors"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "init",
+            "vectors",
+            "en",
+            str(txt),
+            str(args.out / "nlp"),
+            "--prune",
+            str(args.rows),
+            "--attr",
+            "LOWER",
+            "--name",
+            "kg_arxiv_cs.vectors",
+        ],
+        check=True,
+    )
     print(f"→ {args.out / 'nlp'} ({time.perf_counter() - t0:.0f} s)")
     return 0
 

@@ -29,8 +29,9 @@ _BOILERPLATE = (
     "byAK and the research community",
     "new",
 )
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
+}
 _DATE = re.compile(
     r"^(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? (?P<day>\d{1,2})"
     r"(?:, (?P<year>\d{4}))?(?: (?P<votes>\d+))?$"
@@ -80,7 +81,7 @@ def _strip_boilerplate(line: str) -> str:
             if s == b:
                 return ""
             if b == "Subscribe" and s.startswith(b) and len(s) > len(b) and s[len(b)].isupper():
-                s = s[len(b):].strip()
+                s = s[len(b) :].strip()
                 changed = True
     return s
 

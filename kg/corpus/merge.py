@@ -46,8 +46,9 @@ def _digest(p: Paper) -> str:
 def _merge_group(recs: list[Paper]) -> Paper:
     """One record from records of one paper: the best record's title and abstract together (never a mix)."""
     base = recs[0]
-    cur = Paper(**{**base.__dict__, "sources": list(base.sources), "urls": list(base.urls),
-                   "authors": list(base.authors)})
+    cur = Paper(
+        **{**base.__dict__, "sources": list(base.sources), "urls": list(base.urls), "authors": list(base.authors)}
+    )
     for p in recs[1:]:
         cur.date = _better_date(cur.date, p.date)
         if p.author_count is not None:
@@ -100,17 +101,21 @@ def merge_papers(papers: Iterable[Paper], warnings: list[str] | None = None) -> 
         for g in groups:
             dups += len(g) - 1
             if differ := [r for r in g[1:] if not _agree(g[0].abstract, r.abstract)]:
-                sink.append(f"{_where(g[0])}: paper {pid!r} has a different abstract in {_where(differ[0])}"
-                            f"{f' and {len(differ) - 1} more' if len(differ) > 1 else ''}; kept the longer one, "
-                            "check the sources")
+                sink.append(
+                    f"{_where(g[0])}: paper {pid!r} has a different abstract in {_where(differ[0])}"
+                    f"{f' and {len(differ) - 1} more' if len(differ) > 1 else ''}; kept the longer one, "
+                    "check the sources"
+                )
         merged = [_merge_group(g) for g in groups]
         if len(merged) > 1:
             for m in merged:
                 m.id = f"{pid}~{_digest(m)}"
-            sink.append(f"{_where(groups[0][0])}: id {pid!r} is given to {len(groups)} papers with different titles "
-                        f"({', '.join(_where(g[0]) for g in groups[1:4])}{' ...' if len(groups) > 4 else ''}); "
-                        f"kept apart as {', '.join(repr(m.id) for m in merged[:4])}{' ...' if len(merged) > 4 else ''}; "
-                        "give each paper its own id")
+            sink.append(
+                f"{_where(groups[0][0])}: id {pid!r} is given to {len(groups)} papers with different titles "
+                f"({', '.join(_where(g[0]) for g in groups[1:4])}{' ...' if len(groups) > 4 else ''}); "
+                f"kept apart as {', '.join(repr(m.id) for m in merged[:4])}{' ...' if len(merged) > 4 else ''}; "
+                "give each paper its own id"
+            )
         out.extend(merged)
     out.sort(key=lambda x: x.id)
     for p in out:

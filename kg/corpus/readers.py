@@ -65,8 +65,19 @@ def detect_format(path: Path) -> str:
 
 
 #: leading bytes of common binary formats
-_MAGIC = (b"%PDF", b"\x89PNG", b"PK\x03\x04", b"\x1f\x8b", b"\xff\xd8\xff", b"GIF8", b"\x7fELF",
-          b"SQLite format 3\x00", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf")
+_MAGIC = (
+    b"%PDF",
+    b"\x89PNG",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"\x7fELF",
+    b"SQLite format 3\x00",
+    b"BZh",
+    b"\xfd7zXZ",
+    b"7z\xbc\xaf",
+)
 #: bytes that plain text does not contain (form feed and escape do occur in scraped text)
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
 #: the most a special file (a pipe, a device) is read; a regular file is read whole
@@ -106,8 +117,9 @@ def _read_bytes(path: Path) -> bytes:
             else:
                 raw = f.read(MAX_STREAM_BYTES + 1)
                 if len(raw) > MAX_STREAM_BYTES:
-                    raise InputError(f"{path}: more than {MAX_STREAM_BYTES >> 20} MiB from a stream; "
-                                     "write it to a file first")
+                    raise InputError(
+                        f"{path}: more than {MAX_STREAM_BYTES >> 20} MiB from a stream; write it to a file first"
+                    )
         if path.suffix.lower() == ".gz":
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as g:
                 raw = g.read(MAX_GUNZIP_BYTES + 1)
@@ -244,11 +256,18 @@ def _read_txt(path: Path, text: str, warnings: list[str], bad: dict[int, int]) -
             continue
         if not e.abstract:
             warnings.append(f"{path}:{e.line}: title without an abstract ({e.title[:60]!r}); kept title only")
-        out.append(Paper(
-            id=paper_id(e.title), title=e.title, abstract=e.abstract, date=e.date,
-            author_count=e.author_count, organization=e.organization, urls=list(e.urls),
-            sources=[f"{path.name}:{e.line}"],
-        ))
+        out.append(
+            Paper(
+                id=paper_id(e.title),
+                title=e.title,
+                abstract=e.abstract,
+                date=e.date,
+                author_count=e.author_count,
+                organization=e.organization,
+                urls=list(e.urls),
+                sources=[f"{path.name}:{e.line}"],
+            )
+        )
     return out
 
 
@@ -280,8 +299,9 @@ MAX_CSV_ERRORS = 100
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # an abstract may be longer than csv's 128 KB default
 
 
-def _csv_records(path: Path, lines: list[str], delimiter: str,
-                 warnings: list[str]) -> Iterator[tuple[int, int, list[str]]]:
+def _csv_records(
+    path: Path, lines: list[str], delimiter: str, warnings: list[str]
+) -> Iterator[tuple[int, int, list[str]]]:
     """(first line, last line, fields) of each well-formed record; malformed ones are reported.
 
     An unterminated quote (or a quote inside an unquoted field) makes the record starting there
@@ -299,8 +319,10 @@ def _csv_records(path: Path, lines: list[str], delimiter: str,
                 end = pos + reader.line_num
                 first, last = start + 1, end
                 if row and width is not None and len(row) != width and last > first:
-                    raise csv.Error(f"a quoted field runs over {last - first + 1} lines and the record has "
-                                    f"{len(row)} fields, the header {width}")
+                    raise csv.Error(
+                        f"a quoted field runs over {last - first + 1} lines and the record has "
+                        f"{len(row)} fields, the header {width}"
+                    )
                 start = end
                 if not row or not any(f.strip() for f in row):
                     continue
@@ -311,14 +333,20 @@ def _csv_records(path: Path, lines: list[str], delimiter: str,
         except csv.Error as err:
             if width is None:
                 raise InputError(f"{path}:1: the header is not valid CSV ({err}); fix its quoting") from err
-            reason = ("unterminated quote" if "unexpected end of data" in str(err)
-                      else str(err) if "quoted field" in str(err) else f"a stray or unclosed quote: {err}")
-            warnings.append(f"{path}:{start + 1}: malformed CSV record ({reason}); record skipped, "
-                            "check its quotes")
+            reason = (
+                "unterminated quote"
+                if "unexpected end of data" in str(err)
+                else str(err)
+                if "quoted field" in str(err)
+                else f"a stray or unclosed quote: {err}"
+            )
+            warnings.append(f"{path}:{start + 1}: malformed CSV record ({reason}); record skipped, check its quotes")
             errors += 1
             if errors >= MAX_CSV_ERRORS:
-                warnings.append(f"{path}: {errors} malformed CSV records; the rest of the file is skipped, "
-                                "check its quoting and delimiter")
+                warnings.append(
+                    f"{path}: {errors} malformed CSV records; the rest of the file is skipped, "
+                    "check its quoting and delimiter"
+                )
                 return
             pos = start + 1
 
@@ -342,8 +370,10 @@ def _read_delimited(path: Path, text: str, warnings: list[str], bad: dict[int, i
             warnings.append(_bad_line(path, bad_here[0], bad[bad_here[0]], "record"))
             continue
         if len(row) > len(header):
-            warnings.append(f"{path}:{first}: {len(row)} fields, the header has {len(header)}; record skipped, "
-                            "check its delimiters and quotes")
+            warnings.append(
+                f"{path}:{first}: {len(row)} fields, the header has {len(header)}; record skipped, "
+                "check its delimiters and quotes"
+            )
             continue
         p = _record_to_paper(dict(zip(header, row, strict=False)), f"{path.name}:{first}", warnings)
         if p is not None:

@@ -59,7 +59,7 @@ def match_long_form(short: str, candidate: str) -> int:
     # the long form whose last words start with the short form's letters, when there is one:
     # "proximal policy optimization (PPO)", not "policy optimization" matching the O inside "optimization"
     words = list(_WORDS.finditer(candidate))
-    if 1 < len(s) <= len(words) and [w.group()[0].lower() for w in words[-len(s):]] == s:
+    if 1 < len(s) <= len(words) and [w.group()[0].lower() for w in words[-len(s) :]] == s:
         start = words[-len(s)].start()
         if len(candidate[start:].strip()) > len(short):
             return start

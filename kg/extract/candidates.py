@@ -57,7 +57,7 @@ def _subspans(span: Span) -> list[Span]:
     out = []
     for left in range(0, min(3, n)):
         for right in (0, 1) if n - left >= 3 else (0,):
-            sub = span[words[left][0]:words[n - 1 - right][1]]
+            sub = span[words[left][0] : words[n - 1 - right][1]]
             if len(sub) and _ok(sub):
                 out.append(sub)
     return out
@@ -66,8 +66,9 @@ def _subspans(span: Span) -> list[Span]:
 def extra_candidates(doc: Doc, chosen: Sequence[Resolved], res: RuleResources) -> list[Resolved]:
     """Candidates from noun phrases and from inside chosen mentions, none equal to a chosen span."""
     taken = {(m.start, m.end) for m in chosen}
-    sent_bounds = ([(s.start_char, s.end_char) for s in doc.sents] if doc.has_annotation("SENT_START")
-                   else [(0, len(doc.text))])
+    sent_bounds = (
+        [(s.start_char, s.end_char) for s in doc.sents] if doc.has_annotation("SENT_START") else [(0, len(doc.text))]
+    )
     sent_starts = [s for s, _ in sent_bounds]
     found: dict[tuple[int, int], tuple[str, str]] = {}
 
@@ -76,7 +77,11 @@ def extra_candidates(doc: Doc, chosen: Sequence[Resolved], res: RuleResources) -
         if key in taken or key in found:
             return
         low = span.text.lower()
-        if low in res.generic or low in res.generic_concepts or (len(span) == 1 and span[0].lemma_.lower() in res.generic):
+        if (
+            low in res.generic
+            or low in res.generic_concepts
+            or (len(span) == 1 and span[0].lemma_.lower() in res.generic)
+        ):
             return  # "method", "framework", "performance": never a concept alone
         head = span[-1].lower_
         lab = res.heads.get(head) or res.heads.get(span[-1].lemma_.lower()) or label or "METHOD"

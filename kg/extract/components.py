@@ -116,8 +116,13 @@ class ResolverComponent:
     """Merges rule candidates and the trained recogniser's entities into final mentions."""
 
     def __init__(
-        self, name: str, use_model: bool, use_rules: bool, model_confidence: float,
-        rule_producers: list[str] | None = None, candidates: bool = True,
+        self,
+        name: str,
+        use_model: bool,
+        use_rules: bool,
+        model_confidence: float,
+        rule_producers: list[str] | None = None,
+        candidates: bool = True,
     ) -> None:
         self.name = name
         self.use_model = use_model
@@ -139,8 +144,13 @@ class ResolverComponent:
         if self.use_model:
             conf = doc._.kg_ner_confidence or {}
             cands.extend(
-                Candidate(e.start_char, e.end_char, e.label_, "ner",
-                          conf.get((e.start_char, e.end_char), self.model_confidence))
+                Candidate(
+                    e.start_char,
+                    e.end_char,
+                    e.label_,
+                    "ner",
+                    conf.get((e.start_char, e.end_char), self.model_confidence),
+                )
                 for e in doc.ents
                 if e.label_ in ("METHOD", "TASK", "DATASET", "METRIC")
             )
@@ -160,12 +170,22 @@ class ResolverComponent:
 @Language.factory(
     "kg_resolver",
     assigns=["doc._.kg_mentions", "doc.spans"],
-    default_config={"use_model": True, "use_rules": True, "model_confidence": 0.8, "rule_producers": None,
-                    "candidates": True},
+    default_config={
+        "use_model": True,
+        "use_rules": True,
+        "model_confidence": 0.8,
+        "rule_producers": None,
+        "candidates": True,
+    },
 )
 def make_resolver(
-    nlp: Language, name: str, use_model: bool, use_rules: bool, model_confidence: float,
-    rule_producers: list[str] | None, candidates: bool,
+    nlp: Language,
+    name: str,
+    use_model: bool,
+    use_rules: bool,
+    model_confidence: float,
+    rule_producers: list[str] | None,
+    candidates: bool,
 ) -> ResolverComponent:
     return ResolverComponent(name, use_model, use_rules, model_confidence, rule_producers, candidates)
 
@@ -177,8 +197,15 @@ class EncoderNERComponent:
     per core). :func:`kg.extract.pipeline.extract` runs a pipeline holding it in one process.
     """
 
-    def __init__(self, name: str, adapter_dir: str | None, batch_size: int, threads: int,
-                 min_confidence: float = 0.0, agreed_min_confidence: float | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        adapter_dir: str | None,
+        batch_size: int,
+        threads: int,
+        min_confidence: float = 0.0,
+        agreed_min_confidence: float | None = None,
+    ) -> None:
         from kg.extract import encoder  # fails here, at build time, when the extra is missing
 
         self.name = name
@@ -210,14 +237,16 @@ class EncoderNERComponent:
     def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
         for batch in minibatch(docs, size=batch_size):
             preds = self._recogniser().predict(
-                [d.text for d in batch], [[(t.idx, t.idx + len(t.text)) for t in d] for d in batch])
+                [d.text for d in batch], [[(t.idx, t.idx + len(t.text)) for t in d] for d in batch]
+            )
             for doc, spans in zip(batch, preds, strict=True):
                 agreed = {(e.start, e.end, e.label_) for e in doc.ents}  # the CNN's, when it ran first
                 spans = [sp for sp in spans if self._keep(sp, agreed)]
                 ents = [Span(doc, s, e, label=lab) for s, e, lab, _ in spans]
                 doc.ents = ents
-                doc._.kg_ner_confidence = {(e.start_char, e.end_char): round(c, 3)
-                                           for e, (_, _, _, c) in zip(ents, spans, strict=True)}
+                doc._.kg_ner_confidence = {
+                    (e.start_char, e.end_char): round(c, 3) for e, (_, _, _, c) in zip(ents, spans, strict=True)
+                }
                 yield doc
 
     def _keep(self, span: tuple[int, int, str, float], agreed: set[tuple[int, int, str]]) -> bool:
@@ -231,15 +260,25 @@ class EncoderNERComponent:
 @Language.factory(
     "kg_encoder",
     assigns=["doc.ents", "doc._.kg_ner_confidence"],
-    default_config={"adapter_dir": None, "batch_size": 16, "threads": 0, "min_confidence": 0.0,
-                    "agreed_min_confidence": None},
+    default_config={
+        "adapter_dir": None,
+        "batch_size": 16,
+        "threads": 0,
+        "min_confidence": 0.0,
+        "agreed_min_confidence": None,
+    },
 )
-def make_encoder(nlp: Language, name: str, adapter_dir: str | None, batch_size: int, threads: int,
-                 min_confidence: float, agreed_min_confidence: float | None) -> EncoderNERComponent:
+def make_encoder(
+    nlp: Language,
+    name: str,
+    adapter_dir: str | None,
+    batch_size: int,
+    threads: int,
+    min_confidence: float,
+    agreed_min_confidence: float | None,
+) -> EncoderNERComponent:
     return EncoderNERComponent(name, adapter_dir, batch_size, threads, min_confidence, agreed_min_confidence)
 
 
 def component_names() -> list[str]:
     return ["kg_sentence_breaks", "kg_rules", "kg_resolver"]
-
-

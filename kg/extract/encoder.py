@@ -30,8 +30,19 @@ from torch import nn
 from kg.errors import KGError
 
 __all__ = [
-    "LABELS", "TAGS", "EncoderRecogniser", "LoRALinear", "Tagger", "add_lora", "align_words",
-    "base_model_dir", "default_adapter_path", "find_adapters", "piece_windows", "spans_from_tags", "viterbi",
+    "LABELS",
+    "TAGS",
+    "EncoderRecogniser",
+    "LoRALinear",
+    "Tagger",
+    "add_lora",
+    "align_words",
+    "base_model_dir",
+    "default_adapter_path",
+    "find_adapters",
+    "piece_windows",
+    "spans_from_tags",
+    "viterbi",
 ]
 
 LABELS = ("METHOD", "TASK", "DATASET", "METRIC")
@@ -194,8 +205,11 @@ class LoRALinear(nn.Module):
 
 
 def _lora_module_names(encoder: nn.Module) -> list[str]:
-    return [name for name, mod in encoder.named_modules()
-            if isinstance(mod, nn.Linear) and ".layer." in f".{name}" and name.endswith(LORA_TARGETS)]
+    return [
+        name
+        for name, mod in encoder.named_modules()
+        if isinstance(mod, nn.Linear) and ".layer." in f".{name}" and name.endswith(LORA_TARGETS)
+    ]
 
 
 def add_lora(encoder: nn.Module, r: int, alpha: float, dropout: float = 0.0) -> list[str]:
@@ -236,8 +250,9 @@ def load_base(base_dir: Path | None = None) -> tuple[nn.Module, object]:
 
 def adapter_state(model: Tagger) -> dict[str, torch.Tensor]:
     """The trained tensors only: adapters and head (what gets committed)."""
-    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
-            if "lora_" in k or k.startswith("head.")}
+    return {
+        k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if "lora_" in k or k.startswith("head.")
+    }
 
 
 # --------------------------------------------------------------------------- prediction
@@ -246,8 +261,9 @@ def adapter_state(model: Tagger) -> dict[str, torch.Tensor]:
 class EncoderRecogniser:
     """Base encoder + merged adapters, predicting labelled token spans for texts."""
 
-    def __init__(self, adapter_dir: Path | None = None, base_dir: Path | None = None,
-                 batch_size: int = 16, device: str = "cpu") -> None:
+    def __init__(
+        self, adapter_dir: Path | None = None, base_dir: Path | None = None, batch_size: int = 16, device: str = "cpu"
+    ) -> None:
         from safetensors.torch import load_file
 
         adapter_dir = find_adapters(adapter_dir)
@@ -273,8 +289,9 @@ class EncoderRecogniser:
         self.max_pieces = int(self.config.get("max_pieces", MAX_PIECES))
         self.batch_size = batch_size
 
-    def predict(self, texts: Sequence[str], words: Sequence[Sequence[tuple[int, int]]]
-                ) -> list[list[tuple[int, int, str, float]]]:
+    def predict(
+        self, texts: Sequence[str], words: Sequence[Sequence[tuple[int, int]]]
+    ) -> list[list[tuple[int, int, str, float]]]:
         """For each text and its token spans: (start token, end token, label, confidence)."""
         tok = self.tokenizer
         cls_id, sep_id, pad_id = tok.cls_token_id, tok.sep_token_id, tok.pad_token_id  # type: ignore[attr-defined]
@@ -290,13 +307,13 @@ class EncoderRecogniser:
         order = sorted(range(len(jobs)), key=lambda k: len(jobs[k][3]))
         with torch.inference_mode():
             for b in range(0, len(order), self.batch_size):
-                batch = [jobs[k] for k in order[b:b + self.batch_size]]
+                batch = [jobs[k] for k in order[b : b + self.batch_size]]
                 width = max(len(j[3]) for j in batch)
                 ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
                 mask = torch.zeros((len(batch), width), dtype=torch.long)
                 for r, j in enumerate(batch):
-                    ids[r, :len(j[3])] = torch.tensor(j[3])
-                    mask[r, :len(j[3])] = 1
+                    ids[r, : len(j[3])] = torch.tensor(j[3])
+                    mask[r, : len(j[3])] = 1
                 logits = self.model(ids.to(self.device), mask.to(self.device))
                 lp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
                 for r, (d, lo, hi, _) in enumerate(batch):
@@ -312,7 +329,7 @@ class EncoderRecogniser:
             # a line break (title | abstract) ends every entity: no I- tag right after one
             text, ws = texts[d], words[d]
             for k in range(1, len(idx)):
-                if "\n" in text[ws[idx[k - 1]][1]:ws[idx[k]][0]]:
+                if "\n" in text[ws[idx[k - 1]][1] : ws[idx[k]][0]]:
                     lp[k, _INSIDE] = -np.inf
             best = viterbi(lp)
             tags = ["O"] * len(first)
@@ -322,8 +339,13 @@ class EncoderRecogniser:
                 probs[i] = math.exp(lp[k, best[k]])
             # a token with no piece (odd whitespace) inside an entity continues it
             for i in range(1, len(tags)):
-                if (first[i] < 0 and tags[i - 1] != "O" and i + 1 < len(tags) and tags[i + 1].startswith("I-")
-                        and "\n" not in text[ws[i][0]:ws[i][1]]):
+                if (
+                    first[i] < 0
+                    and tags[i - 1] != "O"
+                    and i + 1 < len(tags)
+                    and tags[i + 1].startswith("I-")
+                    and "\n" not in text[ws[i][0] : ws[i][1]]
+                ):
                     tags[i] = "I-" + tags[i - 1][2:]
             out.append([(s, e, lab, float(probs[s:e].mean())) for s, e, lab in spans_from_tags(tags)])
         return out

@@ -13,8 +13,17 @@ from spacy.language import Language
 
 from kg.records import LABELS, Mention, Paper
 
-__all__ = ["EXTRACTOR_VERSION", "Extraction", "build_pipeline", "extract", "model_text", "default_model_path",
-           "extractor_version", "split_long_text", "MAX_PIECE_CHARS"]
+__all__ = [
+    "EXTRACTOR_VERSION",
+    "Extraction",
+    "build_pipeline",
+    "extract",
+    "model_text",
+    "default_model_path",
+    "extractor_version",
+    "split_long_text",
+    "MAX_PIECE_CHARS",
+]
 
 #: Bumped whenever rules or resources change (it keys the extraction cache).
 RULES_VERSION = "rules-9"
@@ -81,7 +90,9 @@ def _add_recogniser(nlp: Language, model_path: Path) -> None:
 
 
 def build_pipeline(
-    model: str | Path | None = "default", use_rules: bool = True, rule_producers: list[str] | None = None,
+    model: str | Path | None = "default",
+    use_rules: bool = True,
+    rule_producers: list[str] | None = None,
     agreement: bool = True,
 ) -> Language:
     """The kg extraction pipeline.
@@ -103,12 +114,19 @@ def build_pipeline(
         except ImportError as err:
             from kg.errors import KGError
 
-            raise KGError(f"the accurate recogniser needs {err.name}: install it with pip install 'kg[accurate]'") from err
+            raise KGError(
+                f"the accurate recogniser needs {err.name}: install it with pip install 'kg[accurate]'"
+            ) from err
         cnn = default_model_path() if agreement else None
         if cnn is not None:
             _add_recogniser(nlp, cnn)
-            nlp.add_pipe("kg_encoder", config={"min_confidence": ACCURATE_MIN_CONFIDENCE,
-                                               "agreed_min_confidence": ACCURATE_AGREED_MIN_CONFIDENCE})
+            nlp.add_pipe(
+                "kg_encoder",
+                config={
+                    "min_confidence": ACCURATE_MIN_CONFIDENCE,
+                    "agreed_min_confidence": ACCURATE_AGREED_MIN_CONFIDENCE,
+                },
+            )
         else:
             nlp.add_pipe("kg_encoder", config={"min_confidence": ENCODER_MIN_CONFIDENCE})
     else:
@@ -117,11 +135,18 @@ def build_pipeline(
         if model_path is not None:
             _add_recogniser(nlp, model_path)
     nlp.add_pipe("kg_rules")
-    nlp.add_pipe("kg_resolver", config={
-        "use_model": has_model, "use_rules": use_rules,
-        "rule_producers": rule_producers if rule_producers is not None
-        else ACCURATE_RULES if model == "accurate" else COMBINED_RULES,
-    })
+    nlp.add_pipe(
+        "kg_resolver",
+        config={
+            "use_model": has_model,
+            "use_rules": use_rules,
+            "rule_producers": rule_producers
+            if rule_producers is not None
+            else ACCURATE_RULES
+            if model == "accurate"
+            else COMBINED_RULES,
+        },
+    )
     return nlp
 
 
@@ -166,12 +191,21 @@ def _to_mentions(paper_id: str, doc: object, text: str) -> Extraction:
     for m in doc._.kg_mentions or []:
         if m["label"] not in LABELS:
             continue
-        ex.mentions.append(Mention(
-            paper_id=paper_id, start=m["start"], end=m["end"], text=text[m["start"]:m["end"]],
-            label=m["label"], sentence=m["sentence"], sentence_start=m["sentence_start"],
-            sentence_end=m["sentence_end"], confidence=float(m["confidence"]),
-            producer=m["producer"], role=m["role"],
-        ))
+        ex.mentions.append(
+            Mention(
+                paper_id=paper_id,
+                start=m["start"],
+                end=m["end"],
+                text=text[m["start"] : m["end"]],
+                label=m["label"],
+                sentence=m["sentence"],
+                sentence_start=m["sentence_start"],
+                sentence_end=m["sentence_end"],
+                confidence=float(m["confidence"]),
+                producer=m["producer"],
+                role=m["role"],
+            )
+        )
     for (ls, le), (ss, se) in doc._.kg_abbreviations or []:
         ex.abbreviations.append((text[ls:le], text[ss:se]))
     return ex

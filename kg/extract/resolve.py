@@ -50,8 +50,30 @@ _EDGE = " \t\n,;:.!?\"'`([{"
 
 
 #: function words that never end (or start) a name: a span running onto one stops before it
-_DANGLING = frozenset({"and", "or", "of", "for", "with", "to", "in", "on", "by", "from", "the", "a", "an", "via",
-                       "as", "at", "into", "than", "that", "which"})
+_DANGLING = frozenset(
+    {
+        "and",
+        "or",
+        "of",
+        "for",
+        "with",
+        "to",
+        "in",
+        "on",
+        "by",
+        "from",
+        "the",
+        "a",
+        "an",
+        "via",
+        "as",
+        "at",
+        "into",
+        "than",
+        "that",
+        "which",
+    }
+)
 _LAST_WORD = re.compile(r"\s([A-Za-z]+)$")
 _FIRST_WORD = re.compile(r"([A-Za-z]+)\s")
 
@@ -83,7 +105,9 @@ def _trim(c: Candidate, text: str) -> Candidate:
         s0, e0 = s, e
         while s < e and text[s] in _EDGE:
             s += 1
-        while e > s and (text[e - 1] in _EDGE or text[e - 1] in ")]}" and text.count("(", s, e) < text.count(")", s, e)):
+        while e > s and (
+            text[e - 1] in _EDGE or text[e - 1] in ")]}" and text.count("(", s, e) < text.count(")", s, e)
+        ):
             e -= 1
         last = _LAST_WORD.search(text, s, e)
         if last and last.start() > s and last.group(1).lower() in _DANGLING:
@@ -139,12 +163,12 @@ def is_concept_text(span: str) -> bool:
 
 
 def _is_concept(c: Candidate, text: str) -> bool:
-    return is_concept_text(text[c.start:c.end])
+    return is_concept_text(text[c.start : c.end])
 
 
 def _typed_by_form(c: Candidate, text: str) -> Candidate:
     """A versioned or sized model name is a method whatever the recogniser said."""
-    if c.label != "METHOD" and _MODEL_NAME.search(text[c.start:c.end]):
+    if c.label != "METHOD" and _MODEL_NAME.search(text[c.start : c.end]):
         return c._replace(label="METHOD")
     return c
 
@@ -153,12 +177,15 @@ def _datasets_by_form(cands: list[Candidate], text: str) -> list[Candidate]:
     """Names a paper shows to be data: by their suffix, or by an apposition at any one mention."""
     data = set()
     for c in cands:
-        name = text[c.start:c.end]
-        if _BENCH_NAME.match(name) or (" " not in name and _NAME.search(name)
-                                       and _DATA_APPOSITION.match(text[c.end:c.end + 120])):
+        name = text[c.start : c.end]
+        if _BENCH_NAME.match(name) or (
+            " " not in name and _NAME.search(name) and _DATA_APPOSITION.match(text[c.end : c.end + 120])
+        ):
             data.add(name)
-    return [c._replace(label="DATASET") if c.label in ("METHOD", "TASK") and text[c.start:c.end] in data else c
-            for c in cands]
+    return [
+        c._replace(label="DATASET") if c.label in ("METHOD", "TASK") and text[c.start : c.end] in data else c
+        for c in cands
+    ]
 
 
 def _carve_known_datasets(chosen: list[Candidate], candidates: Sequence[Candidate], text: str) -> list[Candidate]:
@@ -167,12 +194,13 @@ def _carve_known_datasets(chosen: list[Candidate], candidates: Sequence[Candidat
     "HumanEval python code completion" (a task to the recogniser) → the dataset "HumanEval" and
     the task "python code completion": the knowledge graph should know the paper uses HumanEval.
     """
-    known = {c.start: c for c in candidates
-             if c.producer == "kg_gazetteer" and c.label == "DATASET" and c.confidence >= 0.9}
+    known = {
+        c.start: c for c in candidates if c.producer == "kg_gazetteer" and c.label == "DATASET" and c.confidence >= 0.9
+    }
     out = []
     for c in chosen:
         k = known.get(c.start)
-        if c.label != "DATASET" and k is not None and k.end < c.end and text[k.end:k.end + 1] == " ":
+        if c.label != "DATASET" and k is not None and k.end < c.end and text[k.end : k.end + 1] == " ":
             rest = _trim(c._replace(start=k.end), text)
             out.append(k)
             if rest.end > rest.start:
@@ -243,7 +271,7 @@ def _merge_crossed(sents: list[tuple[int, int]], spans: list[tuple[int, int]]) -
     for s, e in spans:
         i = next((k for k, (a, b) in enumerate(out) if a <= s < b), None)
         while i is not None and i + 1 < len(out) and e > out[i][1]:
-            out[i:i + 2] = [(out[i][0], out[i + 1][1])]
+            out[i : i + 2] = [(out[i][0], out[i + 1][1])]
     return out
 
 
@@ -260,8 +288,9 @@ def resolve(
     # each helps the other: the recogniser types a long form better than its head word does,
     # and a known name (gazetteer, exact case) types a span better than the recogniser
     model_label = {(c.start, c.end): c.label for c in candidates if c.producer == "ner"}
-    known_label = {(c.start, c.end): c.label for c in candidates
-                   if c.producer == "kg_gazetteer" and c.confidence >= 0.9}
+    known_label = {
+        (c.start, c.end): c.label for c in candidates if c.producer == "kg_gazetteer" and c.confidence >= 0.9
+    }
     chosen = [
         c._replace(label=model_label[(c.start, c.end)])
         if c.producer == "kg_abbreviations" and (c.start, c.end) in model_label
@@ -283,7 +312,7 @@ def resolve(
     proposed = proposal_spans(text, sents, spans)
     proposed |= {i for i, c in enumerate(chosen) if c.role == "proposed"}
     # propagate: the same surface (or its acronym / long form) elsewhere in the paper
-    keys = {text[chosen[i].start:chosen[i].end].lower() for i in proposed}
+    keys = {text[chosen[i].start : chosen[i].end].lower() for i in proposed}
     for (ls, le), (ss, se) in abbreviations:
         long_t, short_t = text[ls:le].lower(), text[ss:se].lower()
         if long_t in keys or short_t in keys:
@@ -293,6 +322,6 @@ def resolve(
     for i, c in enumerate(chosen):
         while si + 1 < len(sents) and c.start >= sents[si][1]:
             si += 1
-        role = "proposed" if i in proposed or text[c.start:c.end].lower() in keys else "used"
+        role = "proposed" if i in proposed or text[c.start : c.end].lower() in keys else "used"
         out.append(Resolved(c.start, c.end, c.label, c.producer, c.confidence, role, si, *sents[si]))
     return out

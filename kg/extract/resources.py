@@ -67,10 +67,12 @@ def load_resources(directory: Path | None = None) -> RuleResources:
     for rec in _jsonl(d / "gazetteer.jsonl"):
         res.gazetteer.setdefault(str(rec["label"]), []).extend(str(t) for t in rec["terms"])
     for rec in _jsonl(d / "cues.jsonl"):
-        res.cues.append(Cue(
-            label=str(rec["label"]),
-            regex=re.compile(str(rec["regex"])),
-            confidence=float(rec.get("confidence", 0.8)),
-            role=str(rec.get("role", "used")),
-        ))
+        res.cues.append(
+            Cue(
+                label=str(rec["label"]),
+                regex=re.compile(str(rec["regex"])),
+                confidence=float(rec.get("confidence", 0.8)),
+                role=str(rec.get("role", "used")),
+            )
+        )
     return res

@@ -159,7 +159,7 @@ def name_candidates(doc: Doc, res: RuleResources) -> list[Candidate]:
         tok = m.group(0)
         if not looks_like_name(tok, res) or any(s <= m.start() < e for s, e in urls):
             continue
-        after = text[m.end(): m.end() + 12].lower()
+        after = text[m.end() : m.end() + 12].lower()
         label = "DATASET" if re.match(r"\s?(?:benchmark|dataset|corpus|suite)", after) else "METHOD"
         out.append(Candidate(m.start(), m.end(), label, "kg_names", 0.6))
     return out
@@ -209,7 +209,7 @@ def noun_phrase_candidates(doc: Doc, res: RuleResources) -> list[Candidate]:
         if len(t) > 1 and t[-1].lower_ in res.generic:
             prev = t[-2]
             if prev.lower_ in res.heads and prev.pos_ in ("NOUN", "VERB", "PROPN") and not prev.text[0].isupper():
-                t = t.doc[t.start: t.end - 1]
+                t = t.doc[t.start : t.end - 1]
         label = _label_for_head(t, res)
         if label is None:
             continue
@@ -220,4 +220,3 @@ def noun_phrase_candidates(doc: Doc, res: RuleResources) -> list[Candidate]:
         conf = 0.55 if len(t) > 1 else 0.45
         out.append(Candidate(t.start_char, t.end_char, label, "kg_noun_phrases", conf))
     return out
-

@@ -48,7 +48,9 @@ def extract_records(
         concepts, kept, made = decide_concepts(keyed, extractions, concepts, mentions, keep_features=explain)
         kept_ids = {id(m) for m in kept}
         for d in made:
-            decisions.setdefault(d.paper_id, []).append({k: v for k, v in d.to_dict(features=True).items() if k != "paper"})
+            decisions.setdefault(d.paper_id, []).append(
+                {k: v for k, v in d.to_dict(features=True).items() if k != "paper"}
+            )
     out = []
     for i, (p, ex) in enumerate(zip(papers, extractions, strict=True)):
         ms = []
@@ -56,11 +58,18 @@ def extract_records(
             c = concepts.get(m.concept)
             if c is None or id(m) not in kept_ids:  # dropped by normalisation or the concept decision
                 continue
-            ms.append({
-                "start": m.start, "end": m.end, "text": m.text, "label": m.label,
-                "concept": m.concept, "concept_label": c.label,
-                "confidence": round(m.confidence, 4), "role": m.role,
-            })
+            ms.append(
+                {
+                    "start": m.start,
+                    "end": m.end,
+                    "text": m.text,
+                    "label": m.label,
+                    "concept": m.concept,
+                    "concept_label": c.label,
+                    "confidence": round(m.confidence, 4),
+                    "role": m.role,
+                }
+            )
         rec: dict[str, Any] = {"id": p.id, "mentions": ms}
         if explain:
             rec["decisions"] = decisions.get(str(i), [])

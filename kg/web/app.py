@@ -55,7 +55,11 @@ def example_queries() -> list[dict[str, str]]:
         values = []
         for name, help_ in q.params.items():
             m = re.search(r'e\.g\. "([^"]+)"', help_)
-            example = m.group(1) if m else {"type": "Method", "paper": "", "task": "object detection"}.get(name, "transformer")
+            example = (
+                m.group(1)
+                if m
+                else {"type": "Method", "paper": "", "task": "object detection"}.get(name, "transformer")
+            )
             example = example.replace(chr(34), "").replace("\\", "")
             if name in q.label_params:  # matched in any case, as `kg query` matches it
                 values.append(f'VALUES ?{name}_given {{ "{example}" }} BIND(LCASE(STR(?{name}_given)) AS ?{name})')
@@ -162,11 +166,13 @@ def pending_corrections(path: Path, names: set[str]) -> tuple[list[dict[str, str
     for action, entries in fixes.entries.items():
         for e in entries:
             if any(n.lower() in names for n in _concepts_named(e, action)):
-                detail = {"merge": lambda e: "with " + ", ".join(map(str, e["concepts"][1:])),
-                          "split": lambda e: f"split off {e['alias']!r}",
-                          "drop": lambda e: "drop" + (f" in paper {e['paper']}" if e.get("paper") else ""),
-                          "retype": lambda e: f"type {str(e['type']).upper()}",
-                          "rename": lambda e: f"label {e['label']!r}"}[action](e)
+                detail = {
+                    "merge": lambda e: "with " + ", ".join(map(str, e["concepts"][1:])),
+                    "split": lambda e: f"split off {e['alias']!r}",
+                    "drop": lambda e: "drop" + (f" in paper {e['paper']}" if e.get("paper") else ""),
+                    "retype": lambda e: f"type {str(e['type']).upper()}",
+                    "rename": lambda e: f"label {e['label']!r}",
+                }[action](e)
                 mine.append({"action": action, "detail": detail})
     return mine, len(fixes), ""
 
@@ -175,9 +181,16 @@ _FORM_FIELDS = {"rename": "label", "merge": "other", "split": "alias", "retype":
 _MAX_TEXT = 300
 
 
-def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: int,
-                    cache_bytes: int = 32 << 20, renderers: int = 4, allow_corrections: bool = False,
-                    page_cache: PageCache | None = None) -> list[Any]:
+def explorer_routes(
+    store: ox.Store,
+    store_dir: Path,
+    timeout: float,
+    max_rows: int,
+    cache_bytes: int = 32 << 20,
+    renderers: int = 4,
+    allow_corrections: bool = False,
+    page_cache: PageCache | None = None,
+) -> list[Any]:
     """Pages: / /search /concept/{id} /paper/{id} /overview /topic/{id} /rising /matrix /papers /query
     /report; JSON under /api.
 
@@ -202,15 +215,19 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
 
     corrections_file = store_dir.parent / FILENAME
 
-    def cached(handler: Callable[[Request], Response], cacheable: bool = True, params: tuple[str, ...] = ("q",)
-               ) -> Callable[[Request], Awaitable[Response]]:
+    def cached(
+        handler: Callable[[Request], Response], cacheable: bool = True, params: tuple[str, ...] = ("q",)
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             if cache is None or not cacheable:
                 return await anyio.to_thread.run_sync(handler, request, limiter=limiter)
             # a page reads no query parameter but its ``params`` (each cut to 200 characters): any
             # other, or more of one, is the same page, and must not fill the cache with copies
-            key = request.url.path + "?" + "&".join(
-                f"{p}={'|'.join(v[:200] for v in request.query_params.getlist(p)[:4])}" for p in params)
+            key = (
+                request.url.path
+                + "?"
+                + "&".join(f"{p}={'|'.join(v[:200] for v in request.query_params.getlist(p)[:4])}" for p in params)
+            )
             while True:
                 hit = cache.get(key)
                 if hit is not None:
@@ -237,8 +254,7 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         return HTMLResponse(_ENV.get_template(name).render(**ctx), status_code=status)
 
     def not_found(what: str, q: str = "") -> HTMLResponse:
-        return render("search.html", status=404, q=q, results=data.search(store, q) if q else [],
-                      message=f"no {what}")
+        return render("search.html", status=404, q=q, results=data.search(store, q) if q else [], message=f"no {what}")
 
     def home(request: Request) -> Response:
         n = len(list(store.quads_for_pattern(None, ox.NamedNode("http://purl.org/dc/terms/identifier"), None)))
@@ -266,10 +282,21 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
         names = {page.id.lower(), page.label.lower(), *(a.lower() for a in page.aliases)}
         pending, n_pending, problem = pending_corrections(corrections_file, names)
         saved = request.query_params.get("saved", "")
-        response = render("concept.html", c=page, **time_ctx, corrections={
-            "token": token, "pending": pending, "total": n_pending, "problem": problem,
-            "file": str(corrections_file), "saved": saved if saved in _ACTIONS else "",
-            "types": _TYPES, "aliases": page.aliases})
+        response = render(
+            "concept.html",
+            c=page,
+            **time_ctx,
+            corrections={
+                "token": token,
+                "pending": pending,
+                "total": n_pending,
+                "problem": problem,
+                "file": str(corrections_file),
+                "saved": saved if saved in _ACTIONS else "",
+                "types": _TYPES,
+                "aliases": page.aliases,
+            },
+        )
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Frame-Options"] = "DENY"  # no clicking the form through another site's frame
         response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
@@ -280,19 +307,28 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
 
     async def corrections(request: Request) -> Response:
         if not allow_corrections:
-            return refuse(403, "this explorer is read-only: start it with `kg serve --allow-corrections` to "
-                               "write corrections from the concept pages")
+            return refuse(
+                403,
+                "this explorer is read-only: start it with `kg serve --allow-corrections` to "
+                "write corrections from the concept pages",
+            )
         if not same_origin(request):
-            return refuse(403, "refused: a correction must come from this explorer's own concept page "
-                               "(the Origin or Referer header names another site, or neither was sent)")
+            return refuse(
+                403,
+                "refused: a correction must come from this explorer's own concept page "
+                "(the Origin or Referer header names another site, or neither was sent)",
+            )
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
             return refuse(415, "POST the concept page's form (application/x-www-form-urlencoded)")
         form = await request.form()
         sent = form.get("token")
         if not isinstance(sent, str) or not secrets.compare_digest(sent.encode(), token.encode()):
-            return refuse(403, "refused: the form's token is missing or not this server's (reload the concept "
-                               "page: a restarted server has a new token)")
+            return refuse(
+                403,
+                "refused: the form's token is missing or not this server's (reload the concept "
+                "page: a restarted server has a new token)",
+            )
 
         def text(name: str) -> str:
             value = form.get(name)
@@ -313,9 +349,12 @@ def explorer_routes(store: ox.Store, store_dir: Path, timeout: float, max_rows: 
                 value = value.upper()
                 if value not in _TYPES:
                     return refuse(400, f"type must be one of {', '.join(_TYPES)}")
-            fields = {"merge": lambda v: {"concepts": [cid, v]}, "split": lambda v: {"concept": cid, "alias": v},
-                      "retype": lambda v: {"concept": cid, "type": v},
-                      "rename": lambda v: {"concept": cid, "label": v}}[action](value)
+            fields = {
+                "merge": lambda v: {"concepts": [cid, v]},
+                "split": lambda v: {"concept": cid, "alias": v},
+                "retype": lambda v: {"concept": cid, "type": v},
+                "rename": lambda v: {"concept": cid, "label": v},
+            }[action](value)
         else:
             fields = {"concept": cid}
         problem = await anyio.to_thread.run_sync(_check_names, store, cid, action, fields, limiter=limiter)
@@ -448,8 +487,12 @@ def _check_names(store: ox.Store, cid: str, action: str, fields: dict[str, Any])
         other = fields["concepts"][1]
         found = next(store.quads_for_pattern(data._concept_node(other), _PREF_LABEL, None), None)
         if found is None:
-            rows = data._q(store, """SELECT ?c WHERE { ?c skos:prefLabel|skos:altLabel ?l .
-                FILTER(LCASE(STR(?l)) = LCASE(?name)) } LIMIT 1""", name=other)
+            rows = data._q(
+                store,
+                """SELECT ?c WHERE { ?c skos:prefLabel|skos:altLabel ?l .
+                FILTER(LCASE(STR(?l)) = LCASE(?name)) } LIMIT 1""",
+                name=other,
+            )
             if not rows:
                 return f"no concept named {other[:100]!r} to merge with (give its id, label or one of its aliases)"
             if data._cid(rows[0]["c"]) == cid:
@@ -458,8 +501,13 @@ def _check_names(store: ox.Store, cid: str, action: str, fields: dict[str, Any])
             return "a concept cannot be merged with itself"
     if action == "split":
         alias = fields["alias"]
-        rows = data._q(store, """SELECT ?l WHERE { ?c skos:prefLabel|skos:altLabel ?l .
-            FILTER(LCASE(STR(?l)) = LCASE(?name)) } LIMIT 1""", c=node, name=alias)
+        rows = data._q(
+            store,
+            """SELECT ?l WHERE { ?c skos:prefLabel|skos:altLabel ?l .
+            FILTER(LCASE(STR(?l)) = LCASE(?name)) } LIMIT 1""",
+            c=node,
+            name=alias,
+        )
         if not rows:
             return f"{alias[:100]!r} is not a way this concept is written; pick one of its aliases"
     return ""
@@ -475,8 +523,17 @@ async def warm_up(routes: list[Any], paths: tuple[str, ...] = WARM_PATHS) -> Non
     for path in paths:
         for route in routes:
             if isinstance(route, Route) and route.path == path:
-                scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
-                         "query_string": b"", "headers": [], "path_params": {}, "root_path": "",
-                         "scheme": "http", "server": ("127.0.0.1", 80)}
+                scope = {
+                    "type": "http",
+                    "method": "GET",
+                    "path": path,
+                    "raw_path": path.encode(),
+                    "query_string": b"",
+                    "headers": [],
+                    "path_params": {},
+                    "root_path": "",
+                    "scheme": "http",
+                    "server": ("127.0.0.1", 80),
+                }
                 await route.endpoint(Request(scope))
                 break

@@ -95,30 +95,47 @@ def search(store: ox.Store, text: str, limit: int = 12) -> list[dict[str, str]]:
     key = text.strip().lower()
     if len(key) < 2:
         return []
-    concepts = _q(store, """SELECT ?key ?c ?label ?type ?n WHERE {
+    concepts = _q(
+        store,
+        """SELECT ?key ?c ?label ?type ?n WHERE {
         ?c skos:hiddenLabel ?h ; skos:prefLabel ?label ; kg:paperCount ?n ; a ?type .
         FILTER(?type != skos:Concept && CONTAINS(?h, ?key))
-      } ORDER BY DESC(STRSTARTS(?h, ?key)) DESC(?n) ?label LIMIT 200""", key=key)
+      } ORDER BY DESC(STRSTARTS(?h, ?key)) DESC(?n) ?label LIMIT 200""",
+        key=key,
+    )
     seen: set[str] = set()
     out = []
     for r in concepts:
         if r["c"] in seen:
             continue
         seen.add(r["c"])
-        out.append({"kind": "concept", "id": _cid(r["c"]), "label": r["label"],
-                    "detail": f"{TYPES.get(r['type'], '').lower()} · {plural(r['n'], 'paper')}"})
+        out.append(
+            {
+                "kind": "concept",
+                "id": _cid(r["c"]),
+                "label": r["label"],
+                "detail": f"{TYPES.get(r['type'], '').lower()} · {plural(r['n'], 'paper')}",
+            }
+        )
         if len(out) >= limit:
             return out
-    papers = _q(store, """SELECT ?key ?id ?title WHERE { ?p dcterms:identifier ?id ; dcterms:title ?title .
-        FILTER(CONTAINS(LCASE(?title), ?key)) } ORDER BY ?title LIMIT 20""", key=key)
+    papers = _q(
+        store,
+        """SELECT ?key ?id ?title WHERE { ?p dcterms:identifier ?id ; dcterms:title ?title .
+        FILTER(CONTAINS(LCASE(?title), ?key)) } ORDER BY ?title LIMIT 20""",
+        key=key,
+    )
     for r in papers[: limit - len(out)]:
         out.append({"kind": "paper", "id": r["id"], "label": r["title"], "detail": "paper"})
     return out
 
 
 def top_concepts(store: ox.Store, per_type: int = 10) -> dict[str, list[dict[str, str]]]:
-    rows = _q(store, """SELECT ?c ?label ?type ?n WHERE { ?c a ?type ; skos:prefLabel ?label ; kg:paperCount ?n .
-        FILTER(?type != skos:Concept) } ORDER BY DESC(?n) ?label""")
+    rows = _q(
+        store,
+        """SELECT ?c ?label ?type ?n WHERE { ?c a ?type ; skos:prefLabel ?label ; kg:paperCount ?n .
+        FILTER(?type != skos:Concept) } ORDER BY DESC(?n) ?label""",
+    )
     out: dict[str, list[dict[str, str]]] = defaultdict(list)
     for r in rows:
         t = TYPES.get(r["type"])
@@ -146,25 +163,37 @@ class ConceptPage:
 
 def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage | None:
     node = _concept_node(cid)
-    rows = _q(store, """SELECT ?c ?label ?type ?n ?m ?amb WHERE {
+    rows = _q(
+        store,
+        """SELECT ?c ?label ?type ?n ?m ?amb WHERE {
         ?c skos:prefLabel ?label ; kg:paperCount ?n ; kg:mentionCount ?m ; a ?type .
-        FILTER(?type != skos:Concept) OPTIONAL { ?c kg:ambiguous ?amb } }""", c=node)
+        FILTER(?type != skos:Concept) OPTIONAL { ?c kg:ambiguous ?amb } }""",
+        c=node,
+    )
     if not rows:
         return None
     r = rows[0]
-    page = ConceptPage(cid, r["label"], TYPES.get(r["type"], ""), int(r["n"]), int(r["m"]), ambiguous=r["amb"] == "true")
+    page = ConceptPage(
+        cid, r["label"], TYPES.get(r["type"], ""), int(r["n"]), int(r["m"]), ambiguous=r["amb"] == "true"
+    )
     page.aliases = [x["a"] for x in _q(store, "SELECT ?c ?a WHERE {  ?c skos:altLabel ?a } ORDER BY ?a", c=node)]
     topic = _q(store, "SELECT ?c ?l WHERE {  ?t skos:member ?c ; skos:prefLabel ?l } LIMIT 1", c=node)
     page.topic = topic[0]["l"] if topic else ""
-    ev = _q(store, """SELECT ?c ?pid ?title ?role ?surface ?start ?sstart ?text WHERE {
+    ev = _q(
+        store,
+        """SELECT ?c ?pid ?title ?role ?surface ?start ?sstart ?text WHERE {
         ?m kg:denotes ?c ; kg:inPaper ?p ; kg:role ?role ; kg:surfaceForm ?surface ; kg:startOffset ?start ;
            kg:inSentence ?s .
         ?s kg:startOffset ?sstart ; schema:text ?text .
         ?p dcterms:identifier ?pid ; dcterms:title ?title .
-      } ORDER BY DESC(?role) ?title ?start LIMIT 400""", c=node)
+      } ORDER BY DESC(?role) ?title ?start LIMIT 400""",
+        c=node,
+    )
     by_paper: dict[str, dict[str, Any]] = {}
     for e in ev:
-        rec = by_paper.setdefault(e["pid"], {"paper": e["pid"], "title": e["title"], "role": e["role"], "segments": None})
+        rec = by_paper.setdefault(
+            e["pid"], {"paper": e["pid"], "title": e["title"], "role": e["role"], "segments": None}
+        )
         if e["role"] == "proposed":
             rec["role"] = "proposed"
         if rec["segments"] is None:
@@ -177,36 +206,64 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
     page.evidence = sorted(by_paper.values(), key=lambda x: (x["role"] != "proposed", x["title"]))[:max_papers]
     page.neighbours = [
         {"id": _cid(x["o"]), "label": x["label"], "type": TYPES.get(x["type"], ""), "shared": x["shared"]}
-        for x in _q(store, """SELECT ?c ?o ?label ?type (COUNT(DISTINCT ?p) AS ?shared) WHERE {
+        for x in _q(
+            store,
+            """SELECT ?c ?o ?label ?type (COUNT(DISTINCT ?p) AS ?shared) WHERE {
             ?p kg:mentions ?c ; kg:mentions ?o . FILTER(?o != ?c)
             ?o skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }
-          GROUP BY ?c ?o ?label ?type ORDER BY DESC(?shared) ?label LIMIT 15""", c=node)
+          GROUP BY ?c ?o ?label ?type ORDER BY DESC(?shared) ?label LIMIT 15""",
+            c=node,
+        )
     ]
-    names = {"usedFor": "used for", "evaluatedOn": "evaluated on", "measuredBy": "measured by",
-             "comparedWith": "compared with", "partOf": "part of"}
-    rel = _q(store, """SELECT ?c ?dir ?prop ?o ?label (COUNT(DISTINCT ?p) AS ?papers) WHERE {
+    names = {
+        "usedFor": "used for",
+        "evaluatedOn": "evaluated on",
+        "measuredBy": "measured by",
+        "comparedWith": "compared with",
+        "partOf": "part of",
+    }
+    rel = _q(
+        store,
+        """SELECT ?c ?dir ?prop ?o ?label (COUNT(DISTINCT ?p) AS ?papers) WHERE {
         { ?r rdf:subject ?c ; rdf:predicate ?prop ; rdf:object ?o . BIND("out" AS ?dir) }
         UNION { ?r rdf:object ?c ; rdf:predicate ?prop ; rdf:subject ?o . BIND("in" AS ?dir) }
         ?r kg:inPaper ?p . ?o skos:prefLabel ?label }
-      GROUP BY ?c ?dir ?prop ?o ?label ORDER BY DESC(?papers) ?label LIMIT 30""", c=node)
-    page.relations = [{"dir": x["dir"], "relation": names.get(x["prop"].rsplit("#", 1)[-1], ""), "id": _cid(x["o"]),
-                       "label": x["label"], "papers": x["papers"]} for x in rel]
+      GROUP BY ?c ?dir ?prop ?o ?label ORDER BY DESC(?papers) ?label LIMIT 30""",
+        c=node,
+    )
+    page.relations = [
+        {
+            "dir": x["dir"],
+            "relation": names.get(x["prop"].rsplit("#", 1)[-1], ""),
+            "id": _cid(x["o"]),
+            "label": x["label"],
+            "papers": x["papers"],
+        }
+        for x in rel
+    ]
     page.broader, page.narrower = hierarchy_of(store, node)
     return page
 
 
-def hierarchy_of(store: ox.Store, node: ox.NamedNode, limit: int = 60) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def hierarchy_of(
+    store: ox.Store, node: ox.NamedNode, limit: int = 60
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """A concept's broader and narrower concepts (kg.hierarchy) with their paper counts, rule and evidence."""
-    rows = _q(store, """SELECT ?c ?dir ?o ?label ?n ?rule ?ev WHERE {
+    rows = _q(
+        store,
+        """SELECT ?c ?dir ?o ?label ?n ?rule ?ev WHERE {
         { ?l kg:narrowerConcept ?c ; kg:broaderConcept ?o . BIND("up" AS ?dir) }
         UNION { ?l kg:broaderConcept ?c ; kg:narrowerConcept ?o . BIND("down" AS ?dir) }
         ?l kg:rule ?rule ; kg:evidence ?ev . ?o skos:prefLabel ?label ; kg:paperCount ?n }
-      ORDER BY ?dir DESC(?n) ?label""", c=node)
+      ORDER BY ?dir DESC(?n) ?label""",
+        c=node,
+    )
     out: dict[str, list[dict[str, str]]] = {"up": [], "down": []}
     for r in rows:
         if len(out[r["dir"]]) < limit:
-            out[r["dir"]].append({"id": _cid(r["o"]), "label": r["label"], "papers": r["n"], "rule": r["rule"],
-                                  "evidence": r["ev"]})
+            out[r["dir"]].append(
+                {"id": _cid(r["o"]), "label": r["label"], "papers": r["n"], "rule": r["rule"], "evidence": r["ev"]}
+            )
     return out["up"], out["down"]
 
 
@@ -223,29 +280,54 @@ class PaperPage:
 
 
 def paper_page(store: ox.Store, pid: str) -> PaperPage | None:
-    rows = _q(store, """SELECT ?pid ?title ?abstract ?date WHERE { ?p dcterms:identifier ?pid ; dcterms:title ?title .
-        OPTIONAL { ?p dcterms:abstract ?abstract } OPTIONAL { ?p dcterms:date ?date } } LIMIT 1""", pid=pid)
+    rows = _q(
+        store,
+        """SELECT ?pid ?title ?abstract ?date WHERE { ?p dcterms:identifier ?pid ; dcterms:title ?title .
+        OPTIONAL { ?p dcterms:abstract ?abstract } OPTIONAL { ?p dcterms:date ?date } } LIMIT 1""",
+        pid=pid,
+    )
     if not rows:
         return None
     r = rows[0]
     title, abstract = r["title"], r["abstract"]
-    ms = _q(store, """SELECT ?pid ?start ?end ?surface ?c ?type WHERE { ?p dcterms:identifier ?pid .
+    ms = _q(
+        store,
+        """SELECT ?pid ?start ?end ?surface ?c ?type WHERE { ?p dcterms:identifier ?pid .
         ?m kg:inPaper ?p ; kg:startOffset ?start ; kg:endOffset ?end ; kg:surfaceForm ?surface ; kg:denotes ?c ;
-           kg:entityType ?type }""", pid=pid)
+           kg:entityType ?type }""",
+        pid=pid,
+    )
     text = f"{title}\n{abstract}"
-    spans = [(int(m["start"]), int(m["end"]), TYPES.get(m["type"], ""), _cid(m["c"])) for m in ms
-             if text[int(m["start"]):int(m["end"])] == m["surface"]]
+    spans = [
+        (int(m["start"]), int(m["end"]), TYPES.get(m["type"], ""), _cid(m["c"]))
+        for m in ms
+        if text[int(m["start"]) : int(m["end"])] == m["surface"]
+    ]
     cut = len(title)
     title_spans = [s for s in spans if s[1] <= cut]
     abstract_spans = [(s - cut - 1, e - cut - 1, t, c) for s, e, t, c in spans if s > cut]
-    proposes = [{"id": _cid(x["c"]), "label": x["label"], "type": TYPES.get(x["type"], "")} for x in _q(
-        store, """SELECT ?pid ?c ?label ?type WHERE { ?p dcterms:identifier ?pid ; kg:proposes ?c .
-        ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) } ORDER BY ?label""", pid=pid)]
+    proposes = [
+        {"id": _cid(x["c"]), "label": x["label"], "type": TYPES.get(x["type"], "")}
+        for x in _q(
+            store,
+            """SELECT ?pid ?c ?label ?type WHERE { ?p dcterms:identifier ?pid ; kg:proposes ?c .
+        ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) } ORDER BY ?label""",
+            pid=pid,
+        )
+    ]
     from kg.store import similar_papers
 
     urls = [x["u"] for x in _q(store, "SELECT ?pid ?u WHERE { ?p dcterms:identifier ?pid ; schema:url ?u }", pid=pid)]
-    return PaperPage(pid, title, r["date"], highlight(abstract, abstract_spans), highlight(title, title_spans),
-                     proposes, similar_papers(store, pid)[:10], urls)
+    return PaperPage(
+        pid,
+        title,
+        r["date"],
+        highlight(abstract, abstract_spans),
+        highlight(title, title_spans),
+        proposes,
+        similar_papers(store, pid)[:10],
+        urls,
+    )
 
 
 def concept_graph(store: ox.Store, cid: str, limit: int = 25) -> dict[str, Any]:
@@ -253,13 +335,29 @@ def concept_graph(store: ox.Store, cid: str, limit: int = 25) -> dict[str, Any]:
     page = concept_page(store, cid, max_papers=0)
     if page is None:
         return {"nodes": [], "edges": []}
-    nodes = [{"id": cid, "label": page.label, "title": f"{page.label} ({page.type.lower()}, {plural(page.papers, 'paper')})",
-              "group": page.type, "value": 30}]
+    nodes = [
+        {
+            "id": cid,
+            "label": page.label,
+            "title": f"{page.label} ({page.type.lower()}, {plural(page.papers, 'paper')})",
+            "group": page.type,
+            "value": 30,
+        }
+    ]
     edges = []
     for n in page.neighbours[:limit]:
-        nodes.append({"id": n["id"], "label": n["label"], "title": f"{n['label']} ({n['type'].lower()})",
-                      "group": n["type"], "value": 10 + 4 * math.sqrt(int(n["shared"]))})
-        edges.append({"from": cid, "to": n["id"], "value": int(n["shared"]), "title": plural(n["shared"], "shared paper")})
+        nodes.append(
+            {
+                "id": n["id"],
+                "label": n["label"],
+                "title": f"{n['label']} ({n['type'].lower()})",
+                "group": n["type"],
+                "value": 10 + 4 * math.sqrt(int(n["shared"])),
+            }
+        )
+        edges.append(
+            {"from": cid, "to": n["id"], "value": int(n["shared"]), "title": plural(n["shared"], "shared paper")}
+        )
     return {"nodes": nodes, "edges": edges}
 
 
@@ -274,13 +372,21 @@ def overview_graph(store: ox.Store, store_dir: Path | None = None) -> dict[str, 
         if path.is_file():
             loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
             return loaded
-    concepts: dict[str, dict[str, Any]] = {_cid(r["c"]): {"label": r["label"], "type": TYPES.get(r["type"], ""), "papers": int(r["n"])}
-                for r in _q(store, """SELECT ?c ?label ?type ?n WHERE { ?c a ?type ; skos:prefLabel ?label ;
-                    kg:paperCount ?n . FILTER(?type != skos:Concept && ?n >= 2) }""")}
+    concepts: dict[str, dict[str, Any]] = {
+        _cid(r["c"]): {"label": r["label"], "type": TYPES.get(r["type"], ""), "papers": int(r["n"])}
+        for r in _q(
+            store,
+            """SELECT ?c ?label ?type ?n WHERE { ?c a ?type ; skos:prefLabel ?label ;
+                    kg:paperCount ?n . FILTER(?type != skos:Concept && ?n >= 2) }""",
+        )
+    }
     members: dict[str, list[str]] = defaultdict(list)
     names: dict[str, str] = {}
-    for r in _q(store, """SELECT ?t ?l ?c WHERE { ?t a skos:Collection ; skos:prefLabel ?l ; skos:member ?c }
-                          ORDER BY ?t ?c"""):
+    for r in _q(
+        store,
+        """SELECT ?t ?l ?c WHERE { ?t a skos:Collection ; skos:prefLabel ?l ; skos:member ?c }
+                          ORDER BY ?t ?c""",
+    ):
         tid = unquote(r["t"].rsplit("/topic/", 1)[-1])
         names[tid] = r["l"]
         if _cid(r["c"]) in concepts:
@@ -291,9 +397,15 @@ def overview_graph(store: ox.Store, store_dir: Path | None = None) -> dict[str, 
         ms.sort(key=lambda c: (lead.get(concepts[c]["label"], len(lead)), -concepts[c]["papers"], c))
         topics.append((tid, ", ".join(names[tid].split(", ")[:2]), ms))
     topics.sort(key=lambda t: (-len(t[2]), t[0]))
-    pairs = [(_cid(p["a"]), _cid(p["b"]), int(p["n"])) for p in _q(store, """SELECT ?a ?b (COUNT(DISTINCT ?p) AS ?n) WHERE {
+    pairs = [
+        (_cid(p["a"]), _cid(p["b"]), int(p["n"]))
+        for p in _q(
+            store,
+            """SELECT ?a ?b (COUNT(DISTINCT ?p) AS ?n) WHERE {
         ?t skos:member ?a . ?p kg:mentions ?a , ?b . ?u skos:member ?b . FILTER(STR(?a) < STR(?b)) }
-      GROUP BY ?a ?b HAVING (COUNT(DISTINCT ?p) >= 2)""")]
+      GROUP BY ?a ?b HAVING (COUNT(DISTINCT ?p) >= 2)""",
+        )
+    ]
     return overview_layout(concepts, pairs, topics)
 
 
@@ -318,19 +430,35 @@ def topic_page(store: ox.Store, tid: str, max_papers: int = 60) -> TopicPage | N
         return None
     page = TopicPage(tid, rows[0]["l"], 0)
     by_type: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for r in _q(store, """SELECT ?t ?c ?label ?type ?n WHERE { ?t skos:member ?c . ?c skos:prefLabel ?label ; a ?type ;
-            kg:paperCount ?n . FILTER(?type != skos:Concept) } ORDER BY DESC(?n) ?label""", t=node):
+    for r in _q(
+        store,
+        """SELECT ?t ?c ?label ?type ?n WHERE { ?t skos:member ?c . ?c skos:prefLabel ?label ; a ?type ;
+            kg:paperCount ?n . FILTER(?type != skos:Concept) } ORDER BY DESC(?n) ?label""",
+        t=node,
+    ):
         by_type[TYPES.get(r["type"], "")].append({"id": _cid(r["c"]), "label": r["label"], "papers": r["n"]})
         page.size += 1
     page.members = {t: by_type[t] for t in ("METHOD", "TASK", "DATASET", "METRIC") if by_type.get(t)}
-    page.papers = [{"id": r["pid"], "title": r["title"], "members": r["k"]} for r in _q(
-        store, f"""SELECT ?t ?pid ?title (COUNT(DISTINCT ?c) AS ?k) WHERE {{ ?t skos:member ?c . ?p kg:mentions ?c ;
+    page.papers = [
+        {"id": r["pid"], "title": r["title"], "members": r["k"]}
+        for r in _q(
+            store,
+            f"""SELECT ?t ?pid ?title (COUNT(DISTINCT ?c) AS ?k) WHERE {{ ?t skos:member ?c . ?p kg:mentions ?c ;
             dcterms:identifier ?pid ; dcterms:title ?title }} GROUP BY ?t ?pid ?title ORDER BY DESC(?k) ?title
-            LIMIT {int(max_papers)}""", t=node)]
-    page.neighbours = [{"id": unquote(r["o"].rsplit("/topic/", 1)[-1]), "label": r["l"], "papers": r["n"]} for r in _q(
-        store, """SELECT ?t ?o ?l (COUNT(DISTINCT ?p) AS ?n) WHERE { ?t skos:member ?c . ?p kg:mentions ?c .
+            LIMIT {int(max_papers)}""",
+            t=node,
+        )
+    ]
+    page.neighbours = [
+        {"id": unquote(r["o"].rsplit("/topic/", 1)[-1]), "label": r["l"], "papers": r["n"]}
+        for r in _q(
+            store,
+            """SELECT ?t ?o ?l (COUNT(DISTINCT ?p) AS ?n) WHERE { ?t skos:member ?c . ?p kg:mentions ?c .
             ?p kg:mentions ?d . ?o skos:member ?d ; skos:prefLabel ?l . FILTER(?o != ?t) }
-          GROUP BY ?t ?o ?l ORDER BY DESC(?n) ?l LIMIT 12""", t=node)]
+          GROUP BY ?t ?o ?l ORDER BY DESC(?n) ?l LIMIT 12""",
+            t=node,
+        )
+    ]
     return page
 
 
@@ -367,8 +495,11 @@ class Timeline:
 def concept_timeline(store: ox.Store, cid: str, max_bins: int = 36) -> Timeline:
     """Papers mentioning the concept per month (per quarter or year when the span is long), from the
     papers' dates; papers without a year and month are counted as undated."""
-    rows = _q(store, """SELECT ?c ?p ?date WHERE { ?p kg:mentions ?c . OPTIONAL { ?p dcterms:date ?date } }""",
-              c=_concept_node(cid))
+    rows = _q(
+        store,
+        """SELECT ?c ?p ?date WHERE { ?p kg:mentions ?c . OPTIONAL { ?p dcterms:date ?date } }""",
+        c=_concept_node(cid),
+    )
     months: dict[str, int | None] = {}
     for r in rows:
         idx = _month_index(r["date"])
@@ -387,7 +518,7 @@ def concept_timeline(store: ox.Store, cid: str, max_bins: int = 36) -> Timeline:
         counts[(i - start) // step] += 1
     for b in range((dated[-1] - start) // step + 1):
         i = start + b * step
-        label = (_month_label(i) if step == 1 else f"{i // 12}-Q{i % 12 // 3 + 1}" if step == 3 else str(i // 12))
+        label = _month_label(i) if step == 1 else f"{i // 12}-Q{i % 12 // 3 + 1}" if step == 3 else str(i // 12)
         tl.bins.append((label, counts.get(b, 0)))
     tl.peak = max(reversed(tl.bins), key=lambda x: x[1])[0]
     return tl
@@ -404,17 +535,21 @@ def timeline_svg(tl: Timeline, width: int = 560, height: int = 140) -> str:
     plot_w, plot_h = width - left - 4, height - bottom - head
     bar = plot_w / len(tl.bins)
     unit = escape(tl.unit)
-    parts = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="papers per {unit}">',
-             f'<line x1="{left}" y1="{head + plot_h}" x2="{width - 4}" y2="{head + plot_h}" class="axis"/>',
-             f'<text x="{left - 4}" y="{head + 4}" text-anchor="end" class="tick">{top}</text>',
-             f'<text x="{left - 4}" y="{head + plot_h}" text-anchor="end" class="tick">0</text>']
+    parts = [
+        f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="papers per {unit}">',
+        f'<line x1="{left}" y1="{head + plot_h}" x2="{width - 4}" y2="{head + plot_h}" class="axis"/>',
+        f'<text x="{left - 4}" y="{head + 4}" text-anchor="end" class="tick">{top}</text>',
+        f'<text x="{left - 4}" y="{head + plot_h}" text-anchor="end" class="tick">0</text>',
+    ]
     for i, (label, n) in enumerate(tl.bins):
         h = plot_h * n / top if top else 0
         x = left + i * bar
         title = escape(f"{label}: {n} paper" + ("" if n == 1 else "s"))
-        parts.append(f'<rect x="{x + 0.5:.1f}" y="{head + plot_h - h:.1f}" width="{max(bar - 1, 1):.1f}" '
-                     f'height="{h:.1f}" class="bar{" empty" if n == 0 else ""}"><title>{title}</title></rect>')
+        parts.append(
+            f'<rect x="{x + 0.5:.1f}" y="{head + plot_h - h:.1f}" width="{max(bar - 1, 1):.1f}" '
+            f'height="{h:.1f}" class="bar{" empty" if n == 0 else ""}"><title>{title}</title></rect>'
+        )
     shown = {0, len(tl.bins) - 1}
     every = max(1, math.ceil(len(tl.bins) / 6))
     shown |= set(range(0, len(tl.bins), every))
@@ -422,18 +557,24 @@ def timeline_svg(tl: Timeline, width: int = 560, height: int = 140) -> str:
         if i != len(tl.bins) - 1 and len(tl.bins) - 1 - i < every / 2 and i != 0:
             continue  # too close to the last label
         x = left + (i + 0.5) * bar
-        anchor = "start" if i == 0 and x < left + 30 else "end" if i == len(tl.bins) - 1 and x > width - 34 else "middle"
+        anchor = (
+            "start" if i == 0 and x < left + 30 else "end" if i == len(tl.bins) - 1 and x > width - 34 else "middle"
+        )
         x = left if anchor == "start" else width - 4 if anchor == "end" else x
-        parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="{anchor}" class="tick">'
-                     f'{escape(tl.bins[i][0])}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - 6}" text-anchor="{anchor}" class="tick">{escape(tl.bins[i][0])}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _papers_by_month(store: ox.Store) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
     """(concept id -> label, type, months of its dated papers), paper -> month, for every dated paper."""
-    rows = _q(store, """SELECT ?p ?date ?c ?label ?type WHERE { ?p dcterms:date ?date ; kg:mentions ?c .
-        ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""")
+    rows = _q(
+        store,
+        """SELECT ?p ?date ?c ?label ?type WHERE { ?p dcterms:date ?date ; kg:mentions ?c .
+        ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""",
+    )
     concepts: dict[str, dict[str, Any]] = {}
     paper_month: dict[str, int] = {}
     for r in rows:
@@ -469,19 +610,40 @@ def rising_concepts(store: ox.Store, months: int = 12, min_papers: int = 3, limi
         expected = len(ms) * share
         if recent < min_papers or recent <= expected:  # not rising: no more than the corpus's own share
             continue
-        out.append({"id": cid, "label": rec["label"], "type": rec["type"], "recent": recent,
-                    "before": len(ms) - recent, "expected": round(expected, 1),
-                    "lift": round((recent + 1) / (expected + 1), 2), "first": _month_label(min(ms))})
+        out.append(
+            {
+                "id": cid,
+                "label": rec["label"],
+                "type": rec["type"],
+                "recent": recent,
+                "before": len(ms) - recent,
+                "expected": round(expected, 1),
+                "lift": round((recent + 1) / (expected + 1), 2),
+                "first": _month_label(min(ms)),
+            }
+        )
     out.sort(key=lambda r: (-r["lift"], -r["recent"], r["label"]))
-    return {"months": months, "min_papers": min_papers, "window": f"{_month_label(cut)} to {_month_label(latest)}",
-            "rows": out[:limit], "dated": len(paper_month)}
+    return {
+        "months": months,
+        "min_papers": min_papers,
+        "window": f"{_month_label(cut)} to {_month_label(latest)}",
+        "rows": out[:limit],
+        "dated": len(paper_month),
+    }
 
 
 _KINDS = {"method": "METHOD", "dataset": "DATASET", "task": "TASK", "metric": "METRIC"}
 
 
-def matrix(store: ox.Store, task: str = "", topic: str = "", rows: str = "method", cols: str = "dataset",
-           max_rows: int = 15, max_cols: int = 12) -> dict[str, Any] | None:
+def matrix(
+    store: ox.Store,
+    task: str = "",
+    topic: str = "",
+    rows: str = "method",
+    cols: str = "dataset",
+    max_rows: int = 15,
+    max_cols: int = 12,
+) -> dict[str, Any] | None:
     """Which (``rows`` × ``cols``) combinations the papers of a task (concept id) or topic evaluate.
 
     The papers: those mentioning the task, or any member of the topic. Rows and columns: the concepts
@@ -497,17 +659,26 @@ def matrix(store: ox.Store, task: str = "", topic: str = "", rows: str = "method
         if not named:
             return None
         scope = {"kind": "topic", "id": topic, "label": named[0]["l"]}
-        paper_rows = _q(store, """SELECT ?t ?p ?c ?label ?type WHERE { ?t skos:member ?m . ?p kg:mentions ?m .
-            ?p kg:mentions ?c . ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""", t=node)
+        paper_rows = _q(
+            store,
+            """SELECT ?t ?p ?c ?label ?type WHERE { ?t skos:member ?m . ?p kg:mentions ?m .
+            ?p kg:mentions ?c . ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""",
+            t=node,
+        )
     else:
         node = _concept_node(task)
-        named = _q(store, "SELECT ?c ?l ?type WHERE { ?c skos:prefLabel ?l ; a ?type . FILTER(?type != skos:Concept) }",
-                   c=node)
+        named = _q(
+            store, "SELECT ?c ?l ?type WHERE { ?c skos:prefLabel ?l ; a ?type . FILTER(?type != skos:Concept) }", c=node
+        )
         if not named:
             return None
         scope = {"kind": "concept", "id": task, "label": named[0]["l"]}
-        paper_rows = _q(store, """SELECT ?t ?p ?c ?label ?type WHERE { ?p kg:mentions ?t , ?c .
-            ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""", t=node)
+        paper_rows = _q(
+            store,
+            """SELECT ?t ?p ?c ?label ?type WHERE { ?p kg:mentions ?t , ?c .
+            ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""",
+            t=node,
+        )
     mentions: dict[str, set[str]] = defaultdict(set)  # concept -> papers
     labels: dict[str, tuple[str, str]] = {}
     for r in paper_rows:
@@ -522,10 +693,16 @@ def matrix(store: ox.Store, task: str = "", topic: str = "", rows: str = "method
     row_ids, col_ids = top(row_type, max_rows), top(col_type, max_cols)
     cells = [[len(mentions[r] & mentions[c]) for c in col_ids] for r in row_ids]
     papers = {p for ps in mentions.values() for p in ps}
-    return {"scope": scope, "rows": [{"id": r, "label": labels[r][0], "papers": len(mentions[r])} for r in row_ids],
-            "cols": [{"id": c, "label": labels[c][0], "papers": len(mentions[c])} for c in col_ids],
-            "cells": cells, "row_type": row_type, "col_type": col_type, "papers": len(papers),
-            "gaps": sum(1 for row in cells for n in row if n == 0)}
+    return {
+        "scope": scope,
+        "rows": [{"id": r, "label": labels[r][0], "papers": len(mentions[r])} for r in row_ids],
+        "cols": [{"id": c, "label": labels[c][0], "papers": len(mentions[c])} for c in col_ids],
+        "cells": cells,
+        "row_type": row_type,
+        "col_type": col_type,
+        "papers": len(papers),
+        "gaps": sum(1 for row in cells for n in row if n == 0),
+    }
 
 
 def papers_with(store: ox.Store, cids: list[str], limit: int = 200) -> list[dict[str, str]]:
@@ -534,8 +711,12 @@ def papers_with(store: ox.Store, cids: list[str], limit: int = 200) -> list[dict
         return []
     sets: list[dict[str, dict[str, str]]] = []
     for cid in cids[:4]:
-        rows = _q(store, """SELECT ?c ?pid ?title ?date WHERE { ?p kg:mentions ?c ; dcterms:identifier ?pid ;
-            dcterms:title ?title . OPTIONAL { ?p dcterms:date ?date } }""", c=_concept_node(cid))
+        rows = _q(
+            store,
+            """SELECT ?c ?pid ?title ?date WHERE { ?p kg:mentions ?c ; dcterms:identifier ?pid ;
+            dcterms:title ?title . OPTIONAL { ?p dcterms:date ?date } }""",
+            c=_concept_node(cid),
+        )
         sets.append({r["pid"]: {"id": r["pid"], "title": r["title"], "date": r["date"]} for r in rows})
     common = set(sets[0]).intersection(*sets[1:])
     return sorted((sets[0][p] for p in common), key=lambda r: (r["title"], r["id"]))[:limit]
@@ -550,28 +731,49 @@ def neighbour_graph(store: ox.Store, cid: str, min_papers: int = 1, limit: int =
     """A concept's neighbourhood for vis-network, only edges that at least ``min_papers`` papers support
     (papers mentioning both); the strongest ``limit`` of them."""
     node = _concept_node(cid)
-    head = _q(store, """SELECT ?c ?label ?type ?n WHERE { ?c skos:prefLabel ?label ; kg:paperCount ?n ; a ?type .
-        FILTER(?type != skos:Concept) } LIMIT 1""", c=node)
+    head = _q(
+        store,
+        """SELECT ?c ?label ?type ?n WHERE { ?c skos:prefLabel ?label ; kg:paperCount ?n ; a ?type .
+        FILTER(?type != skos:Concept) } LIMIT 1""",
+        c=node,
+    )
     if not head:
         return {"nodes": [], "edges": [], "min_papers": min_papers}
     h = head[0]
     typ = TYPES.get(h["type"], "")
     n_papers = int(h["n"])
-    nodes = [{"id": cid, "label": h["label"], "group": typ, "value": 30,
-              "title": f"{h['label']} ({typ.lower()}, {plural(n_papers, 'paper')})"}]
+    nodes = [
+        {
+            "id": cid,
+            "label": h["label"],
+            "group": typ,
+            "value": 30,
+            "title": f"{h['label']} ({typ.lower()}, {plural(n_papers, 'paper')})",
+        }
+    ]
     edges = []
-    rows = _q(store, f"""SELECT ?c ?o ?label ?type (COUNT(DISTINCT ?p) AS ?shared) WHERE {{
+    rows = _q(
+        store,
+        f"""SELECT ?c ?o ?label ?type (COUNT(DISTINCT ?p) AS ?shared) WHERE {{
             ?p kg:mentions ?c ; kg:mentions ?o . FILTER(?o != ?c)
             ?o skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }}
           GROUP BY ?c ?o ?label ?type HAVING (COUNT(DISTINCT ?p) >= {int(min_papers)})
-          ORDER BY DESC(?shared) ?label LIMIT {int(limit)}""", c=node)
+          ORDER BY DESC(?shared) ?label LIMIT {int(limit)}""",
+        c=node,
+    )
     for r in rows:
         shared = int(r["shared"])
         t = TYPES.get(r["type"], "")
-        nodes.append({"id": _cid(r["o"]), "label": r["label"], "title": f"{r['label']} ({t.lower()})",
-                      "group": t, "value": 10 + 4 * math.sqrt(shared)})
-        edges.append({"from": cid, "to": _cid(r["o"]), "value": shared,
-                      "title": plural(shared, "shared paper")})
+        nodes.append(
+            {
+                "id": _cid(r["o"]),
+                "label": r["label"],
+                "title": f"{r['label']} ({t.lower()})",
+                "group": t,
+                "value": 10 + 4 * math.sqrt(shared),
+            }
+        )
+        edges.append({"from": cid, "to": _cid(r["o"]), "value": shared, "title": plural(shared, "shared paper")})
     return {"nodes": nodes, "edges": edges, "min_papers": min_papers}
 
 
