@@ -9,7 +9,8 @@ import json
 
 from _common import RESULTS
 
-LABELS = ("METHOD", "TASK", "DATASET", "METRIC")
+from kg.schema import LABELS
+
 #: the order of bench_quality's modes in the table (a mode not listed goes last)
 MODES = ("combined", "rules", "model", "encoder", "ensemble", "accurate")
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from kg.errors import InputError, KGError, OutputError, QueryError
+from kg.schema import LABELS, TYPE_OF_IRI
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -81,12 +82,6 @@ _INTEGER_TYPES = frozenset(
     )
 )
 _FLOAT_TYPES = frozenset(_XSD + t for t in ("decimal", "double", "float"))
-_TYPE_IRIS = {
-    "https://w3id.org/kg-lit/ontology#Method": "METHOD",
-    "https://w3id.org/kg-lit/ontology#Task": "TASK",
-    "https://w3id.org/kg-lit/ontology#Dataset": "DATASET",
-    "https://w3id.org/kg-lit/ontology#Metric": "METRIC",
-}
 
 Value = str | int | float | bool | None
 """A plain Python value of a result row (IRIs as ``str``, unbound variables as ``None``)."""
@@ -273,8 +268,6 @@ class KnowledgeGraph:
     def concepts(self, type: str | None = None) -> Iterator[ConceptRecord]:  # noqa: A002 (the contract's name)
         """Every concept (:class:`ConceptRecord`), most papers first, streamed from ``concepts.csv``;
         ``type`` (METHOD, TASK, DATASET or METRIC, any case) keeps one type."""
-        from kg.records import LABELS
-
         want = type.upper() if type is not None else None
         if want is not None and want not in LABELS:
             raise KGError(f"unknown concept type {type!r}; use one of {', '.join(LABELS)}")
@@ -341,7 +334,7 @@ class KnowledgeGraph:
                 {
                     "id": _iri_id(str(r["m"]), "concept"),
                     "label": r["mlabel"],
-                    "type": _TYPE_IRIS.get(str(r["type"]), str(r["type"]).rsplit("#", 1)[-1].upper()),
+                    "type": TYPE_OF_IRI.get(str(r["type"]), str(r["type"]).rsplit("#", 1)[-1].upper()),
                     "papers": r["n"],
                 }
             )

@@ -8,9 +8,11 @@ from __future__ import annotations
 from rdflib import Namespace, URIRef
 from rdflib.namespace import DefinedNamespace
 
+from kg import schema
+
 __all__ = ["KG", "DATA", "ONTOLOGY_IRI", "PREFIXES"]
 
-ONTOLOGY_IRI = "https://w3id.org/kg-lit/ontology"
+ONTOLOGY_IRI = schema.ONTOLOGY.rstrip("#")
 
 
 class KG(DefinedNamespace):
@@ -84,7 +86,7 @@ class KG(DefinedNamespace):
 
 
 #: Where kg mints IRIs for papers, concepts, mentions, ...
-DATA = Namespace("https://w3id.org/kg-lit/id/")
+DATA = Namespace(schema.DATA)
 
 PREFIXES: dict[str, str] = {
     "kg": str(KG._NS),

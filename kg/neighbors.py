@@ -9,16 +9,10 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kg.errors import ConceptNotFound
+from kg.schema import LABELS, TYPE_OF_IRI
 from kg.store import run_query
 
 __all__ = ["Neighbour", "Neighbourhood", "find_concept", "hierarchy", "neighbourhood", "suggest"]
-
-_TYPES = {
-    "https://w3id.org/kg-lit/ontology#Method": "METHOD",
-    "https://w3id.org/kg-lit/ontology#Task": "TASK",
-    "https://w3id.org/kg-lit/ontology#Dataset": "DATASET",
-    "https://w3id.org/kg-lit/ontology#Metric": "METRIC",
-}
 
 
 @dataclass
@@ -123,7 +117,7 @@ def neighbourhood(store: ox.Store, name: str, hops: int = 1, limit: int = 15) ->
     for sol in run_query(
         store, "SELECT ?c ?l ?t WHERE { ?c a skos:Concept ; skos:prefLabel ?l ; a ?t . FILTER(?t != skos:Concept) }"
     ):  # type: ignore[union-attr]
-        meta[sol["c"].value] = (sol["l"].value, _TYPES.get(sol["t"].value, "METHOD"))
+        meta[sol["c"].value] = (sol["l"].value, TYPE_OF_IRI.get(sol["t"].value, LABELS[0]))
     n_papers = max(1, len(concepts_of))
 
     def ranked(src: str, exclude: set[str]) -> list[tuple[str, list[str], float]]:
@@ -139,7 +133,7 @@ def neighbourhood(store: ox.Store, name: str, hops: int = 1, limit: int = 15) ->
         out.sort(key=lambda x: (-len(x[1]), -x[2], meta.get(x[0], ("", ""))[0]))
         return out[:limit]
 
-    label, ctype = meta.get(center, (name, "METHOD"))
+    label, ctype = meta.get(center, (name, LABELS[0]))
     result = Neighbourhood(center, label, ctype, len(papers_of[center]))
     result.broader, result.narrower = hierarchy(store, center)
     seen = {center}
@@ -152,7 +146,7 @@ def neighbourhood(store: ox.Store, name: str, hops: int = 1, limit: int = 15) ->
                     continue
                 seen.add(c)
                 nxt.append(c)
-                lab, typ = meta.get(c, (c, "METHOD"))
+                lab, typ = meta.get(c, (c, LABELS[0]))
                 result.neighbours.append(
                     Neighbour(
                         c,

@@ -20,6 +20,7 @@ from rdflib.namespace import DCTERMS, PROV, SKOS
 from kg.graph import Similarity, Topic
 from kg.namespace import DATA, KG, PREFIXES
 from kg.records import Concept, Mention, Paper, Relation
+from kg.schema import ENTITY_TYPES, RELATION_TYPES
 
 if TYPE_CHECKING:
     from kg.hierarchy import BroaderLink
@@ -46,16 +47,11 @@ SCHEMA_URL = URIRef("https://schema.org/url")
 SCHEMA_TEXT = URIRef("https://schema.org/text")
 SCHEME = DATA["scheme"]
 
-TYPE_CLASS = {"METHOD": KG.Method, "TASK": KG.Task, "DATASET": KG.Dataset, "METRIC": KG.Metric}
+# from kg.schema: each entity type's class and role property, each relation type's property
+TYPE_CLASS = {t.name: getattr(KG, t.local) for t in ENTITY_TYPES}
 #: the role property a paper→concept link gets when the paper does not propose it
-ROLE_PROPERTY = {"METHOD": KG.uses, "TASK": KG.addresses, "DATASET": KG.evaluatesOn, "METRIC": KG.reports}
-RELATION_PROPERTY = {
-    "USED_FOR": KG.usedFor,
-    "EVALUATED_ON": KG.evaluatedOn,
-    "MEASURED_BY": KG.measuredBy,
-    "COMPARED_WITH": KG.comparedWith,
-    "PART_OF": KG.partOf,
-}
+ROLE_PROPERTY = {t.name: getattr(KG, t.role) for t in ENTITY_TYPES}
+RELATION_PROPERTY = {r.name: getattr(KG, r.local) for r in RELATION_TYPES}
 RELATION_EXTRACTOR = "kg_relations"
 
 

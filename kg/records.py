@@ -6,10 +6,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from kg.schema import LABELS  # the concept types kg extracts, in display order (re-exported)
+
 __all__ = ["LABELS", "Paper", "Mention", "Concept", "Relation", "paper_id", "title_key"]
 
-#: The four concept types kg extracts, in display order.
-LABELS: tuple[str, ...] = ("METHOD", "TASK", "DATASET", "METRIC")
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 

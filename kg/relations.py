@@ -21,9 +21,11 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from kg.schema import RELATION_NAMES
+
 __all__ = ["RELATION_TYPES", "Span", "FoundRelation", "find_relations", "load_patterns", "paper_relations"]
 
-RELATION_TYPES = ("USED_FOR", "EVALUATED_ON", "MEASURED_BY", "COMPARED_WITH", "PART_OF")
+RELATION_TYPES = RELATION_NAMES  # from kg.schema (re-exported)
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,10 @@ from typing import Any, cast
 
 from kg.graph import Topic
 from kg.io import atomic_write_bytes, atomic_write_text, terminal_text
-from kg.records import LABELS, Concept, Mention, Paper
+from kg.records import Concept, Mention, Paper
+from kg.schema import COLOURS, LABELS
 
 __all__ = ["write_report", "trends"]
-
-COLOURS = {"METHOD": "#4e79a7", "TASK": "#f28e2b", "DATASET": "#59a14f", "METRIC": "#b07aa1"}
 
 
 def trends(
@@ -155,7 +154,7 @@ def _write_report(
     deg = Counter(c.paper_count for c in concepts.values())
     fig, ax = plt.subplots(figsize=(6, 4))
     xs = sorted(deg)
-    ax.loglog(xs, [deg[x] for x in xs], "o", color="#4e79a7")
+    ax.loglog(xs, [deg[x] for x in xs], "o", color=COLOURS[LABELS[0]])
     ax.set_xlabel("papers mentioning the concept")
     ax.set_ylabel("concepts")
     ax.set_title("degree distribution of concepts")
@@ -170,7 +169,7 @@ def _write_report(
     if topics:
         fig, ax = plt.subplots(figsize=(10, 4))
         shown = topics[:25]
-        ax.bar(range(len(shown)), [len(t.members) for t in shown], color="#59a14f")
+        ax.bar(range(len(shown)), [len(t.members) for t in shown], color=COLOURS["DATASET"])
         ax.set_xticks(
             range(len(shown)),
             [terminal_text(t.label.split(",")[0])[:18] for t in shown],

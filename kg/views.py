@@ -24,6 +24,7 @@ from typing import Any
 import networkx as nx
 
 from kg.io import atomic_write_text
+from kg.schema import COLOURS, OTHER_COLOUR, PAPER_COLOUR
 
 __all__ = [
     "ViewNode",
@@ -37,13 +38,7 @@ __all__ = [
     "write_overview",
 ]
 
-TYPE_COLOURS = {
-    "METHOD": "#4e79a7",
-    "TASK": "#f28e2b",
-    "DATASET": "#59a14f",
-    "METRIC": "#b07aa1",
-    "PAPER": "#9c9c9c",
-}
+TYPE_COLOURS = {**COLOURS, "PAPER": PAPER_COLOUR}  # from kg.schema
 
 
 @dataclass
@@ -97,7 +92,7 @@ def render_html(data: ViewData, path: Path, height: str = "850px") -> None:
             "title": n.title,
             "shape": "dot",
             "size": round(n.size, 2),
-            "color": TYPE_COLOURS.get(n.type, "#777777"),
+            "color": TYPE_COLOURS.get(n.type, OTHER_COLOUR),
             "group": n.type,
             "x": round(pos.get(n.id, (0.0, 0.0))[0], 2),
             "y": round(pos.get(n.id, (0.0, 0.0))[1], 2),

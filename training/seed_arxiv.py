@@ -41,12 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kg.schema import ENTITY_TYPES
+
 HERE = Path(__file__).resolve().parent
 ANNOTATIONS = HERE / "seed_arxiv" / "annotations.txt"
 TRAIN = HERE / "seed_arxiv" / "train.txt"
 CORPUS = HERE.parent.parent / "shared" / "corpus" / "arxiv-cs" / "papers.jsonl.gz"
 TYPES = {"M": "Method", "T": "Task", "D": "Dataset", "Me": "Metric"}
-LABELS = {"Method": "METHOD", "Task": "TASK", "Dataset": "DATASET", "Metric": "METRIC"}
+LABELS = {t.local: t.name for t in ENTITY_TYPES}  # kg.schema: class name -> type name
 
 
 @dataclass

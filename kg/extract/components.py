@@ -36,6 +36,7 @@ from kg.extract.rules import (
     name_candidates,
     noun_phrase_candidates,
 )
+from kg.schema import LABELS
 
 if TYPE_CHECKING:
     from kg.extract import encoder
@@ -152,7 +153,7 @@ class ResolverComponent:
                     conf.get((e.start_char, e.end_char), self.model_confidence),
                 )
                 for e in doc.ents
-                if e.label_ in ("METHOD", "TASK", "DATASET", "METRIC")
+                if e.label_ in LABELS
             )
         pairs = [((a[0], a[1]), (b[0], b[1])) for a, b in (doc._.kg_abbreviations or [])]
         mentions = resolve(doc, cands, pairs)

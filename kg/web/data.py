@@ -14,6 +14,7 @@ from urllib.parse import unquote
 import pyoxigraph as ox
 
 from kg.namespace import PREFIXES
+from kg.schema import ENTITY_TYPES, LABELS, RELATION_TYPES, TYPE_OF_IRI
 
 __all__ = [
     "Segment",
@@ -34,13 +35,7 @@ __all__ = [
     "plural",
 ]
 
-TYPES = {
-    "https://w3id.org/kg-lit/ontology#Method": "METHOD",
-    "https://w3id.org/kg-lit/ontology#Task": "TASK",
-    "https://w3id.org/kg-lit/ontology#Dataset": "DATASET",
-    "https://w3id.org/kg-lit/ontology#Metric": "METRIC",
-}
-DATA = "https://w3id.org/kg-lit/id/"
+TYPES = TYPE_OF_IRI  # from kg.schema: class IRI -> type name
 
 
 def _q(store: ox.Store, query: str, **params: str | ox.NamedNode) -> list[dict[str, str]]:
@@ -141,7 +136,7 @@ def top_concepts(store: ox.Store, per_type: int = 10) -> dict[str, list[dict[str
         t = TYPES.get(r["type"])
         if t and len(out[t]) < per_type:
             out[t].append({"id": _cid(r["c"]), "label": r["label"], "papers": r["n"]})
-    return {t: out[t] for t in ("METHOD", "TASK", "DATASET", "METRIC")}
+    return {t: out[t] for t in LABELS}
 
 
 @dataclass
@@ -215,13 +210,7 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
             c=node,
         )
     ]
-    names = {
-        "usedFor": "used for",
-        "evaluatedOn": "evaluated on",
-        "measuredBy": "measured by",
-        "comparedWith": "compared with",
-        "partOf": "part of",
-    }
+    names = {r.iri: r.label for r in RELATION_TYPES}
     rel = _q(
         store,
         """SELECT ?c ?dir ?prop ?o ?label (COUNT(DISTINCT ?p) AS ?papers) WHERE {
@@ -234,7 +223,7 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
     page.relations = [
         {
             "dir": x["dir"],
-            "relation": names.get(x["prop"].rsplit("#", 1)[-1], ""),
+            "relation": names.get(x["prop"], ""),
             "id": _cid(x["o"]),
             "label": x["label"],
             "papers": x["papers"],
@@ -438,7 +427,7 @@ def topic_page(store: ox.Store, tid: str, max_papers: int = 60) -> TopicPage | N
     ):
         by_type[TYPES.get(r["type"], "")].append({"id": _cid(r["c"]), "label": r["label"], "papers": r["n"]})
         page.size += 1
-    page.members = {t: by_type[t] for t in ("METHOD", "TASK", "DATASET", "METRIC") if by_type.get(t)}
+    page.members = {t: by_type[t] for t in LABELS if by_type.get(t)}
     page.papers = [
         {"id": r["pid"], "title": r["title"], "members": r["k"]}
         for r in _q(
@@ -632,7 +621,7 @@ def rising_concepts(store: ox.Store, months: int = 12, min_papers: int = 3, limi
     }
 
 
-_KINDS = {"method": "METHOD", "dataset": "DATASET", "task": "TASK", "metric": "METRIC"}
+_KINDS = {t.singular: t.name for t in ENTITY_TYPES}  # a URL's rows/cols -> type name
 
 
 def matrix(
