@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
@@ -104,13 +105,32 @@ def singular(word: str) -> str:
     return word[:-1]
 
 
+def _greek_names(text: str) -> str:
+    """Greek letters spelt out as authors write them in ASCII: "φ-Decoding" → "phi-Decoding".
+
+    >>> _greek_names("φ-Decoding"), _greek_names("α-β search")
+    ('phi-Decoding', 'alpha-beta search')
+    """
+    if text.isascii():
+        return text
+    out = []
+    for ch in text:
+        name = unicodedata.name(ch, "") if "\u0370" <= ch <= "\u03ff" else ""
+        if name.startswith("GREEK ") and " LETTER " in name:
+            letter = name.rsplit(" ", 1)[-1].lower()
+            out.append(letter.capitalize() if "CAPITAL" in name else letter)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def concept_key(text: str) -> str:
     """The normal form two surface forms of one concept share.
 
     >>> concept_key("Large Language Models"), concept_key("mixture-of-experts"), concept_key("FLOPs")
     ('large language model', 'mixture of expert', 'flops')
     """
-    s = text.lower().replace("’", "'").replace("–", "-").replace("—", "-")
+    s = _greek_names(text).lower().replace("’", "'").replace("–", "-").replace("—", "-")
     s = re.sub(r"(?<=\w)[-_/](?=\w)", " ", s)
     s = _PUNCT.sub(" ", s)
     words = [w for w in (w.strip(".") for w in s.split()) if w]
@@ -160,10 +180,18 @@ def is_acronym(text: str) -> bool:
     return " " not in t and sum(c.isupper() for c in t) >= 2 and len(t) <= 12
 
 
+_PLURAL_NAME_TAIL = re.compile(r"[A-Z][a-z]*[^siueA-Z]s$")  # "Ptr-Nets", "ResNets" (not "TinyStories", "Bus")
+
+
 def acronym_key(text: str) -> str:
-    """``LLMs`` → ``llm``; ``SAM`` → ``sam``."""
+    """The key of an acronym-like name, in the singular.
+
+    >>> acronym_key("LLMs"), acronym_key("SAM"), acronym_key("Ptr-Nets"), acronym_key("TinyStories")
+    ('llm', 'sam', 'ptr-net', 'tinystories')
+    """
     t = text.strip()
-    if len(t) > 2 and t.endswith("s") and t[-2].isupper() and t.lower() not in _KEEP_PLURAL:
+    plural = t.endswith("s") and (t[-2:-1].isupper() or _PLURAL_NAME_TAIL.search(t) is not None)
+    if len(t) > 2 and plural and t.lower() not in _KEEP_PLURAL:
         t = t[:-1]
     return t.lower()
 

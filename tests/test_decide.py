@@ -113,6 +113,7 @@ def test_apply_decisions_drops_and_retypes():
         ("GPT-2", "GPT- 2"),
         ("computation cost", "computational cost"),
         ("parameter count", "number of parameters"),
+        ("φ-Decoding", "phi-Decoding"),
     ],
 )
 def test_variants_of_one_name_are_one_concept(a, b):
@@ -163,6 +164,26 @@ def test_two_expansions_of_one_acronym_stay_two():
 
     concepts, _ = normalise([ex("p1", "Segment Anything Model"), ex("p2", "Sharpness-Aware Minimization")])
     assert {c.label for c in concepts.values()} == {"Segment Anything Model", "Sharpness-Aware Minimization"}
+
+
+def test_acronym_forms_join_their_long_form(nlp):
+    """Short form before its long form, a parenthesis glued to the word, a plural name-like acronym."""
+    from kg.extract.pipeline import extract
+    from kg.records import Paper
+
+    text = (
+        "We develop a theoretical model, BBAM (Bayesian Budget Allocation Model), for reasoning. "
+        "Conventional Vision-Language Models(VLMs) use visual tokens. VLMs are large. "
+        "We call this architecture a Pointer Net (Ptr-Net). We show Ptr-Nets can be trained."
+    )
+    ex = list(extract([Paper(id="p", title="", abstract="", raw_text=text)], nlp))[0]
+    assert ("Bayesian Budget Allocation Model", "BBAM") in ex.abbreviations
+    assert ("Vision-Language Models", "VLMs") in ex.abbreviations
+    _, mentions = normalise([ex])
+    concept = {m.text: m.concept for m in mentions}
+    assert concept["BBAM"] == concept["Bayesian Budget Allocation Model"]
+    assert concept["VLMs"] == concept["Vision-Language Models"]
+    assert concept["Ptr-Nets"] == concept["Ptr-Net"] == concept["Pointer Net"]
 
 
 @pytest.fixture(scope="module")

@@ -47,6 +47,9 @@ CACHE = Path("/tmp/kg-decision-cache")
 FOLDS = 5
 USE_PRIORS = True
 PRODUCERS: list[str] | None = None  # the shipped rule producers; a list tries others
+#: recognisers fine-tuned on seed-train by training/seed_ner.py: DIR/fold<k> never saw fold k's papers
+#: (used for them: stacking), DIR/foldall saw all of seed-train (used for every other set)
+NER_FOLDS: Path | None = None
 PARAMS = {
     "max_iter": 120,
     "learning_rate": 0.12,
@@ -71,15 +74,34 @@ def extractions(papers: Sequence[Paper], model: str, split: str) -> list[Extract
     """The shipped recognisers' extractions of ``papers`` (cached in /tmp by model and split)."""
     from kg.build import _ex_from_json, _ex_to_json
 
-    path = CACHE / f"{split}.{extractor_version(model)}{'+' + '+'.join(PRODUCERS) if PRODUCERS else ''}.json"
+    version = extractor_version(model) if NER_FOLDS is None else _folds_version(NER_FOLDS)
+    path = CACHE / f"{split}.{version}{'+' + '+'.join(PRODUCERS) if PRODUCERS else ''}.json"
     if path.exists():
         d = json.loads(path.read_text(encoding="utf-8"))
         if set(d) == {p.id for p in papers}:
             return [_ex_from_json(p.id, p.text, d[p.id]) for p in papers]
-    exs = list(extract(papers, build_pipeline(model, rule_producers=PRODUCERS)))
+    if NER_FOLDS is None:
+        exs = list(extract(papers, build_pipeline(model, rule_producers=PRODUCERS)))
+    elif split == "seed-train":
+        by_id: dict[str, Extraction] = {}
+        for k in range(FOLDS):
+            part = [p for p in papers if fold_of(p.id) == k]
+            nlp = build_pipeline(NER_FOLDS / f"fold{k}", rule_producers=PRODUCERS)
+            by_id.update((ex.paper_id, ex) for ex in extract(part, nlp))
+        exs = [by_id[p.id] for p in papers]
+    else:
+        exs = list(extract(papers, build_pipeline(NER_FOLDS / "foldall", rule_producers=PRODUCERS)))
     CACHE.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({ex.paper_id: _ex_to_json(ex) for ex in exs}), encoding="utf-8")
     return exs
+
+
+def _folds_version(folder: Path) -> str:
+    """A cache key for the fold recognisers: a hash of their weights."""
+    h = hashlib.sha1()
+    for k in [*range(FOLDS), "all"]:
+        h.update((folder / f"fold{k}" / "ner" / "model").read_bytes())
+    return f"seedner-{h.hexdigest()[:12]}"
 
 
 def gold_class(c: Candidate, gold: dict[str, Any]) -> str:
@@ -273,8 +295,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="default")
     ap.add_argument("--producers", help="comma-separated rule producers to try instead of the shipped ones")
     ap.add_argument("--no-priors", action="store_true", help="leave the learnt lexicon features out")
+    ap.add_argument(
+        "--ner-folds",
+        type=Path,
+        help="recognisers of training/seed_ner.py (DIR/fold0..4, DIR/foldall): out-of-fold recognition",
+    )
     args = ap.parse_args(argv)
-    global PRODUCERS, USE_PRIORS
+    global PRODUCERS, USE_PRIORS, NER_FOLDS
+    NER_FOLDS = args.ner_folds
     USE_PRIORS = not args.no_priors
     PRODUCERS = args.producers.split(",") if args.producers else None
     if args.command == "cv":

@@ -120,4 +120,36 @@ def find_abbreviations(text: str) -> list[tuple[tuple[int, int], tuple[int, int]
         if len(long_text.split()) > limit or any(c in long_text for c in ",;:{}=[]"):
             continue
         out.append(((l_start, l_end), (s_start, s_end)))
+    out.extend(_short_then_long(text))
+    return sorted(out)
+
+
+_SHORT_PAREN = re.compile(r"(?<![\w-])([A-Za-z0-9][\w-]{1,9})\s?\(([^()]{4,80})\)")
+
+
+def _short_then_long(text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """``SF (long form)`` pairs: "a theoretical model, BBAM (Bayesian Budget Allocation Model)".
+
+    The whole parenthesis must be the long form: the short form's first letter starts it and
+    every letter of the short form appears in it in order, in at most min(|SF| + 5, 2|SF|) words.
+
+    >>> t = "we develop BBAM (Bayesian Budget Allocation Model), which helps"
+    >>> [(t[a:b], t[c:d]) for (a, b), (c, d) in _short_then_long(t)]
+    [('Bayesian Budget Allocation Model', 'BBAM')]
+    >>> _short_then_long("on GSM8K (grade school math) and MATH (Hendrycks et al., 2021)")
+    []
+    """
+    out = []
+    for m in _SHORT_PAREN.finditer(text):
+        short, inner = m.group(1), m.group(2)
+        if not is_short_form(short) or any(c in inner for c in ",;:{}=[]"):
+            continue
+        long_text = inner.strip()
+        n_chars = sum(ch.isalnum() for ch in short)
+        if len(long_text.split()) > min(n_chars + 5, 2 * n_chars) or long_text.lower().startswith(short.lower()):
+            continue
+        if match_long_form(short, long_text) != 0:
+            continue
+        l_start = m.start(2) + inner.index(long_text)
+        out.append(((l_start, l_start + len(long_text)), (m.start(1), m.end(1))))
     return out

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 #: Bumped whenever rules or resources change (it keys the extraction cache).
-RULES_VERSION = "rules-9"
+RULES_VERSION = "rules-10"
 #: The default extractor: the bundled CNN recogniser + rules.
 EXTRACTOR_VERSION = f"ner-1.2+{RULES_VERSION}"
 #: The accurate extractor: the transformer recogniser (kg/models/encoder), checked by the CNN, + rules.
@@ -89,6 +89,17 @@ def _add_recogniser(nlp: Language, model_path: Path) -> None:
     nlp.add_pipe("ner", source=source, name="ner")
 
 
+def _split_glued_parentheses(nlp: Language) -> None:
+    """Split "Models(VLMs)" like "Models (VLMs)": an opening parenthesis glued to a word is a token.
+
+    Without it "Vision-Language Models(VLMs" is one long form and "Models(VLMs" one token.
+    """
+    from spacy.util import compile_infix_regex
+
+    infixes = [*(nlp.Defaults.infixes or ()), r"(?<=[A-Za-z0-9])\((?=[A-Za-z])"]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer  # type: ignore[union-attr]
+
+
 def build_pipeline(
     model: str | Path | None = "default",
     use_rules: bool = True,
@@ -106,6 +117,7 @@ def build_pipeline(
     from kg.extract import components  # noqa: F401  (registers the factories)
 
     nlp = spacy.load(BASE_MODEL, exclude=["ner", "senter"])
+    _split_glued_parentheses(nlp)
     nlp.add_pipe("kg_sentence_breaks", before="parser")
     has_model = True
     if model == "accurate":
