@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,6 +25,7 @@ from rich.text import Text
 
 from kg.errors import KGError
 from kg.io import output_error, terminal_text
+from kg.sparql_results import FORMATS as SPARQL_RESULT_FORMATS
 
 if TYPE_CHECKING:
     from kg.api import KnowledgeGraph
@@ -242,6 +244,18 @@ def _graph(store: Path) -> KnowledgeGraph:
     return KnowledgeGraph(store.parent, store=store)
 
 
+def _or(names: Sequence[str]) -> str:
+    """``a, b or c``: a list of choices for help texts and errors.
+
+    >>> _or(["table", "json", "csv"])
+    'table, json or csv'
+    """
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
+
+
+_QUERY_FORMATS = ("table", *SPARQL_RESULT_FORMATS)
+
+
 def _parse_params(params: list[str]) -> dict[str, str]:
     out_: dict[str, str] = {}
     for p in params:
@@ -262,12 +276,11 @@ def query(
     list_: Annotated[bool, typer.Option("--list", help="List the named queries and their parameters.")] = False,
     store: Annotated[Path, typer.Option("--store", help="The Oxigraph store directory.")] = DEFAULT_OUT / "store",
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="table, csv, tsv or json (SPARQL 1.1 Query Results JSON).")
+        str, typer.Option("--format", "-f", help=f"{_or(_QUERY_FORMATS)} (SPARQL 1.1 Query Results formats).")
     ] = "table",
 ) -> None:
     """Run SPARQL against the store; the usual prefixes (kg:, schema:, dcterms:, skos:, prov:, ...) are predeclared."""
-    import pyoxigraph as ox
-
+    from kg.sparql_results import serialize
     from kg.store import collect, get_named_query, named_queries, term_text
 
     try:
@@ -280,8 +293,8 @@ def query(
                 t.add_row(q.name, "\n".join(f"{k}: {v}" for k, v in q.params.items()) or "-", q.description)
             out.print(t)
             return
-        if fmt not in ("table", "csv", "tsv", "json"):
-            raise KGError(f"unknown --format {fmt!r}; use table, csv, tsv or json")
+        if fmt not in _QUERY_FORMATS:
+            raise KGError(f"unknown --format {fmt!r}; use {_or(_QUERY_FORMATS)}")
         params = _parse_params(param or [])
         text: str | None = None  # with --name, the named query's own
         if name:
@@ -303,17 +316,7 @@ def query(
             raise KGError("no query given; pass SPARQL text, @file.rq or --name NAME (see --list)")
         result = _graph(store).results(text, name=name, params=params)
         if fmt != "table":
-            if isinstance(result, ox.QuerySolutions | ox.QueryBoolean):
-                qf = {
-                    "csv": ox.QueryResultsFormat.CSV,
-                    "tsv": ox.QueryResultsFormat.TSV,
-                    "json": ox.QueryResultsFormat.JSON,
-                }[fmt]
-                data = result.serialize(format=qf)
-            else:
-                rf = ox.RdfFormat.N_TRIPLES
-                data = ox.serialize(result, format=rf)
-            _write_out(data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data))
+            _write_out(serialize(result, fmt).decode("utf-8", "replace"))
             if fmt == "json":
                 sys.stdout.write("\n")
             return

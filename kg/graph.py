@@ -33,6 +33,7 @@ __all__ = [
     "merge_similarities",
     "cooccurrence_inputs",
     "cooccurrence_rows",
+    "association_strength",
     "concept_topics",
     "topic_names",
     "topic_papers",
@@ -167,6 +168,18 @@ def cooccurrence_inputs(
     return dict(df), kept, dict(index)
 
 
+def association_strength(shared: int, n_papers: int, df_a: int, df_b: int) -> float:
+    """How much more often two concepts share papers than chance: ``shared·N / (df_a·df_b)``.
+
+    ``shared`` papers mention both, ``df_a`` and ``df_b`` mention each, of ``n_papers``. The one
+    definition, for the build's ``cooccurs`` edges and ``kg:strength`` and for neighbourhoods.
+
+    >>> association_strength(2, 100, 4, 5)
+    10.0
+    """
+    return shared * n_papers / (df_a * df_b)
+
+
 def cooccurrence_rows(
     df: dict[str, int],
     kept: list[list[str]],
@@ -185,7 +198,7 @@ def cooccurrence_rows(
         for b in sorted(partners):
             n = partners[b]
             if n >= min_papers:
-                out.append((a, b, n, round(n * n_papers / (df[a] * df[b]), 4)))
+                out.append((a, b, n, round(association_strength(n, n_papers, df[a], df[b]), 4)))
     return out
 
 

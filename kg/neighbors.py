@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kg.errors import ConceptNotFound
+from kg.graph import association_strength
 from kg.schema import LABELS, TYPE_OF_IRI
 from kg.store import run_query
 
@@ -73,13 +74,10 @@ def find_concept(store: ox.Store, name: str) -> str:
 def hierarchy(store: ox.Store, concept: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The concept's broader and narrower concepts (most papers first), with each link's rule and evidence."""
     from kg.namespace import PREFIXES
+    from kg.queries import lib_query
 
     rows = store.query(
-        """SELECT ?c ?dir ?o ?label ?n ?rule ?ev WHERE {
-        { ?l kg:narrowerConcept ?c ; kg:broaderConcept ?o . BIND("up" AS ?dir) }
-        UNION { ?l kg:broaderConcept ?c ; kg:narrowerConcept ?o . BIND("down" AS ?dir) }
-        ?l kg:rule ?rule ; kg:evidence ?ev . ?o skos:prefLabel ?label ; kg:paperCount ?n .
-        } ORDER BY ?dir DESC(?n) ?label""",
+        lib_query("hierarchy"),
         prefixes=PREFIXES,
         substitutions={ox.Variable("c"): ox.NamedNode(concept)},
     )
@@ -128,7 +126,7 @@ def neighbourhood(store: ox.Store, name: str, hops: int = 1, limit: int = 15) ->
                     shared[c].append(p)
         out = []
         for c, ps in shared.items():
-            strength = len(ps) * n_papers / (len(papers_of[src]) * len(papers_of[c]))
+            strength = association_strength(len(ps), n_papers, len(papers_of[src]), len(papers_of[c]))
             out.append((c, sorted(ps, key=lambda p: titles[p]), strength))
         out.sort(key=lambda x: (-len(x[1]), -x[2], meta.get(x[0], ("", ""))[0]))
         return out[:limit]

@@ -54,10 +54,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from kg.errors import QueryError, StoreError
+from kg.errors import QueryError
 from kg.namespace import PREFIXES
 from kg.sparql_results import MEDIA_TYPES, ask_results, select_results
-from kg.store import InliningStore, refuse_remote
+from kg.store import InliningStore, open_store, refuse_remote
 
 __all__ = ["ServerConfig", "QueryPool", "create_app", "execute", "serve", "running_server", "free_port", "DEFAULT_PORT"]
 
@@ -799,14 +799,7 @@ def create_app(config: ServerConfig) -> Any:
 
     A :class:`BuildWatch` reopens the store when ``kg build`` rewrites it."""
     store_dir = Path(config.store)
-    if not (store_dir.is_dir()):
-        raise StoreError(f"{store_dir}: no SPARQL store there; run `kg build` first or pass --store DIR")
-    try:
-        page_store = ox.Store.read_only(str(store_dir))  # fail now, not at the first query, if it is no store
-    except OSError as err:
-        raise StoreError(
-            f"{store_dir}: not a readable Oxigraph store ({err}); rebuild it with `kg build --force`"
-        ) from err
+    page_store = open_store(store_dir)  # fail now, not at the first query, if it is no store
     pool = QueryPool(config)
 
     async def sparql(request: Request) -> Response:

@@ -1,7 +1,9 @@
 """SPARQL 1.1 query results in the W3C formats (JSON, XML, CSV, TSV), written from plain rows.
 
-The HTTP endpoint caps result rows, so it serialises the rows it kept itself instead of
-handing pyoxigraph's whole result stream over.
+The one serialiser of query results: the HTTP endpoint (which caps result rows, so it serialises
+the rows it kept instead of handing pyoxigraph's whole result stream over) and ``kg query
+--format`` both write through it. A SELECT result is written byte for byte as Oxigraph writes it
+(``tests/test_sparql_results.py`` compares them).
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _escape
+from xml.sax.saxutils import quoteattr
 
 import pyoxigraph as ox
 
-__all__ = ["MEDIA_TYPES", "select_results", "ask_results"]
+__all__ = ["MEDIA_TYPES", "FORMATS", "select_results", "ask_results", "serialize"]
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None
 
@@ -24,7 +27,17 @@ MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "tsv": "text/tab-separated-values; charset=utf-8",
 }
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+#: the result formats, by name
+FORMATS: tuple[str, ...] = tuple(MEDIA_TYPES)
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD_STRING = _XSD + "string"
+#: TSV writes these literals in their short Turtle form (``30``, ``1.5``, ``true``)
+_TSV_BARE = {_XSD + "integer", _XSD + "decimal", _XSD + "boolean"}
+
+
+def escape(text: str) -> str:
+    """XML text with quotes escaped too, as Oxigraph writes it."""
+    return _escape(text, {'"': "&quot;", "'": "&apos;"})
 
 
 def _json_term(t: Term) -> dict[str, str]:
@@ -56,15 +69,33 @@ def _xml_term(t: Term) -> str:
     return f"<literal>{escape(str(t))}</literal>"
 
 
+def _csv_term(t: Term) -> str:
+    if t is None:
+        return ""
+    if isinstance(t, ox.BlankNode):
+        return f"_:{t.value}"
+    return t.value if isinstance(t, ox.NamedNode | ox.Literal) else str(t)
+
+
+def _tsv_term(t: Term) -> str:
+    if t is None:
+        return ""
+    if isinstance(t, ox.Literal) and t.datatype.value in _TSV_BARE and not t.language:
+        return t.value
+    return str(t)
+
+
 def select_results(variables: Sequence[str], rows: Sequence[Sequence[Term]], fmt: str) -> bytes:
     """Serialise SELECT rows (``None`` = unbound) in ``fmt`` (json, xml, csv, tsv)."""
     if fmt == "json":
         bindings = [{v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None} for row in rows]
         return json.dumps(
-            {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}, ensure_ascii=False
+            {"head": {"vars": list(variables)}, "results": {"bindings": bindings}},
+            ensure_ascii=False,
+            separators=(",", ":"),
         ).encode("utf-8")
     if fmt == "xml":
-        parts = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
+        parts = ['<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
         parts += [f"<variable name={quoteattr(v)}/>" for v in variables]
         parts.append("</head><results>")
         for row in rows:
@@ -75,35 +106,41 @@ def select_results(variables: Sequence[str], rows: Sequence[Sequence[Term]], fmt
                 if t is not None
             ]
             parts.append("</result>")
-        parts.append("</results></sparql>\n")
+        parts.append("</results></sparql>")
         return "".join(parts).encode("utf-8")
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\r\n")
         w.writerow(variables)
         for row in rows:
-            w.writerow(
-                [
-                    ""
-                    if t is None
-                    else (t.value if isinstance(t, ox.NamedNode | ox.Literal | ox.BlankNode) else str(t))
-                    for t in row
-                ]
-            )
+            w.writerow([_csv_term(t) for t in row])
         return buf.getvalue().encode("utf-8")
     if fmt == "tsv":
         lines = ["\t".join(f"?{v}" for v in variables)]
-        lines += ["\t".join("" if t is None else str(t) for t in row) for row in rows]
+        lines += ["\t".join(_tsv_term(t) for t in row) for row in rows]
         return ("\n".join(lines) + "\n").encode("utf-8")
     raise ValueError(f"unknown results format {fmt!r}")
 
 
 def ask_results(value: bool, fmt: str) -> bytes:
+    """Serialise an ASK result in ``fmt`` (CSV and TSV, which the W3C leaves undefined for ASK, as
+    a ``_askResult`` column)."""
     if fmt == "xml":
         return (
-            '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
-            f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n"
+            '<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
+            f"<boolean>{'true' if value else 'false'}</boolean></sparql>"
         ).encode()
     if fmt in ("csv", "tsv"):
         return (("_askResult\n" if fmt == "csv" else "?_askResult\n") + ("true" if value else "false") + "\n").encode()
-    return json.dumps({"head": {}, "boolean": value}).encode("utf-8")
+    return json.dumps({"head": {}, "boolean": value}, separators=(",", ":")).encode("utf-8")
+
+
+def serialize(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: str) -> bytes:
+    """A whole pyoxigraph result in ``fmt``: SELECT and ASK results as above, graphs (CONSTRUCT,
+    DESCRIBE) as N-Triples."""
+    if isinstance(result, ox.QueryBoolean):
+        return ask_results(bool(result), fmt)
+    if isinstance(result, ox.QuerySolutions):
+        variables = [v.value for v in result.variables]
+        return select_results(variables, [[sol[v] for v in variables] for sol in result], fmt)
+    return ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b""

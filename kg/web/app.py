@@ -489,12 +489,7 @@ def _check_names(store: ox.Store, cid: str, action: str, fields: dict[str, Any])
         other = fields["concepts"][1]
         found = next(store.quads_for_pattern(data._concept_node(other), _PREF_LABEL, None), None)
         if found is None:
-            rows = data._q(
-                store,
-                """SELECT ?c WHERE { ?c skos:prefLabel|skos:altLabel ?l .
-                FILTER(LCASE(STR(?l)) = LCASE(?name)) } LIMIT 1""",
-                name=other,
-            )
+            rows = data._q(store, "concept-named", name=other)
             if not rows:
                 return f"no concept named {other[:100]!r} to merge with (give its id, label or one of its aliases)"
             if data._cid(rows[0]["c"]) == cid:
@@ -503,13 +498,7 @@ def _check_names(store: ox.Store, cid: str, action: str, fields: dict[str, Any])
             return "a concept cannot be merged with itself"
     if action == "split":
         alias = fields["alias"]
-        rows = data._q(
-            store,
-            """SELECT ?l WHERE { ?c skos:prefLabel|skos:altLabel ?l .
-            FILTER(LCASE(STR(?l)) = LCASE(?name)) } LIMIT 1""",
-            c=node,
-            name=alias,
-        )
+        rows = data._q(store, "concept-has-name", c=node, name=alias)
         if not rows:
             return f"{alias[:100]!r} is not a way this concept is written; pick one of its aliases"
     return ""

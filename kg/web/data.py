@@ -14,6 +14,7 @@ from urllib.parse import unquote
 import pyoxigraph as ox
 
 from kg.namespace import PREFIXES
+from kg.queries import lib_query
 from kg.schema import ENTITY_TYPES, LABELS, RELATION_TYPES, TYPE_OF_IRI
 
 __all__ = [
@@ -38,8 +39,13 @@ __all__ = [
 TYPES = TYPE_OF_IRI  # from kg.schema: class IRI -> type name
 
 
-def _q(store: ox.Store, query: str, **params: str | ox.NamedNode) -> list[dict[str, str]]:
+def _q(
+    store: ox.Store, rq: str, fill: dict[str, int] | None = None, /, **params: str | ox.NamedNode
+) -> list[dict[str, str]]:
+    """Run ``kg/queries/lib/NAME.rq`` (its ``{{slots}}`` filled from ``fill``) with ``params`` bound;
+    rows of strings ('' for unbound)."""
     subs = {ox.Variable(k): (v if isinstance(v, ox.NamedNode) else ox.Literal(v)) for k, v in params.items()}
+    query = lib_query(rq, **(fill or {}))
     res = store.query(query, prefixes=PREFIXES, substitutions=subs)  # type: ignore[arg-type]
     assert isinstance(res, ox.QuerySolutions)
     names = [v.value for v in res.variables]
@@ -92,10 +98,7 @@ def search(store: ox.Store, text: str, limit: int = 12) -> list[dict[str, str]]:
         return []
     concepts = _q(
         store,
-        """SELECT ?key ?c ?label ?type ?n WHERE {
-        ?c skos:hiddenLabel ?h ; skos:prefLabel ?label ; kg:paperCount ?n ; a ?type .
-        FILTER(?type != skos:Concept && CONTAINS(?h, ?key))
-      } ORDER BY DESC(STRSTARTS(?h, ?key)) DESC(?n) ?label LIMIT 200""",
+        "search-concepts",
         key=key,
     )
     seen: set[str] = set()
@@ -116,8 +119,7 @@ def search(store: ox.Store, text: str, limit: int = 12) -> list[dict[str, str]]:
             return out
     papers = _q(
         store,
-        """SELECT ?key ?id ?title WHERE { ?p dcterms:identifier ?id ; dcterms:title ?title .
-        FILTER(CONTAINS(LCASE(?title), ?key)) } ORDER BY ?title LIMIT 20""",
+        "search-papers",
         key=key,
     )
     for r in papers[: limit - len(out)]:
@@ -128,8 +130,7 @@ def search(store: ox.Store, text: str, limit: int = 12) -> list[dict[str, str]]:
 def top_concepts(store: ox.Store, per_type: int = 10) -> dict[str, list[dict[str, str]]]:
     rows = _q(
         store,
-        """SELECT ?c ?label ?type ?n WHERE { ?c a ?type ; skos:prefLabel ?label ; kg:paperCount ?n .
-        FILTER(?type != skos:Concept) } ORDER BY DESC(?n) ?label""",
+        "top-per-type",
     )
     out: dict[str, list[dict[str, str]]] = defaultdict(list)
     for r in rows:
@@ -160,9 +161,7 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
     node = _concept_node(cid)
     rows = _q(
         store,
-        """SELECT ?c ?label ?type ?n ?m ?amb WHERE {
-        ?c skos:prefLabel ?label ; kg:paperCount ?n ; kg:mentionCount ?m ; a ?type .
-        FILTER(?type != skos:Concept) OPTIONAL { ?c kg:ambiguous ?amb } }""",
+        "concept",
         c=node,
     )
     if not rows:
@@ -171,17 +170,12 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
     page = ConceptPage(
         cid, r["label"], TYPES.get(r["type"], ""), int(r["n"]), int(r["m"]), ambiguous=r["amb"] == "true"
     )
-    page.aliases = [x["a"] for x in _q(store, "SELECT ?c ?a WHERE {  ?c skos:altLabel ?a } ORDER BY ?a", c=node)]
-    topic = _q(store, "SELECT ?c ?l WHERE {  ?t skos:member ?c ; skos:prefLabel ?l } LIMIT 1", c=node)
+    page.aliases = [x["a"] for x in _q(store, "concept-aliases", c=node)]
+    topic = _q(store, "concept-topic", c=node)
     page.topic = topic[0]["l"] if topic else ""
     ev = _q(
         store,
-        """SELECT ?c ?pid ?title ?role ?surface ?start ?sstart ?text WHERE {
-        ?m kg:denotes ?c ; kg:inPaper ?p ; kg:role ?role ; kg:surfaceForm ?surface ; kg:startOffset ?start ;
-           kg:inSentence ?s .
-        ?s kg:startOffset ?sstart ; schema:text ?text .
-        ?p dcterms:identifier ?pid ; dcterms:title ?title .
-      } ORDER BY DESC(?role) ?title ?start LIMIT 400""",
+        "concept-mentions",
         c=node,
     )
     by_paper: dict[str, dict[str, Any]] = {}
@@ -201,23 +195,12 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
     page.evidence = sorted(by_paper.values(), key=lambda x: (x["role"] != "proposed", x["title"]))[:max_papers]
     page.neighbours = [
         {"id": _cid(x["o"]), "label": x["label"], "type": TYPES.get(x["type"], ""), "shared": x["shared"]}
-        for x in _q(
-            store,
-            """SELECT ?c ?o ?label ?type (COUNT(DISTINCT ?p) AS ?shared) WHERE {
-            ?p kg:mentions ?c ; kg:mentions ?o . FILTER(?o != ?c)
-            ?o skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }
-          GROUP BY ?c ?o ?label ?type ORDER BY DESC(?shared) ?label LIMIT 15""",
-            c=node,
-        )
+        for x in _q(store, "concept-neighbours", {"min_papers": 1, "limit": 15}, c=node)
     ]
     names = {r.iri: r.label for r in RELATION_TYPES}
     rel = _q(
         store,
-        """SELECT ?c ?dir ?prop ?o ?label (COUNT(DISTINCT ?p) AS ?papers) WHERE {
-        { ?r rdf:subject ?c ; rdf:predicate ?prop ; rdf:object ?o . BIND("out" AS ?dir) }
-        UNION { ?r rdf:object ?c ; rdf:predicate ?prop ; rdf:subject ?o . BIND("in" AS ?dir) }
-        ?r kg:inPaper ?p . ?o skos:prefLabel ?label }
-      GROUP BY ?c ?dir ?prop ?o ?label ORDER BY DESC(?papers) ?label LIMIT 30""",
+        "concept-relation-links",
         c=node,
     )
     page.relations = [
@@ -238,22 +221,13 @@ def hierarchy_of(
     store: ox.Store, node: ox.NamedNode, limit: int = 60
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """A concept's broader and narrower concepts (kg.hierarchy) with their paper counts, rule and evidence."""
-    rows = _q(
-        store,
-        """SELECT ?c ?dir ?o ?label ?n ?rule ?ev WHERE {
-        { ?l kg:narrowerConcept ?c ; kg:broaderConcept ?o . BIND("up" AS ?dir) }
-        UNION { ?l kg:broaderConcept ?c ; kg:narrowerConcept ?o . BIND("down" AS ?dir) }
-        ?l kg:rule ?rule ; kg:evidence ?ev . ?o skos:prefLabel ?label ; kg:paperCount ?n }
-      ORDER BY ?dir DESC(?n) ?label""",
-        c=node,
-    )
-    out: dict[str, list[dict[str, str]]] = {"up": [], "down": []}
-    for r in rows:
-        if len(out[r["dir"]]) < limit:
-            out[r["dir"]].append(
-                {"id": _cid(r["o"]), "label": r["label"], "papers": r["n"], "rule": r["rule"], "evidence": r["ev"]}
-            )
-    return out["up"], out["down"]
+    from kg.neighbors import hierarchy
+
+    def ids(links: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [{"id": _cid(x["concept"]), **{k: x[k] for k in ("label", "papers", "rule", "evidence")}} for x in links]
+
+    up, down = hierarchy(store, node.value)
+    return ids(up[:limit]), ids(down[:limit])
 
 
 @dataclass
@@ -271,8 +245,7 @@ class PaperPage:
 def paper_page(store: ox.Store, pid: str) -> PaperPage | None:
     rows = _q(
         store,
-        """SELECT ?pid ?title ?abstract ?date WHERE { ?p dcterms:identifier ?pid ; dcterms:title ?title .
-        OPTIONAL { ?p dcterms:abstract ?abstract } OPTIONAL { ?p dcterms:date ?date } } LIMIT 1""",
+        "paper",
         pid=pid,
     )
     if not rows:
@@ -281,9 +254,7 @@ def paper_page(store: ox.Store, pid: str) -> PaperPage | None:
     title, abstract = r["title"], r["abstract"]
     ms = _q(
         store,
-        """SELECT ?pid ?start ?end ?surface ?c ?type WHERE { ?p dcterms:identifier ?pid .
-        ?m kg:inPaper ?p ; kg:startOffset ?start ; kg:endOffset ?end ; kg:surfaceForm ?surface ; kg:denotes ?c ;
-           kg:entityType ?type }""",
+        "paper-mentions",
         pid=pid,
     )
     text = f"{title}\n{abstract}"
@@ -299,14 +270,13 @@ def paper_page(store: ox.Store, pid: str) -> PaperPage | None:
         {"id": _cid(x["c"]), "label": x["label"], "type": TYPES.get(x["type"], "")}
         for x in _q(
             store,
-            """SELECT ?pid ?c ?label ?type WHERE { ?p dcterms:identifier ?pid ; kg:proposes ?c .
-        ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) } ORDER BY ?label""",
+            "paper-proposed",
             pid=pid,
         )
     ]
     from kg.store import similar_papers
 
-    urls = [x["u"] for x in _q(store, "SELECT ?pid ?u WHERE { ?p dcterms:identifier ?pid ; schema:url ?u }", pid=pid)]
+    urls = [x["u"] for x in _q(store, "paper-urls", pid=pid)]
     return PaperPage(
         pid,
         title,
@@ -365,16 +335,14 @@ def overview_graph(store: ox.Store, store_dir: Path | None = None) -> dict[str, 
         _cid(r["c"]): {"label": r["label"], "type": TYPES.get(r["type"], ""), "papers": int(r["n"])}
         for r in _q(
             store,
-            """SELECT ?c ?label ?type ?n WHERE { ?c a ?type ; skos:prefLabel ?label ;
-                    kg:paperCount ?n . FILTER(?type != skos:Concept && ?n >= 2) }""",
+            "overview-concepts",
         )
     }
     members: dict[str, list[str]] = defaultdict(list)
     names: dict[str, str] = {}
     for r in _q(
         store,
-        """SELECT ?t ?l ?c WHERE { ?t a skos:Collection ; skos:prefLabel ?l ; skos:member ?c }
-                          ORDER BY ?t ?c""",
+        "overview-topics",
     ):
         tid = unquote(r["t"].rsplit("/topic/", 1)[-1])
         names[tid] = r["l"]
@@ -390,9 +358,7 @@ def overview_graph(store: ox.Store, store_dir: Path | None = None) -> dict[str, 
         (_cid(p["a"]), _cid(p["b"]), int(p["n"]))
         for p in _q(
             store,
-            """SELECT ?a ?b (COUNT(DISTINCT ?p) AS ?n) WHERE {
-        ?t skos:member ?a . ?p kg:mentions ?a , ?b . ?u skos:member ?b . FILTER(STR(?a) < STR(?b)) }
-      GROUP BY ?a ?b HAVING (COUNT(DISTINCT ?p) >= 2)""",
+            "overview-pairs",
         )
     ]
     return overview_layout(concepts, pairs, topics)
@@ -414,15 +380,14 @@ def topic_page(store: ox.Store, tid: str, max_papers: int = 60) -> TopicPage | N
     from kg.rdf import mint
 
     node = ox.NamedNode(str(mint("topic", tid)))
-    rows = _q(store, "SELECT ?t ?l WHERE { ?t a skos:Collection ; skos:prefLabel ?l }", t=node)
+    rows = _q(store, "topic", t=node)
     if not rows:
         return None
     page = TopicPage(tid, rows[0]["l"], 0)
     by_type: dict[str, list[dict[str, str]]] = defaultdict(list)
     for r in _q(
         store,
-        """SELECT ?t ?c ?label ?type ?n WHERE { ?t skos:member ?c . ?c skos:prefLabel ?label ; a ?type ;
-            kg:paperCount ?n . FILTER(?type != skos:Concept) } ORDER BY DESC(?n) ?label""",
+        "topic-members",
         t=node,
     ):
         by_type[TYPES.get(r["type"], "")].append({"id": _cid(r["c"]), "label": r["label"], "papers": r["n"]})
@@ -430,21 +395,13 @@ def topic_page(store: ox.Store, tid: str, max_papers: int = 60) -> TopicPage | N
     page.members = {t: by_type[t] for t in LABELS if by_type.get(t)}
     page.papers = [
         {"id": r["pid"], "title": r["title"], "members": r["k"]}
-        for r in _q(
-            store,
-            f"""SELECT ?t ?pid ?title (COUNT(DISTINCT ?c) AS ?k) WHERE {{ ?t skos:member ?c . ?p kg:mentions ?c ;
-            dcterms:identifier ?pid ; dcterms:title ?title }} GROUP BY ?t ?pid ?title ORDER BY DESC(?k) ?title
-            LIMIT {int(max_papers)}""",
-            t=node,
-        )
+        for r in _q(store, "topic-papers", {"limit": max_papers}, t=node)
     ]
     page.neighbours = [
         {"id": unquote(r["o"].rsplit("/topic/", 1)[-1]), "label": r["l"], "papers": r["n"]}
         for r in _q(
             store,
-            """SELECT ?t ?o ?l (COUNT(DISTINCT ?p) AS ?n) WHERE { ?t skos:member ?c . ?p kg:mentions ?c .
-            ?p kg:mentions ?d . ?o skos:member ?d ; skos:prefLabel ?l . FILTER(?o != ?t) }
-          GROUP BY ?t ?o ?l ORDER BY DESC(?n) ?l LIMIT 12""",
+            "topic-neighbours",
             t=node,
         )
     ]
@@ -486,7 +443,7 @@ def concept_timeline(store: ox.Store, cid: str, max_bins: int = 36) -> Timeline:
     papers' dates; papers without a year and month are counted as undated."""
     rows = _q(
         store,
-        """SELECT ?c ?p ?date WHERE { ?p kg:mentions ?c . OPTIONAL { ?p dcterms:date ?date } }""",
+        "concept-papers-dated",
         c=_concept_node(cid),
     )
     months: dict[str, int | None] = {}
@@ -561,8 +518,7 @@ def _papers_by_month(store: ox.Store) -> tuple[dict[str, dict[str, Any]], dict[s
     """(concept id -> label, type, months of its dated papers), paper -> month, for every dated paper."""
     rows = _q(
         store,
-        """SELECT ?p ?date ?c ?label ?type WHERE { ?p dcterms:date ?date ; kg:mentions ?c .
-        ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""",
+        "papers-by-month",
     )
     concepts: dict[str, dict[str, Any]] = {}
     paper_month: dict[str, int] = {}
@@ -644,28 +600,24 @@ def matrix(
     row_type, col_type = _KINDS.get(rows, "METHOD"), _KINDS.get(cols, "DATASET")
     if topic:
         node = ox.NamedNode(str(mint("topic", topic)))
-        named = _q(store, "SELECT ?t ?l WHERE { ?t a skos:Collection ; skos:prefLabel ?l }", t=node)
+        named = _q(store, "topic", t=node)
         if not named:
             return None
         scope = {"kind": "topic", "id": topic, "label": named[0]["l"]}
         paper_rows = _q(
             store,
-            """SELECT ?t ?p ?c ?label ?type WHERE { ?t skos:member ?m . ?p kg:mentions ?m .
-            ?p kg:mentions ?c . ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""",
+            "matrix-topic-papers",
             t=node,
         )
     else:
         node = _concept_node(task)
-        named = _q(
-            store, "SELECT ?c ?l ?type WHERE { ?c skos:prefLabel ?l ; a ?type . FILTER(?type != skos:Concept) }", c=node
-        )
+        named = _q(store, "concept-type", c=node)
         if not named:
             return None
         scope = {"kind": "concept", "id": task, "label": named[0]["l"]}
         paper_rows = _q(
             store,
-            """SELECT ?t ?p ?c ?label ?type WHERE { ?p kg:mentions ?t , ?c .
-            ?c skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }""",
+            "matrix-concept-papers",
             t=node,
         )
     mentions: dict[str, set[str]] = defaultdict(set)  # concept -> papers
@@ -702,8 +654,7 @@ def papers_with(store: ox.Store, cids: list[str], limit: int = 200) -> list[dict
     for cid in cids[:4]:
         rows = _q(
             store,
-            """SELECT ?c ?pid ?title ?date WHERE { ?p kg:mentions ?c ; dcterms:identifier ?pid ;
-            dcterms:title ?title . OPTIONAL { ?p dcterms:date ?date } }""",
+            "papers-of-concept",
             c=_concept_node(cid),
         )
         sets.append({r["pid"]: {"id": r["pid"], "title": r["title"], "date": r["date"]} for r in rows})
@@ -712,7 +663,7 @@ def papers_with(store: ox.Store, cids: list[str], limit: int = 200) -> list[dict
 
 
 def concept_label(store: ox.Store, cid: str) -> str:
-    rows = _q(store, "SELECT ?c ?l WHERE { ?c skos:prefLabel ?l } LIMIT 1", c=_concept_node(cid))
+    rows = _q(store, "concept-label", c=_concept_node(cid))
     return rows[0]["l"] if rows else ""
 
 
@@ -722,8 +673,7 @@ def neighbour_graph(store: ox.Store, cid: str, min_papers: int = 1, limit: int =
     node = _concept_node(cid)
     head = _q(
         store,
-        """SELECT ?c ?label ?type ?n WHERE { ?c skos:prefLabel ?label ; kg:paperCount ?n ; a ?type .
-        FILTER(?type != skos:Concept) } LIMIT 1""",
+        "concept-head",
         c=node,
     )
     if not head:
@@ -741,15 +691,7 @@ def neighbour_graph(store: ox.Store, cid: str, min_papers: int = 1, limit: int =
         }
     ]
     edges = []
-    rows = _q(
-        store,
-        f"""SELECT ?c ?o ?label ?type (COUNT(DISTINCT ?p) AS ?shared) WHERE {{
-            ?p kg:mentions ?c ; kg:mentions ?o . FILTER(?o != ?c)
-            ?o skos:prefLabel ?label ; a ?type . FILTER(?type != skos:Concept) }}
-          GROUP BY ?c ?o ?label ?type HAVING (COUNT(DISTINCT ?p) >= {int(min_papers)})
-          ORDER BY DESC(?shared) ?label LIMIT {int(limit)}""",
-        c=node,
-    )
+    rows = _q(store, "concept-neighbours", {"min_papers": min_papers, "limit": limit}, c=node)
     for r in rows:
         shared = int(r["shared"])
         t = TYPES.get(r["type"], "")
