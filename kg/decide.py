@@ -23,7 +23,7 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -589,12 +589,25 @@ def decide(
 
 def corpus_types(decisions: Sequence[Decision]) -> dict[str, str]:
     """Each kept concept's type over the whole corpus: the type its kept papers' probabilities favour."""
-    votes: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(LABELS, 0.0))
+    return types_of(add_type_votes({}, decisions))
+
+
+def add_type_votes(votes: dict[str, list[float]], decisions: Sequence[Decision]) -> dict[str, list[float]]:
+    """Add the kept ``decisions``' type probabilities to ``votes`` (concept -> a sum per label, in
+    :data:`LABELS` order): the corpus-wide type vote gathered chunk by chunk, in bounded memory."""
     for d in decisions:
         if d.kept:
-            for t in LABELS:
-                votes[d.concept][t] += d.probabilities.get(t, 0.0)
-    return {cid: max(LABELS, key=lambda t: (v[t], -LABELS.index(t))) for cid, v in sorted(votes.items())}
+            v = votes.get(d.concept)
+            if v is None:
+                v = votes[d.concept] = [0.0] * len(LABELS)
+            for i, t in enumerate(LABELS):
+                v[i] += d.probabilities.get(t, 0.0)
+    return votes
+
+
+def types_of(votes: dict[str, list[float]]) -> dict[str, str]:
+    """The type each concept's summed votes (:func:`add_type_votes`) favour."""
+    return {cid: LABELS[max(range(len(LABELS)), key=lambda i: (v[i], -i))] for cid, v in sorted(votes.items())}
 
 
 def select_mentions(decisions: Sequence[Decision], mentions: Sequence[Mention]) -> list[Mention]:
@@ -642,8 +655,13 @@ def apply_decisions(
     decisions: Sequence[Decision],
 ) -> tuple[dict[str, Concept], list[Mention]]:
     """Keep the mentions of kept candidates (overlaps resolved), retype concepts, drop concepts left in no paper."""
-    out_mentions = select_mentions(decisions, mentions)
-    types = corpus_types(decisions)
+    return retype_concepts(concepts, select_mentions(decisions, mentions), corpus_types(decisions))
+
+
+def retype_concepts(
+    concepts: dict[str, Concept], out_mentions: list[Mention], types: dict[str, str]
+) -> tuple[dict[str, Concept], list[Mention]]:
+    """The concepts of the kept mentions ``out_mentions``, with their corpus ``types``; the rest dropped."""
     papers: dict[str, set[str]] = defaultdict(set)
     counts: dict[str, int] = defaultdict(int)
     forms: dict[str, dict[str, int]] = defaultdict(dict)
@@ -687,15 +705,46 @@ def decide_concepts(
     for m in mentions:
         by_paper[m.paper_id].append(m)
     decisions: list[Decision] = []
+    kept_concepts, kept_mentions = decide_in_chunks(
+        papers, abbreviations, concepts, by_paper, decisions.extend, model, threshold, keep_features, chunk
+    )
+    return kept_concepts, kept_mentions, decisions
+
+
+def decide_in_chunks(
+    papers: Sequence[Paper],
+    abbreviations: dict[str, list[tuple[str, str]]],
+    concepts: dict[str, Concept],
+    by_paper: dict[str, list[Mention]],
+    sink: Callable[[list[Decision]], object],
+    model: DecisionModel | None = None,
+    threshold: float | None = None,
+    keep_features: bool = False,
+    chunk: int = 250,
+) -> tuple[dict[str, Concept], list[Mention]]:
+    """:func:`decide_concepts` in memory bounded by a chunk: (kept concepts, kept mentions).
+
+    ``by_paper`` (paper id -> its normalised mentions, in offset order; ids unique) is consumed
+    ``chunk`` papers at a time: a chunk's mentions are decided, their overlaps resolved
+    (:func:`select_mentions` works paper by paper) and its decisions handed to ``sink`` (e.g.
+    written out), so neither the dropped mentions nor the decisions stay in memory; the
+    corpus-wide type vote is gathered as one row of sums per concept (:func:`add_type_votes`).
+    The result equals :func:`apply_decisions` over all decisions at once.
+    """
+    votes: dict[str, list[float]] = {}
+    kept: list[Mention] = []
     for start in range(0, len(papers), chunk):
         part = papers[start : start + chunk]
-        ms = [m for p in part for m in by_paper.get(p.id, ())]
-        for d in decide(candidates(part, abbreviations, concepts, ms, n_input_papers=len(papers)), model, threshold):
-            if not keep_features:
+        ms = [m for p in part for m in by_paper.pop(p.id, ())]
+        made = decide(candidates(part, abbreviations, concepts, ms, n_input_papers=len(papers)), model, threshold)
+        if not keep_features:
+            for d in made:
                 d.features = {}
-            decisions.append(d)
-    kept_concepts, kept_mentions = apply_decisions(concepts, mentions, decisions)
-    return kept_concepts, kept_mentions, decisions
+        kept.extend(select_mentions(made, ms))
+        add_type_votes(votes, made)
+        sink(made)
+    kept.sort(key=lambda m: (m.paper_id, m.start, m.end))  # the normalised mentions' order
+    return retype_concepts(concepts, kept, types_of(votes))
 
 
 def explain_paper(out: Path, paper: str) -> tuple[str, list[dict[str, Any]]]:
