@@ -21,9 +21,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from kg.extract.candidates import CANDIDATE_PRODUCERS
-from kg.extract.pipeline import Extraction
 from kg.extract.resources import RuleResources, load_resources
-from kg.records import LABELS, Concept, Mention
+from kg.records import LABELS, Concept, Extraction, Mention
 
 __all__ = ["concept_key", "acronym_key", "is_acronym", "slug", "concept_id", "normalise"]
 

