@@ -5,7 +5,8 @@ and reports:
 
 - links by rule, and the time to induce them;
 - **gain**: the share of single-paper concepts that get a broader concept seen in >= 2 papers
-  (directly, and through any ancestor);
+  (directly, and through any ancestor; and directly through the corpus's own concepts only, not
+  the general concepts the hierarchy names);
 - a sample of links (``--sample N`` with ``--seed``) printed for judging by hand; with
   ``--judged FILE`` (lines ending ``=> correct (why)`` or ``=> incorrect (why)``) the sample's precision.
 
@@ -76,6 +77,9 @@ def main() -> int:
     t = time.perf_counter()
     links = induce_hierarchy(concepts, mentions, papers)
     seconds = time.perf_counter() - t
+    general = links.general  # the concepts the hierarchy named (heads shared across papers)
+    corpus_ids = set(concepts)
+    concepts = {**concepts, **general}
     by_rule: dict[str, int] = defaultdict(int)
     parents: dict[str, list[str]] = defaultdict(list)
     for ln in links:
@@ -92,9 +96,13 @@ def main() -> int:
                 stack.extend(parents.get(p, ()))
         return seen
 
-    single = [c for c in concepts.values() if c.paper_count == 1]
+    single = [c for c in concepts.values() if c.paper_count == 1 and c.id in corpus_ids]
     direct = sum(any(concepts[p].paper_count >= 2 for p in parents.get(c.id, ())) for c in single)
     transitive = sum(any(concepts[p].paper_count >= 2 for p in ancestors(c.id)) for c in single)
+    # the same through the corpus's own concepts only (no general concept as the broader one)
+    direct_corpus = sum(
+        any(concepts[p].paper_count >= 2 and p in corpus_ids for p in parents.get(c.id, ())) for c in single
+    )
     rng = random.Random(args.seed)
     sample = rng.sample(links, min(args.sample, len(links)))
     result: dict[str, object] = {
@@ -107,6 +115,9 @@ def main() -> int:
         "single_paper_concepts": len(single),
         "gain_direct": round(direct / max(1, len(single)), 4),
         "gain_transitive": round(transitive / max(1, len(single)), 4),
+        "gain_direct_corpus_concepts_only": round(direct_corpus / max(1, len(single)), 4),
+        "general_concepts": len(general),
+        "links_to_general": sum(ln.parent in general for ln in links),
         "concepts_with_broader": len(parents),
         "machine": machine(),
     }

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from kg.normalise import acronym_key, concept_key, is_acronym, slug, variant_key
 from kg.records import Concept, Mention, Paper
 
-__all__ = ["BroaderLink", "induce_hierarchy", "RULES", "GENERIC_HEADS"]
+__all__ = ["BroaderLink", "Hierarchy", "induce_hierarchy", "RULES", "GENERIC_HEADS"]
 
 #: the rules, in the order their links win when two would close a cycle
 RULES = ("family", "head", "acronym", "hearst")
@@ -113,6 +113,9 @@ GENERIC_HEADS = frozenset(
         "condition",
         "version",
         "variant",
+        "methodology",
+        "solution",
+        "metric",
     ]
 )
 
@@ -157,6 +160,7 @@ _PREPOSITIONS = frozenset(
         "without",
         "vs",
         "versus",
+        "per",
     ]
 )
 
@@ -201,6 +205,8 @@ _FLAVOURS = frozenset(
     ]
 )
 _VERSION_TOKEN = re.compile(r"^([a-z][a-z+]*?)[ .]?v?(\d+(?:\.\d+)*)([a-z]?)$")  # "qwen2.5", "gpt4o", "v2"
+_LETTER_VERSION = re.compile(r"^[a-z]\d+$")  # "EfficientNet-B4", "ResNet v2"
+_ZERO_MINOR = re.compile(r"(\d)(?:\.0)+(?![\d.])")
 _DOTTED = re.compile(r"^(\d+)\.\d+(?:\.\d+)*$")
 _DIGITS_LETTER = re.compile(r"^(\d+)[a-z]$")  # "4o", "4v"
 _HAS_DIGIT = re.compile(r"\d")
@@ -248,16 +254,33 @@ def _compact(key: str) -> str:
     return key.replace(" ", "")
 
 
+def _unit_starts(label: str, key: str) -> frozenset[int]:
+    """Word indices of ``key`` where a unit of ``label`` starts: a hyphenated compound is one unit
+    ("test-time scaling" has units at 0 and 2, never at 1: "time scaling" is no head of it)."""
+    words = key.split()
+    starts, i = [], 0
+    for token in label.split():
+        n = len(concept_key(token).split())
+        if n:
+            starts.append(i)
+            i += n
+    return frozenset(starts) if i == len(words) else frozenset(range(len(words)))
+
+
 class _Index:
     def __init__(self, concepts: dict[str, Concept]) -> None:
-        self.concepts = concepts
+        self.concepts = dict(concepts)
+        self.general: dict[str, Concept] = {}  # concepts the hierarchy names (heads shared across papers)
+        self.heads: dict[str, int] = {}  # a general concept -> how many concepts share it as their head
         self.key: dict[str, str] = {}  # concept id -> key
+        self.units: dict[str, frozenset[int]] = {}  # concept id -> word indices where a unit of its label starts
         self.by_key: dict[str, str] = {}  # key -> concept id
         self.by_compact: dict[str, str] = {}  # key without spaces -> concept id (most papers)
         self.by_variant: dict[str, str] = {}  # variant_key -> concept id (most papers)
         for cid in sorted(concepts):
             k = _key_of(concepts[cid])
             self.key[cid] = k
+            self.units[cid] = _unit_starts(concepts[cid].label, k)
             self.by_key.setdefault(k, cid)
         for cid in sorted(concepts, key=lambda c: (-concepts[c].paper_count, c)):
             self.by_compact.setdefault(_compact(self.key[cid]), cid)
@@ -276,6 +299,13 @@ class _Index:
             ranked = sorted(cands.items(), key=lambda kv: (-kv[1], kv[0]))
             if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
                 self.acronym[ak] = ranked[0][0]
+
+    def add_general(self, c: Concept, key: str) -> None:
+        self.concepts[c.id] = self.general[c.id] = c
+        self.key[c.id] = key
+        self.units[c.id] = _unit_starts(c.label, key)
+        self.by_key[key] = c.id
+        self.by_variant.setdefault(variant_key(key), c.id)
 
     def parent_ok(self, child: str, parent: str | None) -> bool:
         if parent is None or parent == child:
@@ -298,29 +328,115 @@ def _initials(modifier: Sequence[str], suffix: str) -> bool:
     return " " not in suffix and len(suffix) >= 2 and "".join(w[0] for w in modifier).endswith(suffix)
 
 
-def _nearest_suffix(idx: _Index, cid: str, words: Sequence[str], first: int) -> str | None:
-    """The concept whose key is the longest suffix of ``words`` starting at ``first`` or later."""
+def _suffix_starts(words: Sequence[str], first: int) -> Iterable[int]:
+    """Where a head (a suffix of ``words``) may start, longest first: not at or after a preposition."""
     for i in range(first, _head_start(words) + 1):
-        if i > 0 and words[i - 1] in _PREPOSITIONS:
-            continue
-        if words[i] in _PREPOSITIONS:
-            continue
+        if not (i > 0 and words[i - 1] in _PREPOSITIONS) and words[i] not in _PREPOSITIONS:
+            yield i
+
+
+def _nearest_suffix(
+    idx: _Index, cid: str, words: Sequence[str], first: int, units: frozenset[int] = frozenset()
+) -> str | None:
+    """The concept whose key is the longest suffix of ``words`` starting at ``first`` or later
+    (a general concept only where a unit of the name starts: ``units``)."""
+    for i in _suffix_starts(words, first):
         suffix = " ".join(words[i:])
         p = idx.by_key.get(suffix) or idx.by_variant.get(variant_key(suffix))
+        if p in idx.general and i not in units:
+            continue
         if idx.parent_ok(cid, p) and not _initials(words[:i], suffix):
             return p
     return None
+
+
+_HEAD_WORD = re.compile(r"^[a-z]{3,}$")
+_NAME_WORD = re.compile(r"\d|[A-Z].*[A-Z]")  # a digit or two capitals: a name's or an acronym's word
+
+
+def _can_head(words: Sequence[str]) -> bool:
+    """Whether ``words`` can name a general concept: common words, the last a word of 3+ letters."""
+    return (
+        bool(_HEAD_WORD.match(words[-1]))
+        and all(w.isalpha() for w in words)
+        and " ".join(words) not in GENERIC_HEADS
+        and words[0] not in _USE_TAILS
+        and not (len(words) == 1 and words[0] in _FLAVOURS)  # "HumanEval Pro": a version, no kind of "pro"
+        and not (len(words) > 1 and words[0] in GENERIC_HEADS)  # "time algorithm": a modifier's fragment
+    )
+
+
+def _surface_from(label: str, words: Sequence[str], start: int) -> str | None:
+    """The words of ``label`` from its unit that starts at key word ``start`` (None if none does)."""
+    tokens, i = label.split(), 0
+    for j, token in enumerate(tokens):
+        if i == start:
+            return " ".join(tokens[j:]).strip(".,;:()[]")
+        i += len(concept_key(token).split())
+    return None
+
+
+def _induce_general(idx: _Index) -> None:
+    """Name general concepts: a head that several concepts share but the corpus has no concept for.
+
+    A suffix of a concept's name at a unit boundary ("image segmentation" in "medical image
+    segmentation"; "segmentation") becomes a general concept when concepts of at least two papers
+    share it (of one type), no nearer concept of the corpus stands between, it is made of common
+    words (a name's or an acronym's tail is the family or acronym rule's) and is not a generic head.
+    Its papers and mentions are those of the concepts it heads: where it is seen.
+    """
+    groups: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # variant key -> (child, key, surface)
+    for cid in sorted(idx.concepts):
+        c = idx.concepts[cid]
+        words = idx.key[cid].split()
+        if len(words) < 2 or re.search(r"[\w+#]/\w", c.label):
+            continue
+        for i in _suffix_starts(words, 1):
+            suffix = " ".join(words[i:])
+            if suffix in idx.by_key or variant_key(suffix) in idx.by_variant:
+                break  # a concept of the corpus is nearer: the head rule links there
+            if i not in idx.units[cid] or not _can_head(words[i:]) or _initials(words[:i], suffix):
+                continue
+            surface = _surface_from(c.label, words, i)
+            if surface and not _NAME_WORD.search(surface):
+                groups[variant_key(suffix)].append((cid, suffix, surface))
+    for vk in sorted(groups):
+        members = groups[vk]
+        types = Counter(idx.concepts[cid].type for cid, _, _ in members)
+        ctype = min(types, key=lambda t: (-types[t], t))
+        kids = [m for m in members if _compatible(idx.concepts[m[0]].type, ctype)]
+        papers: set[str] = set().union(*(idx.concepts[cid].papers for cid, _, _ in kids))
+        if len(kids) < 2 or len(papers) < 2:
+            continue
+        keys = Counter(k for _, k, _ in kids)
+        key = min(keys, key=lambda k: (-keys[k], k))
+        surfaces = Counter(sfc.lower() for _, _, sfc in kids)
+        label = min(surfaces, key=lambda x: (-surfaces[x], x))
+        gid = slug(key)
+        if not gid or gid in idx.concepts:
+            continue
+        mentions = sum(idx.concepts[cid].mention_count for cid, _, _ in kids)
+        idx.add_general(Concept(gid, label, ctype, {label: mentions}, papers, mentions), key)
+        idx.heads[gid] = len(kids)
+
+
+def _general_note(idx: _Index, cid: str) -> str:
+    if cid not in idx.general:
+        return ""
+    return f" (a general concept: the head of {idx.heads[cid]} concepts in {idx.general[cid].paper_count} papers)"
 
 
 def _name_links(idx: _Index, cid: str) -> list[BroaderLink]:
     key = idx.key[cid]
     words = key.split()
     out: list[BroaderLink] = []
-    if re.search(r"\w/\w", idx.concepts[cid].label):  # "greedy/beam search": alternatives, no single head
+    if re.search(r"[\w+#]/\w", idx.concepts[cid].label):  # "greedy/beam search": alternatives, no single head
         return out
-    head = _nearest_suffix(idx, cid, words, 1) if len(words) > 1 else None
+    head = _nearest_suffix(idx, cid, words, 1, idx.units[cid]) if len(words) > 1 else None
+    if head is not None and idx.key[head] in _FLAVOURS and _is_name(idx.concepts[cid]):
+        head = None  # "GPT-4 Turbo": a version of GPT-4 (the family rule), not a kind of "Turbo"
     if head is not None:
-        out.append(BroaderLink(cid, head, "head", f"head: {idx.concepts[head].label}"))
+        out.append(BroaderLink(cid, head, "head", f"head: {idx.concepts[head].label}{_general_note(idx, head)}"))
     prep = next((i for i, w in enumerate(words) if i > 0 and w in _PREPOSITIONS), None)
     if head is None and prep is not None and words[prep] not in _NOT_HEAD_PREPOSITIONS:
         # "sparse attention for long contexts": the head is before the preposition
@@ -340,6 +456,8 @@ def _name_links(idx: _Index, cid: str) -> list[BroaderLink]:
     # an acronym heading the name, read as its long form
     ak = core[-1] if core else ""
     long_cid = idx.acronym.get(ak)
+    if long_cid is not None and core[:-1] and " ".join(core[:-1]).endswith(idx.key[long_cid]):
+        long_cid = None  # "natural language processing (NLP)": the long form and its acronym, one concept
     if long_cid is not None and long_cid != cid and not (len(core) == 1 and not tail):
         expanded = [*core[:-1], *idx.key[long_cid].split()]
         p = _nearest_suffix(idx, cid, expanded, 0)
@@ -373,7 +491,7 @@ def _reductions(key: str) -> Iterable[str]:
             words = words[:-1]
         elif len(words) > 1 and (m := _DIGITS_LETTER.match(last)) or len(words) > 1 and (m := _DOTTED.match(last)):
             words = [*words[:-1], m.group(1)]
-        elif len(words) > 1 and last.isdigit():
+        elif len(words) > 1 and (last.isdigit() or _LETTER_VERSION.match(last)):
             words = words[:-1]
         elif (m := _VERSION_TOKEN.match(last)) and len(m.group(1)) >= 2 and (m.group(2) or m.group(3)):
             name, ver, letter = m.groups()
@@ -398,9 +516,12 @@ def _family_link(idx: _Index, cid: str) -> BroaderLink | None:
     c = idx.concepts[cid]
     if not _is_name(c):
         return None
+    same = _compact(_ZERO_MINOR.sub(r"\1", idx.key[cid]))  # "GPT-4.0" is GPT-4 itself, no version of it
     for reduced in _reductions(idx.key[cid]):
         if not re.search(r"[a-z]", reduced):
             return None
+        if _compact(reduced) == same:
+            continue
         p = idx.by_compact.get(_compact(reduced))
         if p is not None and p != cid and _compatible(c.type, idx.concepts[p].type) and _is_name_or_word(idx, p):
             return BroaderLink(
@@ -507,19 +628,37 @@ def _hearst(idx: _Index, mentions: Sequence[Mention], papers: Sequence[Paper]) -
 
 
 # ------------------------------------------------------------------------------- the whole
+class Hierarchy(list[BroaderLink]):
+    """The links (a list, sorted) and ``general``: the concepts the hierarchy named, by id.
+
+    A general concept is a head several concepts of the corpus share ("segmentation" above
+    "semantic segmentation" and "medical image segmentation") with no concept of its own; its
+    papers and mentions are those of the concepts it heads. Links may name it as parent or child.
+    """
+
+    def __init__(self, links: Iterable[BroaderLink] = (), general: dict[str, Concept] | None = None) -> None:
+        super().__init__(links)
+        self.general: dict[str, Concept] = general or {}
+
+
 def induce_hierarchy(
     concepts: dict[str, Concept],
     mentions: Sequence[Mention] = (),
     papers: Sequence[Paper] = (),
-) -> list[BroaderLink]:
+    *,
+    general: bool = True,
+) -> Hierarchy:
     """Broader links between ``concepts`` from their names and, given mentions and papers, their sentences.
 
     Returns the links sorted by (child, parent, rule); at most one link per (child, parent) pair
-    (the first rule of :data:`RULES` that gives it), none closing a cycle.
+    (the first rule of :data:`RULES` that gives it), none closing a cycle. With ``general``, heads
+    that concepts of two or more papers share become concepts of their own (``Hierarchy.general``).
     """
     idx = _Index(concepts)
+    if general:
+        _induce_general(idx)
     cands: list[BroaderLink] = []
-    for cid in sorted(concepts):
+    for cid in sorted(idx.concepts):
         fam = _family_link(idx, cid)
         if fam is not None:
             cands.append(fam)
@@ -549,4 +688,14 @@ def induce_hierarchy(
             continue
         kept[pair] = ln
         parents[ln.child].append(ln.parent)
-    return sorted(kept.values())
+    # a general concept that ended up heading nothing goes, with its own links (and so on up)
+    links = set(kept.values())
+    while True:
+        heading = {ln.parent for ln in links}
+        idle = {g for g in idx.general if g not in heading}
+        gone = {ln for ln in links if ln.child in idle}
+        if not gone:
+            break
+        links -= gone
+    used = {ln.parent for ln in links} | {ln.child for ln in links}
+    return Hierarchy(sorted(links), {g: c for g, c in sorted(idx.general.items()) if g in used})

@@ -177,21 +177,7 @@ def triples(
     if any(m.producer == "unknown" or not m.producer for m in mentions):
         yield mint("extractor", "unknown"), RDF.type, KG.Extractor
     for c in concepts.values():
-        ci = concept_iri(c.id)
-        yield ci, RDF.type, SKOS.Concept
-        yield ci, RDF.type, TYPE_CLASS[c.type]
-        yield ci, SKOS.inScheme, SCHEME
-        yield ci, SKOS.prefLabel, Literal(c.label)
-        for alias in c.aliases:
-            if alias != c.label:
-                yield ci, SKOS.altLabel, Literal(alias)
-        # lower-cased label and aliases: the lookup keys queries match a user's text against
-        for key in sorted({c.label.lower(), *(a.lower() for a in c.aliases)}):
-            yield ci, SKOS.hiddenLabel, Literal(key)
-        yield ci, KG.paperCount, Literal(c.paper_count)
-        yield ci, KG.mentionCount, Literal(c.mention_count)
-        if c.ambiguous:
-            yield ci, KG.ambiguous, Literal(True)
+        yield from _concept_triples(c)
     for sim in similarities:
         a, b = paper_iri(sim.a), paper_iri(sim.b)
         si = mint("similarity", sim.a, sim.b)
@@ -229,10 +215,36 @@ def triples(
             yield ti, SKOS.member, concept_iri(cid)
 
 
-def hierarchy_triples(links: Iterable[BroaderLink]) -> Iterator[tuple[URIRef, URIRef, Literal | URIRef]]:
+def _concept_triples(c: Concept) -> Iterator[tuple[URIRef, URIRef, Literal | URIRef]]:
+    ci = concept_iri(c.id)
+    yield ci, RDF.type, SKOS.Concept
+    yield ci, RDF.type, TYPE_CLASS[c.type]
+    yield ci, SKOS.inScheme, SCHEME
+    yield ci, SKOS.prefLabel, Literal(c.label)
+    for alias in c.aliases:
+        if alias != c.label:
+            yield ci, SKOS.altLabel, Literal(alias)
+    # lower-cased label and aliases: the lookup keys queries match a user's text against
+    for key in sorted({c.label.lower(), *(a.lower() for a in c.aliases)}):
+        yield ci, SKOS.hiddenLabel, Literal(key)
+    yield ci, KG.paperCount, Literal(c.paper_count)
+    yield ci, KG.mentionCount, Literal(c.mention_count)
+    if c.ambiguous:
+        yield ci, KG.ambiguous, Literal(True)
+
+
+def hierarchy_triples(
+    links: Iterable[BroaderLink], general: dict[str, Concept] | None = None
+) -> Iterator[tuple[URIRef, URIRef, Literal | URIRef]]:
     """Broader and narrower concepts (:mod:`kg.hierarchy`): ``skos:broader``/``skos:narrower`` between
     the concepts, and a ``kg:BroaderLink`` per link with its rule and evidence (paper and sentence
-    for a sentence's)."""
+    for a sentence's); the ``general`` concepts the hierarchy named are concepts like the others
+    (their counts: the papers and mentions of the concepts they head; by default a
+    :class:`kg.hierarchy.Hierarchy`'s own)."""
+    if general is None:
+        general = getattr(links, "general", None)
+    for c in (general or {}).values():
+        yield from _concept_triples(c)
     for ln in links:
         child, parent = concept_iri(ln.child), concept_iri(ln.parent)
         yield child, SKOS.broader, parent
