@@ -49,7 +49,31 @@ ACCURATE_RULES: list[str] | None = ["kg_abbreviations", "kg_cues", "kg_gazetteer
 
 
 def extractor_version(model: str | Path | None = "default") -> str:
-    """A name for what ``build_pipeline(model)`` extracts with: it keys cached extractions."""
+    """A name for what ``build_pipeline(model)`` extracts with: it keys cached extractions.
+
+    The preset's name and :data:`RULES_VERSION`, then :func:`kg.extract.fingerprint.extraction_fingerprint`
+    of the rule resources, the recogniser's files and the pipeline's configuration (no version to bump
+    when a resource or a model changes)."""
+    from kg.extract.fingerprint import extraction_fingerprint
+
+    named = _named_version(model)
+    models = {
+        "none": [],
+        "default": [default_model_path()],
+        "accurate": [default_model_path(), Path(__file__).resolve().parent.parent / "models" / "encoder"],
+    }
+    dirs = [d for d in models.get(str(model), [model]) if d is not None] if model is not None else []
+    config = {
+        "version": named,
+        "rules": (COMBINED_RULES, ACCURATE_RULES),
+        "confidence": (ACCURATE_MIN_CONFIDENCE, ACCURATE_AGREED_MIN_CONFIDENCE, ENCODER_MIN_CONFIDENCE),
+        "spacy": spacy.__version__,
+        "base": (BASE_MODEL, spacy.util.get_package_version(BASE_MODEL)),
+    }
+    return f"{named}+{extraction_fingerprint(dirs, config)}"
+
+
+def _named_version(model: str | Path | None) -> str:
     if model is None or model == "none":
         return RULES_VERSION
     if model == "default":
