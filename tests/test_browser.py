@@ -212,6 +212,18 @@ def test_browser_overview_map_reads_and_clicks_through(site, page):
     assert over == 0, over
     data = page.evaluate("window.kgOverview.data")
     assert data["topics"] and data["nodes"]
+    # every label whole inside the canvas, none on another topic's disc
+    size = page.evaluate(
+        "[document.querySelector('#overview canvas').clientWidth, document.querySelector('#overview canvas').clientHeight]"
+    )
+    assert all(a["x0"] >= 0 and a["y0"] >= 0 and a["x1"] <= size[0] and a["y1"] <= size[1] for a in labels)
+    discs = [page.evaluate(f"window.kgOverview.topicScreen({i})") for i in range(len(data["topics"]))]
+    for a in labels:
+        own = a["index"] if a["kind"] == "topic" else data["nodes"][a["index"]]["topic"]
+        for k, c in enumerate(discs):
+            qx, qy = max(a["x0"], min(c["x"], a["x1"])), max(a["y0"], min(c["y"], a["y1"]))
+            assert k == own or ((qx - c["x"]) ** 2 + (qy - c["y"]) ** 2) ** 0.5 >= c["r"] - 0.5, (a, k)
+    assert sum(a["kind"] == "topic" for a in labels) == len(data["topics"])  # every topic named
     assert {n["type"] for n in data["nodes"]} <= {"METHOD", "TASK", "DATASET", "METRIC"}
     box = page.locator("#overview canvas").bounding_box()
     # a topic: the first click zooms into it and lists it, the second opens its page

@@ -1,13 +1,13 @@
 // The overview map: topics as regions, their concepts inside, laid out at build time (no physics).
 // One script for the explorer's /overview (data from data-src) and the offline graph.html (data
 // inlined as JSON). Labels are placed greedily, most important first, and only where they overlap
-// no label already placed: the first view shows the few that fit, zooming shows more. All text is
-// drawn on the canvas or set as textContent, never parsed as HTML.
+// no label already placed, stay whole inside the canvas and off the other topics' discs: the first
+// view shows the few that fit, zooming shows more. All text is drawn on the canvas or set as
+// textContent, never parsed as HTML.
 (function () {
   "use strict";
   const COLOURS = { METHOD: "#4e79a7", TASK: "#f28e2b", DATASET: "#59a14f", METRIC: "#b07aa1" };
   const FONT = "12px system-ui, sans-serif";
-  const TOPIC_FONT = "bold 14px system-ui, sans-serif";
   const el = document.getElementById("overview");
   if (!el) return;
 
@@ -126,34 +126,106 @@
         ctx.fillStyle = COLOURS[n.type] || "#999"; ctx.fill();
         ctx.lineWidth = i === hover ? 2.5 : 1; ctx.strokeStyle = i === hover ? "#222" : "#fff"; ctx.stroke();
       });
-      // labels: hovered node, topic names, then concepts by importance; none over another
-      const grid = new Grid();
+      // labels: hovered node, topic names, then concepts by importance. A label is drawn whole
+      // inside the canvas, over no other label; a topic's name stays on its own disc (or beside it,
+      // on no other disc); a concept's label covers no other concept's dot and no other topic's disc
+      const grid = new Grid(), dots = new Grid();
+      const discs = topics.map(function (t) { return { x: sx(t.x), y: sy(t.y), r: t.r * view.s }; });
       placed = [];
-      function put(text, font, cx, top, h, kind, idx) {
-        const w = textWidth(text, font);
-        const b = [cx - w / 2 - 2, top, cx + w / 2 + 2, top + h];
-        if (b[2] < 0 || b[0] > W || b[3] < 0 || b[1] > H) return false;
-        if (!grid.free(b)) return false;
+      nodes.forEach(function (n, i) {
+        const x = sx(n.x), y = sy(n.y), r = nodeR(n);
+        if (x >= -r && y >= -r && x <= W + r && y <= H + r) dots.add([x - r, y - r, x + r, y + r, i]);
+      });
+      function onDisc(b, d) {
+        const qx = Math.max(b[0], Math.min(d.x, b[2])), qy = Math.max(b[1], Math.min(d.y, b[3]));
+        return Math.hypot(qx - d.x, qy - d.y) < d.r;
+      }
+      function onOtherDisc(b, own) {
+        for (let k = 0; k < discs.length; k++) if (k !== own && onDisc(b, discs[k])) return true;
+        return false;
+      }
+      function coversDot(b, own) {
+        const ks = dots.keys(b);
+        for (let i = 0; i < ks.length; i++) {
+          const cell = dots.cells.get(ks[i]);
+          if (!cell) continue;
+          for (let j = 0; j < cell.length; j++) {
+            const o = cell[j];
+            if (o[4] !== own && b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3]) return true;
+          }
+        }
+        return false;
+      }
+      function inside(b) { return b[0] >= 0 && b[1] >= 0 && b[2] <= W && b[3] <= H; }
+      // lines centred on cx from top; ok(box) says whether the box may be used
+      function put(lines, font, lh, cx, top, kind, idx, ok) {
+        let w = 0;
+        lines.forEach(function (l) { w = Math.max(w, textWidth(l, font)); });
+        const b = [cx - w / 2 - 2, top, cx + w / 2 + 2, top + lh * lines.length];
+        if (!inside(b) || !grid.free(b) || (ok && !ok(b))) return false;
         grid.add(b);
-        placed.push({ text: text, kind: kind, index: idx, x0: b[0], y0: b[1], x1: b[2], y1: b[3] });
+        placed.push({ text: lines.join(" "), kind: kind, index: idx, x0: b[0], y0: b[1], x1: b[2], y1: b[3] });
         ctx.font = font; ctx.textAlign = "center"; ctx.textBaseline = "top";
         ctx.lineWidth = 3; ctx.strokeStyle = "rgba(255,255,255,0.92)"; ctx.lineJoin = "round";
-        ctx.strokeText(text, cx, top + 1);
         ctx.fillStyle = kind === "topic" ? "#1f2d4a" : "#222";
-        ctx.fillText(text, cx, top + 1);
+        lines.forEach(function (l, k) { ctx.strokeText(l, cx, top + 1 + k * lh); ctx.fillText(l, cx, top + 1 + k * lh); });
         return true;
       }
-      if (hover >= 0) { const n = nodes[hover]; put(n.label, FONT, sx(n.x), sy(n.y) + nodeR(n) + 1, 15, "concept", hover); }
-      topics.forEach(function (t, i) {
-        const r = t.r * view.s, cx = sx(t.x);
-        const top = r > 60 ? sy(t.y) - r + 4 : sy(t.y) - 9;
-        put(t.label, TOPIC_FONT, cx, top, 18, "topic", i);
-      });
+      function shorten(text, font, w) {
+        if (textWidth(text, font) <= w) return text;
+        let n = text.length;
+        while (n > 3 && textWidth(text.slice(0, n) + "\u2026", font) > w) n--;
+        return text.slice(0, n).replace(/[\s,]+$/, "") + "\u2026";
+      }
+      function wrap(text, font, w) {  // words in lines no wider than w (a longer word is a line of its own)
+        const lines = [];
+        text.split(" ").forEach(function (word) {
+          const last = lines.length ? lines[lines.length - 1] + " " + word : word;
+          if (lines.length && textWidth(last, font) <= w) lines[lines.length - 1] = last;
+          else lines.push(word);
+        });
+        return lines;
+      }
+      function placeTopic(t, i) {
+        const d = discs[i], parts = t.label.split(", "), first = parts[0];
+        const small = "bold 12px system-ui, sans-serif", lw = 1.5 * d.r;
+        const forms = [[[t.label], 14], [parts, 14], [[first], 14], [[t.label], 12], [parts, 12], [[first], 12],
+          [wrap(first, small, lw), 12], [wrap(first, "bold 11px system-ui, sans-serif", lw), 11],
+          [[shorten(first, small, lw)], 12]];
+        for (let k = 0; k < forms.length; k++) {  // on the disc, as high as it fits
+          const lines = forms[k][0], size = forms[k][1], font = "bold " + size + "px system-ui, sans-serif";
+          const lh = size + 4, h = lh * lines.length;
+          let w = 0;
+          lines.forEach(function (l) { w = Math.max(w, textWidth(l, font)); });
+          const r = d.r - 3, half = w / 2 + 2;
+          if (half >= r) continue;
+          const reach = Math.sqrt(r * r - half * half);
+          if (h > 2 * reach) continue;
+          if (lines.length > 3) continue;
+          if (put(lines, font, lh, d.x, d.y - reach, "topic", i, function (b) { return !onOtherDisc(b, i); })) {
+            titled[i] = lines.join(" ").replace(/\u2026$/, "");
+            return;
+          }
+        }
+        const text = shorten(first, small, Math.max(2 * d.r, 140));
+        const off = function (b) { return !onOtherDisc(b, i); };
+        if (put([text], small, 16, d.x, d.y - d.r - 17, "topic", i, off)) titled[i] = text;  // above the disc, or below
+        else if (put([text], small, 16, d.x, d.y + d.r + 1, "topic", i, off)) titled[i] = text;
+      }
+      const titled = {};  // topic -> the name drawn: its naming concepts need no label of their own
+      if (hover >= 0) {
+        const n = nodes[hover], w = textWidth(n.label, FONT), x = Math.max(w / 2 + 3, Math.min(W - w / 2 - 3, sx(n.x)));
+        put([n.label], FONT, 15, x, Math.min(H - 16, sy(n.y) + nodeR(n) + 1), "concept", hover);
+      }
+      topics.forEach(placeTopic);
       order.forEach(function (i) {
         if (i === hover) return;
         const n = nodes[i], r = nodeR(n);
         if (r < 2.6 && view.s < fitS * 1.5 && !n.name) return;
-        put(n.label, FONT, sx(n.x), sy(n.y) + r + 1, 15, "concept", i);
+        if (n.name && titled[n.topic] !== undefined && (", " + titled[n.topic] + ",").indexOf(" " + n.label + ",") >= 0) return;
+        put([n.label], FONT, 15, sx(n.x), sy(n.y) + r + 1, "concept", i, function (b) {
+          return !coversDot(b, i) && !onOtherDisc(b, n.topic);
+        });
       });
       el.dataset.drawn = "1";
       if (!window.kgGraphDrawn) window.kgGraphDrawn = performance.now();
