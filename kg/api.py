@@ -34,6 +34,7 @@ from urllib.parse import unquote
 
 from kg.errors import InputError, KGError, OutputError, QueryError
 from kg.schema import LABELS, TYPE_OF_IRI
+from kg.writers import WRITERS
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -59,8 +60,7 @@ __all__ = [
 #: where :func:`build` writes when no folder is given (as ``kg build`` does)
 DEFAULT_OUT = Path("outputs")
 #: what :meth:`KnowledgeGraph.write` can write: RDF serialisations and the GraphML graph
-WRITE_FORMATS = ("nt", "ttl", "jsonld", "xml", "graphml")
-_FILE_OF = {"nt": "kg.nt", "ttl": "kg.ttl", "jsonld": "kg.jsonld", "xml": "kg.rdf", "graphml": "graph.graphml"}
+WRITE_FORMATS = WRITERS  # kg.writers: the registry (entry-point group kg.writers)
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _INTEGER_TYPES = frozenset(
@@ -132,7 +132,9 @@ def rows(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> list[
 
 
 def _model(model: str | None) -> str | None:
-    return None if model in (None, "none") else model
+    from kg.extractors import resolve_model
+
+    return resolve_model(model)
 
 
 @dataclass(frozen=True)
@@ -382,42 +384,34 @@ class KnowledgeGraph:
     def write(self, folder: str | Path, formats: Sequence[str] | str = ("nt", "ttl", "jsonld")) -> dict[str, Path]:
         """Write the graph into ``folder`` in each of ``formats`` and return the files by format.
 
-        ``nt`` (sorted N-Triples), ``ttl``, ``jsonld``, ``xml`` (RDF/XML) and ``graphml``. A file
+        ``nt`` (sorted N-Triples), ``ttl``, ``jsonld``, ``xml`` (RDF/XML), ``graphml`` and any format
+        a plug-in registers (:data:`kg.writers.WRITERS`). A file
         the build already wrote is copied; the others are serialised from the store by Oxigraph,
         streaming (the graph is never held in memory). Files are written aside and renamed.
         """
-        import pyoxigraph as ox
-
-        from kg.store import dump_store
-
         wanted = [f.strip().lower() for f in (formats.split(",") if isinstance(formats, str) else formats)]
-        bad = [f for f in wanted if f not in WRITE_FORMATS]
+        bad = [f for f in wanted if f not in WRITERS]
         if bad:
-            raise KGError(f"unknown format {bad[0]!r}; use {', '.join(WRITE_FORMATS)}")
+            raise KGError(f"unknown format {bad[0]!r}; use {', '.join(WRITERS.names())}")
         dest = Path(folder)
         try:
             dest.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise OutputError(f"{dest}: cannot create the folder ({err.strerror}); choose another") from err
-        rdf = {
-            "nt": ox.RdfFormat.N_TRIPLES,
-            "ttl": ox.RdfFormat.TURTLE,
-            "jsonld": ox.RdfFormat.JSON_LD,
-            "xml": ox.RdfFormat.RDF_XML,
-        }
         written: dict[str, Path] = {}
         for f in dict.fromkeys(wanted):
-            src, path = self.folder / _FILE_OF[f], dest / _FILE_OF[f]
+            writer = WRITERS[f]
+            src, path = self.folder / writer.file, dest / writer.file
             if src.is_file():
                 if src.resolve() != path.resolve():
                     tmp = path.with_name(f".{path.name}.tmp")
                     shutil.copyfile(src, tmp)
                     tmp.replace(path)
-            elif f == "graphml":
-                raise KGError(f"{src}: not found; graphml is written by `kg build` only")
+            elif writer.write is None:
+                raise KGError(f"{src}: not found; {f} is written by `kg build` only")
             else:
                 self.store  # noqa: B018 (a missing store fails here, in one line)
-                dump_store(self.store_dir, path, rdf[f])
+                writer.write(self.store_dir, path)
             written[f] = path
         return written
 

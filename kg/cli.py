@@ -23,7 +23,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from kg.corpus.readers import READERS
 from kg.errors import KGError
+from kg.extractors import EXTRACTORS, resolve_model
 from kg.io import output_error, terminal_text
 from kg.sparql_results import FORMATS as SPARQL_RESULT_FORMATS
 
@@ -65,18 +67,22 @@ def _note(msg: str) -> None:
 
 
 def _model(model: str) -> str | None:
-    """``--model``: a name, or the directory of a trained spaCy pipeline, checked before any work."""
-    if model == "none":
-        return None
-    if model in ("default", "accurate"):
-        return model
-    path = Path(model)
-    if not (path / "config.cfg").is_file() or not (path / "meta.json").is_file():
-        raise KGError(
-            f"--model {model}: not a trained spaCy pipeline directory (no config.cfg and meta.json); "
-            "use default, accurate, none or such a directory"
-        )
-    return model
+    """``--model``: a preset's name (:data:`kg.extractors.EXTRACTORS`), or the directory of a
+    trained spaCy pipeline, checked before any work."""
+    return resolve_model(model)
+
+
+def _or(names: Sequence[str]) -> str:
+    """``a, b or c``: a list of choices for help texts and errors.
+
+    >>> _or(["table", "json", "csv"])
+    'table, json or csv'
+    """
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
+
+
+#: the help of --model: every preset (plug-ins' too) with what it is
+_MODEL_HELP = ", ".join(f"'{n}' ({p.description})" for n, p in EXTRACTORS.items()) + " or a spaCy pipeline path."
 
 
 def _write_out(data: str) -> None:
@@ -135,14 +141,14 @@ def build(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output directory.")] = DEFAULT_OUT,
     force: Annotated[bool, typer.Option("--force", help="Replace an output directory kg did not make.")] = False,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="Input format for every file: txt, jsonl, csv, tsv.")
+        str | None, typer.Option("--format", help=f"Input format for every file: {_or(READERS.names())}.")
     ] = None,
     processes: Annotated[int, typer.Option("-j", "--processes", min=1, help="Extraction processes.")] = 1,
     model: Annotated[
         str,
         typer.Option(
             "--model",
-            help="'default' (packaged CNN recogniser), 'accurate' (transformer; pip install 'kg[accurate]'), 'none' (rules only) or a spaCy pipeline path.",
+            help=_MODEL_HELP,
         ),
     ] = "default",
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
@@ -242,15 +248,6 @@ def _graph(store: Path) -> KnowledgeGraph:
     from kg.api import KnowledgeGraph
 
     return KnowledgeGraph(store.parent, store=store)
-
-
-def _or(names: Sequence[str]) -> str:
-    """``a, b or c``: a list of choices for help texts and errors.
-
-    >>> _or(["table", "json", "csv"])
-    'table, json or csv'
-    """
-    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
 
 
 _QUERY_FORMATS = ("table", *SPARQL_RESULT_FORMATS)
@@ -409,12 +406,10 @@ def neighbors(
 def extract(
     input_file: Annotated[Path, typer.Argument(help="A corpus file, or JSONL with id and text (or title + abstract).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output JSONL, one line per input record.")],
-    fmt: Annotated[str | None, typer.Option("--format", help="Input format: txt, jsonl, csv, tsv.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help=f"Input format: {_or(READERS.names())}.")] = None,
     model: Annotated[
         str,
-        typer.Option(
-            "--model", help="'default', 'accurate' (transformer), 'none' (rules only) or a spaCy pipeline path."
-        ),
+        typer.Option("--model", help=_MODEL_HELP),
     ] = "default",
     processes: Annotated[int, typer.Option("-j", "--processes", min=1)] = 1,
     quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
@@ -647,9 +642,7 @@ def eval_(
     ] = None,
     model: Annotated[
         str,
-        typer.Option(
-            "--model", help="'default', 'accurate' (transformer), 'none' (rules only) or a spaCy pipeline path."
-        ),
+        typer.Option("--model", help=_MODEL_HELP),
     ] = "default",
     processes: Annotated[int, typer.Option("-j", "--processes", min=1)] = 1,
     predictions: Annotated[

@@ -14,6 +14,7 @@ __all__ = [
     "StoreError",
     "QueryError",
     "ConceptNotFound",
+    "UnknownNameError",
 ]
 
 
@@ -39,6 +40,10 @@ class StoreError(KGError):
 
 class QueryError(KGError):
     """A SPARQL query is malformed, unknown or lacks a parameter."""
+
+
+class UnknownNameError(KGError, LookupError):
+    """A name no registry entry has (a reader, writer, query folder or extractor preset)."""
 
 
 class ConceptNotFound(KGError):

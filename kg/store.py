@@ -6,7 +6,6 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -140,14 +139,10 @@ def _parse_query_file(name: str, text: str) -> NamedQuery:
 
 
 def named_queries() -> dict[str, NamedQuery]:
-    """The named queries shipped with kg, by name."""
-    root = resources.files("kg") / "queries"
-    out = {}
-    for f in sorted(root.iterdir(), key=lambda x: x.name):
-        if f.name.endswith(".rq"):
-            name = f.name[:-3]
-            out[name] = _parse_query_file(name, f.read_text(encoding="utf-8"))
-    return out
+    """The named queries by name: kg's own, then plug-in folders' (:data:`kg.queries.QUERY_FOLDERS`)."""
+    from kg.queries import query_files
+
+    return {name: _parse_query_file(name, text) for name, text in query_files()}
 
 
 def get_named_query(name: str) -> NamedQuery:

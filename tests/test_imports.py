@@ -21,13 +21,16 @@ KG = ROOT / "kg"
 #: layer -> the modules (and packages) in it, first layer first
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # records, schema, errors and I/O helpers: what every stage shares
-    ("base", ("kg.errors", "kg.schema", "kg.records", "kg.io", "kg.namespace")),
+    ("base", ("kg.errors", "kg.schema", "kg.records", "kg.io", "kg.namespace", "kg.registry")),
     ("corpus", ("kg.corpus",)),
-    ("extract", ("kg.extract",)),
+    ("extract", ("kg.extract", "kg.extractors")),
     # mentions -> concepts, then what is decided and derived from concepts alone
     ("normalise", ("kg.normalise", "kg.termstats", "kg.decide", "kg.corrections", "kg.hierarchy", "kg.relations")),
     ("graph", ("kg.graph",)),
-    ("export", ("kg.rdf", "kg.store", "kg.queries", "kg.sparql_results", "kg.views", "kg.report", "kg.cache")),
+    (
+        "export",
+        ("kg.rdf", "kg.store", "kg.queries", "kg.sparql_results", "kg.writers", "kg.views", "kg.report", "kg.cache"),
+    ),
     # the pipelines that run the stages in order: `kg build` (local or Dask), `kg extract`, `kg eval`.
     # kg/extract/run.py is `kg extract`'s pipeline (extract, normalise, decide), hence here, not in extract
     ("build", ("kg.build", "kg.dask_build", "kg.extract.run", "kg.evaluate")),

@@ -5,10 +5,12 @@ files are merged; paper ids are stable across runs and input order.
 """
 
 from kg.corpus.merge import merge_papers
-from kg.corpus.readers import FORMATS, ReadReport, read_corpus, read_file, sample_corpus_files
+from kg.corpus.readers import FORMATS, READERS, Reader, ReadReport, read_corpus, read_file, sample_corpus_files
 
 __all__ = [
     "FORMATS",
+    "READERS",
+    "Reader",
     "ReadReport",
     "merge_papers",
     "read_corpus",

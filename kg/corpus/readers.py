@@ -1,4 +1,9 @@
-"""Readers: one per format, chosen by extension or an explicit format name."""
+"""Readers: one per format, chosen by extension or an explicit format name.
+
+The readers are a registry (:data:`READERS`, entry-point group ``kg.readers``): a package adds a
+format by declaring a :class:`Reader` there, and ``kg build --format`` and the error messages
+list it.
+"""
 
 from __future__ import annotations
 
@@ -22,17 +27,46 @@ from kg.corpus.dailypapers import parse_daily_papers, parse_date
 from kg.corpus.merge import merge_papers
 from kg.errors import InputError, UnknownFormatError
 from kg.records import Paper, paper_id
+from kg.registry import Registry
 
-__all__ = ["FORMATS", "ReadReport", "read_file", "read_corpus", "sample_corpus_files", "detect_format"]
+__all__ = [
+    "READERS",
+    "FORMATS",
+    "Reader",
+    "ReadReport",
+    "read_file",
+    "read_corpus",
+    "sample_corpus_files",
+    "detect_format",
+]
 
-_EXTENSIONS = {
-    ".txt": "txt",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".csv": "csv",
-    ".tsv": "tsv",
-}
+ReadFunction = Callable[[Path, str, list[str], dict[int, int]], list[Paper]]
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One input format: ``read(path, text, warnings, bad_lines) -> papers`` and the file
+    extensions it claims (``.gz`` is looked through). ``read`` gets the decoded text and the lines
+    that failed to decode; it reports every record it skips, with ``file:line``, in ``warnings``."""
+
+    read: ReadFunction
+    extensions: tuple[str, ...] = ()
+    description: str = ""
+
+
+#: the input formats, by name (entry-point group ``kg.readers``)
+READERS: Registry[Reader] = Registry(
+    "format", "kg.readers", check=lambda o: isinstance(o, Reader), error=UnknownFormatError
+)
+#: the same registry under its old name
+FORMATS = READERS
+
+
+def _extensions() -> dict[str, str]:
+    """File extension -> format name, over every registered reader."""
+    return {ext: name for name, r in READERS.items() for ext in r.extensions}
+
+
 _TITLE_KEYS = ("title",)
 _ABSTRACT_KEYS = ("abstract", "summary")
 _DATE_KEYS = ("date", "published", "update_date", "created")
@@ -56,12 +90,13 @@ def detect_format(path: Path) -> str:
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
     ext = suffixes[-1] if suffixes else ""
-    if ext not in _EXTENSIONS:
+    extensions = _extensions()
+    if ext not in extensions:
         raise UnknownFormatError(
             f"{path}: unknown format {ext or '(no extension)'!r}; "
-            f"use a .txt, .jsonl or .csv file, or pass --format {'|'.join(sorted(FORMATS))}"
+            f"use a {', '.join(extensions)} file, or pass --format {'|'.join(READERS.names())}"
         )
-    return _EXTENSIONS[ext]
+    return extensions[ext]
 
 
 #: leading bytes of common binary formats
@@ -381,12 +416,10 @@ def _read_delimited(path: Path, text: str, warnings: list[str], bad: dict[int, i
     return out
 
 
-FORMATS: dict[str, Callable[[Path, str, list[str], dict[int, int]], list[Paper]]] = {
-    "txt": _read_txt,
-    "jsonl": _read_jsonl,
-    "csv": lambda p, t, w, b: _read_delimited(p, t, w, b, ","),
-    "tsv": lambda p, t, w, b: _read_delimited(p, t, w, b, "\t"),
-}
+READERS.register("txt", Reader(_read_txt, (".txt",), "Hugging Face Daily Papers listings"))
+READERS.register("jsonl", Reader(_read_jsonl, (".jsonl", ".ndjson", ".json"), "one JSON record per line"))
+READERS.register("csv", Reader(lambda p, t, w, b: _read_delimited(p, t, w, b, ","), (".csv",), "a header row"))
+READERS.register("tsv", Reader(lambda p, t, w, b: _read_delimited(p, t, w, b, "\t"), (".tsv",), "a header row"))
 
 
 def read_file(path: Path | str, fmt: str | None = None, warnings: list[str] | None = None) -> list[Paper]:
@@ -397,12 +430,12 @@ def read_file(path: Path | str, fmt: str | None = None, warnings: list[str] | No
     :class:`~kg.errors.InputError`.
     """
     path = Path(path)
-    if fmt is not None and fmt not in FORMATS:
-        raise UnknownFormatError(f"unknown format {fmt!r}; use one of {', '.join(sorted(FORMATS))}")
+    reader = READERS[fmt] if fmt is not None else None  # an unknown name fails here, listing the formats
     name = fmt or detect_format(path)
+    reader = reader or READERS[name]
     sink: list[str] = [] if warnings is None else warnings
     text, bad = _decode(path, _read_bytes(path), sink)
-    papers = FORMATS[name](path, text, sink, bad)
+    papers = reader.read(path, text, sink, bad)
     if not papers:
         raise InputError(f"{path}: no papers found in this {name} file; check its format")
     return papers

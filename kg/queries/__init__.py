@@ -1,6 +1,10 @@
 """SPARQL as files: the named queries (``*.rq`` here, listed by ``kg query --list``) and the
 queries kg's own modules run (``lib/*.rq``: the explorer's pages, neighbourhoods).
 
+Named queries come from folders registered in :data:`QUERY_FOLDERS` (entry-point group
+``kg.queries``: a package, or a folder path, whose ``*.rq`` files are named queries). kg's own
+folder comes first; a plug-in's query with a name kg already has is left out.
+
 A ``lib`` query is read once and run with bound parameters like any other; where SPARQL cannot
 bind a value (``LIMIT``, a ``HAVING`` threshold) the text holds ``{{name}}``, which
 :func:`lib_query` fills with an integer, never with text.
@@ -9,10 +13,45 @@ bind a value (``LIMIT``, a ``HAVING`` threshold) the text holds ``{{name}}``, wh
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from types import ModuleType
 
-__all__ = ["lib_query", "lib_query_names"]
+from kg.registry import Registry
+
+__all__ = ["QUERY_FOLDERS", "query_files", "lib_query", "lib_query_names"]
+
+
+def _is_folder(obj: object) -> bool:
+    return isinstance(obj, ModuleType | str | Path) or (isinstance(obj, Traversable) and obj.is_dir())
+
+
+#: folders of named queries (entry-point group ``kg.queries``): a package, a path or a Traversable
+QUERY_FOLDERS: Registry[ModuleType | str | Path | Traversable] = Registry(
+    "query folder", "kg.queries", check=_is_folder
+)
+QUERY_FOLDERS.register("kg", resources.files("kg.queries"))
+
+
+def _folder(obj: ModuleType | str | Path | Traversable) -> Traversable:
+    if isinstance(obj, ModuleType):
+        return resources.files(obj)
+    return Path(obj) if isinstance(obj, str) else obj
+
+
+def query_files() -> Iterator[tuple[str, str]]:
+    """(name, text) of every named query, folder by folder (kg's first), each folder in name order;
+    a name seen in an earlier folder is skipped."""
+    seen: set[str] = set()
+    for _, obj in QUERY_FOLDERS.items():
+        for f in sorted(_folder(obj).iterdir(), key=lambda x: x.name):
+            if f.name.endswith(".rq") and f.name[:-3] not in seen:
+                seen.add(f.name[:-3])
+                yield f.name[:-3], f.read_text(encoding="utf-8")
+
 
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
 
