@@ -22,7 +22,7 @@ build:
 	$(BIN)/kg build
 
 test:
-	$(BIN)/pytest -q
+	KG_SLOW=1 $(BIN)/pytest -q
 
 lint:
 	$(BIN)/ruff check kg tests benchmarks training

@@ -37,3 +37,25 @@ def mini_store(mini_build):
     from kg.store import open_store
 
     return open_store(mini_build / "store")
+
+
+# ----------------------------------------------------------------------------- the slow tier
+
+SLOW_ENV = "KG_SLOW"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help=f"also run the slow tier (or set {SLOW_ENV}=1; CI does)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` (whole sample builds) run with ``--slow``, ``KG_SLOW=1`` (``make test``
+    and CI set it) or when ``-m`` names them; a plain ``pytest`` skips them."""
+    import os
+
+    if config.getoption("--slow") or os.environ.get(SLOW_ENV, "") not in ("", "0") or "slow" in config.option.markexpr:
+        return
+    skip = pytest.mark.skip(reason=f"slow tier: run with --slow, -m slow or {SLOW_ENV}=1 (make test and CI do)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

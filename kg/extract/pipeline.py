@@ -250,7 +250,7 @@ def split_long_text(text: str, limit: int = MAX_PIECE_CHARS) -> list[tuple[int, 
     The pieces cover the text exactly, in order.
 
     >>> split_long_text("One. Two. Three.", limit=10)
-    [(0, 5), (5, 10), (10, 16)]
+    [(0, 10), (10, 16)]
     """
     out: list[tuple[int, int]] = []
     start, n = 0, len(text)

@@ -72,7 +72,7 @@ def lib_query(name: str, **ints: int) -> str:
     >>> lib_query("concept-neighbours", limit=5)
     Traceback (most recent call last):
     ...
-    KeyError: "concept-neighbours.rq needs {{min_papers}}"
+    KeyError: 'concept-neighbours.rq needs {{min_papers}}'
     """
     text = _lib_text(name)
 
