@@ -32,7 +32,7 @@ import pyoxigraph as ox
 from kg.cache import CACHE_FILE, LOCK_FILE, BuildLock, ExtractionCache
 from kg.corpus import ReadReport, read_corpus, sample_corpus_files
 from kg.corrections import Corrections, apply_corrections, find_corrections, load_corrections
-from kg.decide import decide_concepts
+from kg.decide import Decision, decide_in_chunks
 from kg.errors import OutputError
 from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version, model_text
 from kg.graph import build_graph, concept_topics, graph_counts, paper_concepts, paper_similarities
@@ -170,7 +170,13 @@ def _ex_to_json(ex: Extraction) -> dict[str, object]:
     }
 
 
-def _ex_from_json(pid: str, text: str, d: dict[str, list[list[Any]]]) -> Extraction:
+def _shared(strings: dict[str, str], s: str) -> str:
+    """One object for every equal string (a surface form, a label, a producer): mentions held for
+    the whole corpus repeat a few hundred thousand distinct strings millions of times."""
+    return strings.setdefault(s, s)
+
+
+def _ex_from_json(pid: str, text: str, d: dict[str, list[list[Any]]], strings: dict[str, str]) -> Extraction:
     ex = Extraction(pid)
     for s, e, lab, sent, ss, se, conf, prod, role in d["mentions"]:
         ex.mentions.append(
@@ -178,17 +184,27 @@ def _ex_from_json(pid: str, text: str, d: dict[str, list[list[Any]]]) -> Extract
                 pid,
                 int(s),
                 int(e),
-                text[int(s) : int(e)],
-                str(lab),
+                _shared(strings, text[int(s) : int(e)]),
+                _shared(strings, str(lab)),
                 int(sent),
                 int(ss),
                 int(se),
                 float(conf),
-                str(prod),
-                str(role),
+                _shared(strings, str(prod)),
+                _shared(strings, str(role)),
             )
         )
     ex.abbreviations = [(str(a), str(b)) for a, b in d["abbreviations"]]
+    return ex
+
+
+def _compact(ex: Extraction, strings: dict[str, str]) -> Extraction:
+    """A fresh extraction with its mentions' strings shared as :func:`_ex_from_json` shares them."""
+    for m in ex.mentions:
+        m.text = _shared(strings, m.text)
+        m.label = _shared(strings, m.label)
+        m.producer = _shared(strings, m.producer)
+        m.role = _shared(strings, m.role)
     return ex
 
 
@@ -208,17 +224,18 @@ def run_extraction(
     version = extractor_version(model)
     keys = [extraction_cache_key(p.text, model_text(p)) for p in papers]
     cache = ExtractionCache(cache_dir / CACHE_FILE) if cache_dir is not None else None
+    strings: dict[str, str] = {}
     try:
-        hits: dict[str, Any] = dict(cache.get_many(set(keys), version)) if cache else {}
         results: dict[str, Extraction] = {}
-        todo: list[Paper] = []
-        for p, k in zip(papers, keys, strict=True):
-            hit = hits.get(k)
-            if hit is not None:
-                results[p.id] = _ex_from_json(p.id, p.text, hit)
-            else:
-                todo.append(p)
-        del hits
+        if cache is not None:  # each cached value becomes an Extraction as it is read (no parsed JSON held)
+            papers_of: dict[str, list[Paper]] = {}
+            for p, k in zip(papers, keys, strict=True):
+                papers_of.setdefault(k, []).append(p)
+            for k, hit in cache.get_many(papers_of, version):
+                for p in papers_of[k]:
+                    results[p.id] = _ex_from_json(p.id, p.text, hit, strings)
+            del papers_of
+        todo = [p for p in papers if p.id not in results]
         cached = len(results)
         if progress and cached:
             progress(cached)
@@ -232,7 +249,7 @@ def run_extraction(
             else:
                 stream = extract(todo, build_pipeline(model), n_process=n_process)
             for ex in stream:
-                results[ex.paper_id] = ex
+                results[ex.paper_id] = _compact(ex, strings)
                 if cache is not None:
                     cache.put(key_of[ex.paper_id], version, _ex_to_json(ex))
                 if progress:
@@ -552,8 +569,21 @@ def _build(
     extractions, report.cached_papers = run_extraction(papers, out / ".cache", n_process, model, tick, scheduler)
     stages.start("normalise")
     concepts, mentions = normalise(extractions)
-    concepts, mentions, decisions = decide_concepts(papers, extractions, concepts, mentions)
+    # the decision goes chunk by chunk: what it drops (most mentions) and its decisions, written out
+    # as they are made, leave memory with each chunk (the extractions' mentions are the same objects)
+    abbreviations = {ex.paper_id: list(ex.abbreviations) for ex in extractions}
     del extractions
+    by_paper: dict[str, list[Mention]] = {}
+    for m in mentions:
+        by_paper.setdefault(m.paper_id, []).append(m)
+    del mentions
+    with (stage / "decisions.jsonl").open("w", encoding="utf-8", newline="\n") as dec_file:
+
+        def write_decisions(made: list[Decision]) -> None:
+            dec_file.writelines(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in made)
+
+        concepts, mentions = decide_in_chunks(papers, abbreviations, concepts, by_paper, write_decisions)
+    del abbreviations, by_paper
     concepts, mentions, report.corrections = apply_corrections(concepts, mentions, fixes or Corrections())
     report.mentions_by_type = {lab: n for lab in LABELS if (n := Counter(m.label for m in mentions)[lab])}
     report.concepts_by_type = {lab: n for lab in LABELS if (n := Counter(c.type for c in concepts.values())[lab])}
@@ -605,7 +635,6 @@ def _build(
     atomic_write_lines(stage / "papers.jsonl", (p.to_dict() for p in papers))
     atomic_write_lines(stage / "mentions.jsonl", (m.to_dict() for m in mentions))
     atomic_write_lines(stage / "relations.jsonl", (r.to_dict() for r in relations))
-    atomic_write_lines(stage / "decisions.jsonl", (d.to_dict() for d in decisions))
     atomic_write_text(stage / "concepts.csv", _concepts_csv(concepts))
     _graphml(g, stage / "graph.graphml")
     stages.start("views")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,17 +82,47 @@ def dump_store(store_dir: Path, path: Path, fmt: ox.RdfFormat) -> None:
         tmp.unlink(missing_ok=True)
 
 
+#: what the loading process runs: only pyoxigraph, so its memory is the bulk loader's alone
+_BULK_LOAD = """
+import sys
+import pyoxigraph as ox
+store = ox.Store(sys.argv[2])
+store.bulk_load(path=sys.argv[1], format=ox.RdfFormat.N_TRIPLES)
+store.optimize()
+n = len(store)
+store.flush()
+print(n)
+"""
+
+
+def _bulk_load(nt_file: Path, store_path: Path) -> int:
+    """Oxigraph's bulk loader in a fresh Python process; returns the triples loaded.
+
+    The loader's buffers (hundreds of MB, whatever the size of the graph) live and die in that
+    process, so they never add to the build process's peak memory, which holds the records.
+    """
+    proc = subprocess.run(
+        [sys.executable, "-c", _BULK_LOAD, str(nt_file), str(store_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        why = lines[-1] if lines else f"exit status {proc.returncode}"
+        raise StoreError(f"{nt_file}: loading it into the store at {store_path} failed ({why})")
+    return int(proc.stdout.split()[-1])
+
+
 def load_store(nt_file: Path, store_dir: Path) -> int:
-    """Bulk-load N-Triples into a fresh store at ``store_dir`` (built aside, then renamed in)."""
+    """Bulk-load N-Triples into a fresh store at ``store_dir`` (built aside, then renamed in).
+
+    The load runs in a child process (:func:`_bulk_load`): memory of the build stays flat.
+    """
     tmp = store_dir.with_name(store_dir.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    store = ox.Store(str(tmp))
-    store.bulk_load(path=str(nt_file), format=ox.RdfFormat.N_TRIPLES)
-    store.optimize()
-    n = len(store)
-    store.flush()
-    del store
+    n = _bulk_load(nt_file, tmp)
     old = store_dir.with_name(store_dir.name + ".old")
     if store_dir.exists():
         if old.exists():
