@@ -30,7 +30,7 @@ lint:
 	$(BIN)/mypy kg
 
 bench:
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python -m benchmarks.run_all
 
 clean:
 	rm -rf outputs/* .pytest_cache .mypy_cache .ruff_cache

@@ -13,9 +13,9 @@ Debian's chromium (Playwright, 1400x900) and reports, for each:
 
 Screenshots of the first view go to docs/ (overview-<name>.png, graph-html-<name>.png).
 
-    python benchmarks/bench_browser.py                       # builds the sample corpus first
-    python benchmarks/bench_browser.py --out outputs --name sample
-    python benchmarks/bench_browser.py --out /tmp/big --name arxiv-10k
+    python -m benchmarks.bench_browser                       # builds the sample corpus first
+    python -m benchmarks.bench_browser --out outputs --name sample
+    python -m benchmarks.bench_browser --out /tmp/big --name arxiv-10k
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, machine, save
+from benchmarks._common import ROOT, machine, save
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 ARGS = [
@@ -149,7 +149,7 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     data = {
         "machine": machine(),
-        "command": " ".join(["python", "benchmarks/bench_browser.py", *sys.argv[1:]]),
+        "command": " ".join(["python", "-m", "benchmarks.bench_browser", *sys.argv[1:]]),
         "corpus": args.name,
         "papers": papers,
         **res,

@@ -3,7 +3,7 @@
 Baseline measured in the same run: the stock `en_core_web_sm` pipeline (`nlp.pipe`) over the
 same 396 texts, so the build's cost is also given as a ratio (these machines are noisy).
 
-    python benchmarks/bench_build.py
+    python -m benchmarks.bench_build
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import machine, run_child, save
+from benchmarks._common import machine, run_child, save
 
 BASELINE = """
 import spacy, time

@@ -3,7 +3,7 @@
 "Before merging" counts distinct surface forms (exact text) among the mentions; "after" the
 concepts `kg build` writes. Also: the share of concepts seen in only one paper.
 
-    python benchmarks/bench_concepts.py
+    python -m benchmarks.bench_concepts
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from _common import RESULTS, machine, save
-
+from benchmarks._common import RESULTS, machine, save
 from kg.build import run_extraction
 from kg.corpus import read_corpus, sample_corpus_files
 from kg.normalise import normalise
@@ -31,7 +30,7 @@ def main() -> int:
     ambiguous = sorted(c.label for c in concepts.values() if c.ambiguous)
     result = {
         "machine": machine(),
-        "command": "python benchmarks/bench_concepts.py",
+        "command": "python -m benchmarks.bench_concepts",
         "papers": len(papers),
         "mentions": len(mentions),
         "mentions_dropped_as_generic": sum(len(ex.mentions) for ex in extractions) - len(mentions),

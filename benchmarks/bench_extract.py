@@ -4,7 +4,7 @@ Both run `nlp.pipe` over the same texts (the 396 sample abstracts, title + abstr
 same process count, in the same run, alternating, best of `--repeat`; the ratio is the number
 that matters (these machines are noisy). Also: model size on disk and pipeline load time.
 
-    python benchmarks/bench_extract.py [--repeat 2] [--processes 1,2] [--no-accurate]
+    python -m benchmarks.bench_extract [--repeat 2] [--processes 1,2] [--no-accurate]
 
 With the accurate extra installed, the accurate pipeline (``--model accurate``) is timed too,
 against the same baseline runs. It always runs in one process (PyTorch does not survive a fork),
@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import spacy
-from _common import machine, save
 
+from benchmarks._common import machine, save
 from kg.corpus import read_corpus, sample_corpus_files
 from kg.extract.pipeline import BASE_MODEL, build_pipeline, default_model_path
 
@@ -110,7 +110,7 @@ def main() -> int:
     model = default_model_path()
     result = {
         "machine": machine(),
-        "command": "python benchmarks/bench_extract.py",
+        "command": "python -m benchmarks.bench_extract",
         "texts": len(texts),
         "pipeline": ours.pipe_names,
         "load_seconds": {

@@ -11,7 +11,7 @@ and reports:
   ``--judged FILE`` (lines ending ``=> correct (why)`` or ``=> incorrect (why)``) the sample's precision.
 
     OMP_NUM_THREADS=1 .venv/bin/kg build -o /tmp/hier/out -q
-    python benchmarks/bench_hierarchy.py /tmp/hier/out --sample 100 --seed 18
+    python -m benchmarks.bench_hierarchy /tmp/hier/out --sample 100 --seed 18
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from _common import machine, save
-
+from benchmarks._common import machine, save
 from kg.hierarchy import induce_hierarchy
 from kg.records import Concept, Mention, Paper
 

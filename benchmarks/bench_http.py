@@ -6,7 +6,7 @@ of the SPARQL page) is POSTed `--repeat` times to /sparql; median and p95 in ms.
 figure is Debian's chromium (Playwright): from navigation start to vis-network's first
 `afterDrawing` on /concept/<most-mentioned concept>, median of 5 loads.
 
-    python benchmarks/bench_http.py [--large 3000] [--repeat 20]
+    python -m benchmarks.bench_http [--large 3000] [--repeat 20]
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from _common import SHARED, machine, save
-
+from benchmarks._common import SHARED, machine, save
 from kg.web.app import example_queries
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
@@ -127,7 +126,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp())
     results: dict[str, object] = {
         "machine": machine(),
-        "command": f"python benchmarks/bench_http.py --large {args.large} --repeat {args.repeat}",
+        "command": f"python -m benchmarks.bench_http --large {args.large} --repeat {args.repeat}",
     }
     try:
         subprocess.run([_kg(), "build", "-o", str(tmp / "sample"), "-q"], check=True, stdout=subprocess.DEVNULL)

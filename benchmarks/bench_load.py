@@ -15,8 +15,8 @@ limit), to show that they cannot starve the rest. Reported: requests/s, p50/p95/
 errors (any status but 200/303, or a failed connection), and the server's memory (RSS of the server
 and its query processes, sampled every second). Results in benchmarks/results/load-*.json.
 
-    python benchmarks/bench_load.py [--store DIR] [--clients 50] [--duration 60] [--slow 0]
-    python benchmarks/bench_load.py --store DIR --port 8077 --server-pid PID   # a server started elsewhere
+    python -m benchmarks.bench_load [--store DIR] [--clients 50] [--duration 60] [--slow 0]
+    python -m benchmarks.bench_load --store DIR --port 8077 --server-pid PID   # a server started elsewhere
 
 Without ``--store`` the sample corpus is built first (`kg build`, about a minute).
 """
@@ -40,8 +40,6 @@ import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
@@ -374,7 +372,7 @@ def _print(res: dict[str, object]) -> None:
 
 
 def main() -> int:
-    from _common import machine, save
+    from benchmarks._common import machine, save
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--store", type=Path, help="a built store (DIR/store of a kg build); default: build the sample")
@@ -419,7 +417,7 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     res["named_queries_not_small"] = workload.skipped
     res["machine"] = machine()
-    res["command"] = "python benchmarks/bench_load.py " + " ".join(sys.argv[1:])
+    res["command"] = "python -m benchmarks.bench_load " + " ".join(sys.argv[1:])
     _print(res)
     save(f"load-{args.clients}c-{args.slow}slow" + ("-attached" if args.port else ""), res)
     return 0

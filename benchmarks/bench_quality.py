@@ -4,7 +4,7 @@ Exact-span micro and per-label P/R/F1 (as `kg eval`), and paper-level concept F1
 shared/gold/seed-dev. SciREX and TDMSci ship only a train split here: their fixed 15% held-out
 part (training/splits.py) is scored, never trained on. SciERC test is reported, never tuned on.
 
-    python benchmarks/bench_quality.py [--modes rules,model,combined,encoder,ensemble,accurate] [--sets scierc-dev,...]
+    python -m benchmarks.bench_quality [--modes rules,model,combined,encoder,ensemble,accurate] [--sets scierc-dev,...]
 
 Modes: rules alone; the CNN recogniser alone ("model") and with the rules ("combined", the
 default extractor); the transformer recogniser alone ("encoder"), checked by the CNN ("ensemble":
@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
-from _common import RESULTS, ROOT, SHARED, machine, save
-
-sys.path.insert(0, str(ROOT / "training"))
-import seed_arxiv  # noqa: E402
-from splits import held_out  # noqa: E402
-
+from benchmarks._common import RESULTS, SHARED, machine, save
 from kg.evaluate import concept_cohesion, load_jsonl, score_mentions, score_papers  # noqa: E402
 from kg.extract.pipeline import build_pipeline, default_model_path  # noqa: E402
 from kg.extract.run import extract_records  # noqa: E402
 from kg.records import Paper  # noqa: E402
+from training import seed_arxiv
+from training.splits import held_out
 
 GOLD = SHARED / "gold"
 SETS = {
@@ -58,7 +54,7 @@ def pipeline(mode: str):
     if mode == "accurate":  # the transformer checked by the CNN, with the rules
         return build_pipeline("accurate")
     if model is None:
-        raise SystemExit("no packaged model at kg/models/ner: train it first (python training/train.py)")
+        raise SystemExit("no packaged model at kg/models/ner: train it first (python -m training.train)")
     return build_pipeline(model, use_rules=(mode == "combined"))
 
 
@@ -73,7 +69,7 @@ def run(set_name: str, nlp) -> dict[str, object]:
     elif set_name == "seed-train-cv":
         # the concept decision cross-validated over seed-train (5 folds by paper; the recognisers never
         # saw these papers); the cohesion figures need no training, so they come from the whole set
-        import concept_decision
+        from training import concept_decision
 
         res = concept_decision.cv("default", quiet=True)
         gold = load_jsonl(GOLD / "seed-train" / "gold.jsonl")
@@ -133,7 +129,7 @@ def main() -> int:
             results.setdefault(s, {})[mode] = r
             micro = r["micro"]
             print(f"{s:15s} {mode:9s} P={micro['p']:.3f} R={micro['r']:.3f} F1={micro['f1']:.3f}", flush=True)  # type: ignore[index]
-    save("quality", {"machine": machine(), "command": "python benchmarks/bench_quality.py", "results": results})
+    save("quality", {"machine": machine(), "command": "python -m benchmarks.bench_quality", "results": results})
     return 0
 
 

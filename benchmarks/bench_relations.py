@@ -9,7 +9,7 @@ CONJUNCTION) have no kg counterpart and are left out.
 Two settings: *gold entities* (the relation finder alone, on SciERC's own typed spans) and
 *end to end* (on the spans kg's extractor finds). Exact spans, type and direction.
 
-    python benchmarks/bench_relations.py
+    python -m benchmarks.bench_relations
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ import json
 import sys
 from collections import Counter
 
-from _common import SHARED, machine, save
-
+from benchmarks._common import SHARED, machine, save
 from kg.evaluate import PRF, load_jsonl
 from kg.extract.pipeline import build_pipeline
 from kg.extract.run import extract_records
@@ -106,7 +105,7 @@ def main() -> int:
                 f"scierc-{split} {setting:14s} P={m['p']:.3f} R={m['r']:.3f} F1={m['f1']:.3f} (gold {m['gold']})",
                 flush=True,
             )
-    save("relations", {"machine": machine(), "command": "python benchmarks/bench_relations.py", "results": results})
+    save("relations", {"machine": machine(), "command": "python -m benchmarks.bench_relations", "results": results})
     print(json.dumps(results["dev"], indent=1))
     return 0
 

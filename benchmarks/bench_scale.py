@@ -14,8 +14,8 @@ Measures, in one run on one machine:
   worker processes (one thread each; no cache), extraction papers/s per worker count, and whether
   the outputs equal the local build's byte for byte.
 
-    python benchmarks/bench_scale.py --papers 2000 -j 2 --add 1000
-    python benchmarks/bench_scale.py --papers 2000 -j 2 --add 0 --dask-workers 1,2,8
+    python -m benchmarks.bench_scale --papers 2000 -j 2 --add 1000
+    python -m benchmarks.bench_scale --papers 2000 -j 2 --add 0 --dask-workers 1,2,8
 
 Results go to benchmarks/results/scale-N.json (and are printed).
 """
@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import SHARED, machine, run_child, save
+from benchmarks._common import SHARED, machine, run_child, save
 
 CORPUS = SHARED / "corpus" / "arxiv-cs" / "papers.jsonl.gz"
 COMPARED = ("kg.nt", "papers.jsonl", "mentions.jsonl", "relations.jsonl", "concepts.csv", "graph.graphml")

@@ -4,7 +4,7 @@ The transformer's entities under ``--floors`` (each value in turn) are dropped u
 the same span with the same label; ``--no-agreement`` runs the transformer alone at each floor
 instead (the session-7 accurate mode). Rules included, as ``kg extract --model accurate``.
 
-    python benchmarks/grid_accurate.py [--floors 0.6,0.7,0.8,0.85,0.9,1.01] [--no-agreement]
+    python -m benchmarks.grid_accurate [--floors 0.6,0.7,0.8,0.85,0.9,1.01] [--no-agreement]
 
 Prints one row per floor (the table in BENCHMARKS.md, "The accurate mode checked by the CNN") and
 saves benchmarks/results/grid_accurate.json.
@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from _common import machine, save
-from bench_quality import run
-
+from benchmarks._common import machine, save
+from benchmarks.bench_quality import run
 from kg.extract.pipeline import build_pipeline
 
 DEV_SETS = ("scierc-dev", "scier-dev", "scirex-heldout", "tdmsci-heldout", "seed-dev")
@@ -44,7 +43,7 @@ def main() -> int:
         {
             "machine": machine(),
             "agreement": not args.no_agreement,
-            "command": "python benchmarks/grid_accurate.py",
+            "command": "python -m benchmarks.grid_accurate",
             "rows": rows,
         },
     )

@@ -1,14 +1,13 @@
 """Print the benchmark results (benchmarks/results/*.json) as the Markdown tables of BENCHMARKS.md.
 
-python benchmarks/report.py
+python -m benchmarks.report
 """
 
 from __future__ import annotations
 
 import json
 
-from _common import RESULTS
-
+from benchmarks._common import RESULTS
 from kg.schema import LABELS
 
 #: the order of bench_quality's modes in the table (a mode not listed goes last)

@@ -1,6 +1,6 @@
 """Run every benchmark, one after the other (results in benchmarks/results/*.json).
 
-python benchmarks/run_all.py
+python -m benchmarks.run_all
 """
 
 from __future__ import annotations
@@ -11,6 +11,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("bench_build.py", "bench_extract.py", "bench_quality.py"):
+for script in ("bench_build", "bench_extract", "bench_quality"):
     print(f"== {script}", flush=True)
-    subprocess.run([sys.executable, str(HERE / script)], check=True, cwd=HERE)
+    subprocess.run([sys.executable, "-m", f"benchmarks.{script}"], check=True, cwd=HERE.parent)

@@ -28,7 +28,7 @@ def accurate_nlp():
 
 def test_adapters_are_small_and_inside_the_installed_package():
     path = encoder.default_adapter_path()
-    assert path is not None, "kg/models/encoder is missing: python training/train_encoder.py"
+    assert path is not None, "kg/models/encoder is missing: python -m training.train_encoder"
     assert Path(kg.__file__).parent in path.parents
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     assert size < 5e6

@@ -5,17 +5,13 @@ queries' bound terms written into the text (same pages, faster)."""
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pyoxigraph as ox
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
@@ -33,8 +29,7 @@ def _get(url: str, data: bytes | None = None) -> tuple[int, str, float]:
 
 
 def test_short_load_run_has_no_errors_and_bounded_latency(mini_build):
-    from bench_load import Workload, run_load, start_server, stop_server
-
+    from benchmarks.bench_load import Workload, run_load, start_server, stop_server
     from kg.serve import free_port
 
     port = free_port()
@@ -202,7 +197,7 @@ def test_query_processes_die_with_the_server(mini_build):
     import signal
 
     import psutil
-    from bench_load import start_server
+    from benchmarks.bench_load import start_server
 
     from kg.serve import free_port
 

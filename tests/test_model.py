@@ -13,7 +13,7 @@ from kg.records import Paper
 
 def test_model_is_inside_the_installed_package():
     path = default_model_path()
-    assert path is not None, "kg/models/ner is missing: train it with python training/train.py"
+    assert path is not None, "kg/models/ner is missing: train it with python -m training.train"
     assert Path(kg.__file__).parent in path.parents
     card = (path / "MODEL_CARD.md").read_text()
     for corpus, licence in (("SciER", "GPL-3.0"), ("SciREX", "Apache-2.0"), ("TDMSci", "Apache-2.0")):

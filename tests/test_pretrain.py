@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "training"))
-pretrain = pytest.importorskip("pretrain")
+pretrain = pytest.importorskip("training.pretrain")
 
 
 def _vectors_vocab(tmp_path: Path) -> Path:

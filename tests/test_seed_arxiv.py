@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "training"))
-seed_arxiv = pytest.importorskip("seed_arxiv")
+seed_arxiv = pytest.importorskip("training.seed_arxiv")
 
 TEXT = {
     "2501.00001": {

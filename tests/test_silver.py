@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "training"))
-silver = pytest.importorskip("silver")
+silver = pytest.importorskip("training.silver")
 
 
 def test_token_spans_pack_and_unpack(nlp):

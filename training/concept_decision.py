@@ -1,7 +1,7 @@
 """Train the concept decision (kg/decide.py) on seed-train, cross-validated, chosen on seed-dev.
 
-    python training/concept_decision.py cv       # 5-fold CV over seed-train + seed-dev, both modes
-    python training/concept_decision.py train    # fit on all of seed-train, write kg/models/decision/model.json
+    python -m training.concept_decision cv       # 5-fold CV over seed-train + seed-dev, both modes
+    python -m training.concept_decision train    # fit on all of seed-train, write kg/models/decision/model.json
 
 Each candidate is a concept as kg finds it in one paper (recognition + normalisation as shipped);
 its class is the type of the seed gold concept it matches under the scorer's rule (one of its
@@ -322,13 +322,10 @@ def mention_sets_sweep(thresholds: Sequence[float], model: str = "default") -> d
     The decision must not cost these sets more than 0.01 (issue 17); threshold 0 keeps every candidate
     (only the corpus-wide retyping acts).
     """
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    sys.path.insert(0, str(ROOT / "training"))
-    from bench_quality import SETS
-    from splits import held_out
-
+    from benchmarks.bench_quality import SETS
     from kg.decide import apply_decisions, decide
     from kg.evaluate import load_jsonl, score_mentions
+    from training.splits import held_out
 
     spec = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     dm = DecisionModel(spec)

@@ -1,6 +1,6 @@
 """Convert ../shared/gold into spaCy DocBin files for training the kg recogniser.
 
-Usage: python training/convert.py [--gold ../shared/gold] [--out training/corpus]
+Usage: python -m training.convert [--gold ../shared/gold] [--out training/corpus]
 
 Label mapping (each corpus annotates only some of the four types):
 
@@ -34,8 +34,7 @@ from pathlib import Path
 import spacy
 from spacy.tokens import Doc, DocBin
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from splits import held_out  # noqa: E402
+from training.splits import held_out
 
 MAPS = {
     "scierc": {"Method": "METHOD", "Task": "TASK", "Metric": "METRIC"},

@@ -1,6 +1,6 @@
 """Export the gold sets as token-tagged JSON lines for training the transformer recogniser.
 
-Usage: python training/convert_encoder.py [--gold ../shared/gold] [--out training/encoder_data]
+Usage: python -m training.convert_encoder [--gold ../shared/gold] [--out training/encoder_data]
 → training/encoder_data/data.jsonl.gz
 
 The same conversion as ``convert.py`` (label map, partial-annotation "missing" tokens, the fixed
@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from convert import command_line, gold_records, to_doc  # noqa: E402
+from training.convert import command_line, gold_records, to_doc
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """Pretrain the default recogniser's tok2vec on unlabelled abstracts (`spacy pretrain`, masked-word vectors).
 
-    python training/pretrain.py --vectors training/vectors/nlp [--corpus ../shared/corpus/arxiv-cs/papers.jsonl.gz]
+    python -m training.pretrain --vectors training/vectors/nlp [--corpus ../shared/corpus/arxiv-cs/papers.jsonl.gz]
                                 [--out training/pretrain] [--epochs 4] [--gpu-id -1]
 
 The recogniser is a self-contained spaCy NER: its tok2vec sits inside the NER model, where `spacy pretrain`
@@ -9,7 +9,7 @@ from ``training/config.cfg``: a one-component pipeline whose ``tok2vec`` is exac
 embedding tables, same static vectors, same encoder), with the masked-language objective of spaCy's
 ``PretrainVectors`` (15% of the words masked; predict each masked word's static vector from its context).
 The weights (``OUT/model<N>.bin``) are loaded into the NER's own tok2vec after initialisation by the
-``kg.ner_tok2vec.v1`` callback below (``python training/train.py --init-tok2vec OUT/model<N>.bin``).
+``kg.ner_tok2vec.v1`` callback below (``python -m training.train --init-tok2vec OUT/model<N>.bin``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import spacy
 from thinc.api import Config
-from vectors import paper_texts
+
+from training.vectors import paper_texts
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -116,7 +117,7 @@ def main() -> int:
     args = ap.parse_args()
     for p in (args.corpus, args.vectors):
         if not p.exists():
-            print(f"error: {p}: not found (vectors: python training/vectors.py)", file=sys.stderr)
+            print(f"error: {p}: not found (vectors: python -m training.vectors)", file=sys.stderr)
             return 1
     args.out.mkdir(parents=True, exist_ok=True)
     cfg_path = args.out / "pretrain.cfg"

@@ -17,10 +17,10 @@ sample-corpus gold. Format::
 
 Aliases are exact surface forms of the title or abstract; an empty alias list means the name itself.
 
-    python training/seed_arxiv.py paper  OUT_DIR   # gold.jsonl + papers.jsonl (kg eval --paper format)
-    python training/seed_arxiv.py mention OUT.jsonl # mention-level gold: every occurrence of every alias
-    python training/seed_arxiv.py spacy OUT.spacy   # the *training* part (train.txt) as a spaCy DocBin
-    python training/seed_arxiv.py encoder OUT.jsonl.gz  # both parts for train_encoder.py (train / dev split)
+    python -m training.seed_arxiv paper  OUT_DIR   # gold.jsonl + papers.jsonl (kg eval --paper format)
+    python -m training.seed_arxiv mention OUT.jsonl # mention-level gold: every occurrence of every alias
+    python -m training.seed_arxiv spacy OUT.spacy   # the *training* part (train.txt) as a spaCy DocBin
+    python -m training.seed_arxiv encoder OUT.jsonl.gz  # both parts for train_encoder.py (train / dev split)
 
 `annotations.txt` (46 papers) is the tuning part: scored by ``benchmarks/bench_quality.py``, never
 trained on. `train.txt` (58 other papers, picked by sha1("seed-arxiv:" + id) among cs.CL / cs.LG
@@ -163,7 +163,6 @@ def mention_gold(papers: list[Annotated], texts: dict[str, dict[str, str]]) -> l
 def entity_docs(papers: list[Annotated], texts: dict[str, dict[str, str]], make_doc) -> list[tuple[str, Any]]:
     """(paper id, doc) for each paper: a doc of the text the recogniser reads (true-cased title), every alias occurrence that
     covers whole tokens an entity (``mention_gold``), tokenised by ``make_doc``."""
-    sys.path.insert(0, str(HERE.parent))
     from kg.extract.pipeline import model_text
     from kg.records import Paper
 
@@ -193,7 +192,6 @@ def to_docbin(papers: list[Annotated], texts: dict[str, dict[str, str]], out: Pa
 def encoder_records(papers: list[Annotated], texts: dict[str, dict[str, str]], split: str) -> list[dict[str, object]]:
     """The papers in ``train_encoder.py``'s format (corpus "seed": all four types annotated, so every other
     token is ``O``), over the text the recogniser reads (true-cased title), tokenised as kg tokenises."""
-    sys.path.insert(0, str(HERE.parent))
     from kg.extract import build_pipeline
 
     return [

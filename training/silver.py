@@ -5,11 +5,11 @@ sentences; the accurate recogniser (a transformer, :mod:`kg.extract.encoder`) is
 slow to be the default. Distillation: the transformer tags abstracts the gold sets do not have,
 and the CNN trains on gold + these silver tags.
 
-    python training/silver.py prepare [--n 16000]    # arXiv abstracts → tokens (needs spaCy)
-    python training/silver.py label [--device cuda]   # tokens → transformer tags (torch only: runs on a GPU box)
-    python training/silver.py convert [--limit 8000]  # tokens + tags → training/silver/silver.spacy
-    python training/train.py --silver training/silver/silver.spacy      # distil into the gold-trained CNN
-    python training/vectors.py && python training/train.py --vectors training/vectors/nlp \
+    python -m training.silver prepare [--n 16000]    # arXiv abstracts → tokens (needs spaCy)
+    python -m training.silver label [--device cuda]   # tokens → transformer tags (torch only: runs on a GPU box)
+    python -m training.silver convert [--limit 8000]  # tokens + tags → training/silver/silver.spacy
+    python -m training.train --silver training/silver/silver.spacy      # distil into the gold-trained CNN
+    python -m training.vectors && python -m training.train --vectors training/vectors/nlp \
         --silver training/silver/silver.spacy                             # the shipped model: vectors, from scratch
 
 The shipped model used these defaults; the label step ran on one H100 (16,000 abstracts in 66 s;
@@ -27,7 +27,6 @@ import argparse
 import gzip
 import hashlib
 import json
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -62,7 +61,6 @@ def _unpack(packed: str) -> list[tuple[int, int]]:
 
 
 def prepare(corpus: Path, n: int, out: Path) -> None:
-    sys.path.insert(0, str(ROOT))
     from kg.extract import build_pipeline
 
     with gzip.open(corpus, "rt", encoding="utf-8") as f:
@@ -79,8 +77,7 @@ def prepare(corpus: Path, n: int, out: Path) -> None:
 
 def label(tokens: Path, out: Path, base: Path | None, device: str, batch_size: int) -> None:
     # kg's encoder module as the trainer loads it: without kg.extract, which would import spaCy
-    sys.path.insert(0, str(HERE))
-    from train_encoder import enc
+    from training.train_encoder import enc
 
     rec = enc.EncoderRecogniser(ROOT / "kg" / "models" / "encoder", base_dir=base, batch_size=batch_size, device=device)
     with gzip.open(tokens, "rt", encoding="utf-8") as f:
@@ -98,7 +95,6 @@ def label(tokens: Path, out: Path, base: Path | None, device: str, batch_size: i
 
 
 def convert(tokens: Path, labels: Path, out: Path, limit: int | None) -> None:
-    sys.path.insert(0, str(ROOT))
     from spacy.tokens import Doc, DocBin
 
     from kg.extract import build_pipeline

@@ -1,8 +1,8 @@
 """Train kg's scientific entity recogniser and package it into kg/models/ner — one command.
 
-    python training/train.py [--gold ../shared/gold] [--max-epochs N] [--silver training/silver/silver.spacy]
-    python training/train.py --vectors training/vectors/nlp --silver training/silver/silver.spacy
-    python training/train.py --vectors training/vectors/nlp --silver training/silver/silver.spacy \
+    python -m training.train [--gold ../shared/gold] [--max-epochs N] [--silver training/silver/silver.spacy]
+    python -m training.train --vectors training/vectors/nlp --silver training/silver/silver.spacy
+    python -m training.train --vectors training/vectors/nlp --silver training/silver/silver.spacy \
         --init-tok2vec training/pretrain/weights/model0.bin       # tok2vec pretrained by training/pretrain.py
 
 Steps: convert the gold sets (training/convert.py) → `spacy train training/config.cfg`

@@ -1,7 +1,7 @@
 """Train the accurate recogniser: LoRA adapters + a tag head on all-MiniLM-L6-v2.
 
-    python training/convert_encoder.py            # gold → training/encoder_data/data.jsonl (needs spaCy)
-    python training/train_encoder.py [--base DIR] # → kg/models/encoder (needs torch + transformers)
+    python -m training.convert_encoder            # gold → training/encoder_data/data.jsonl (needs spaCy)
+    python -m training.train_encoder [--base DIR] # → kg/models/encoder (needs torch + transformers)
 
 Runs on a CPU (slowly: about an hour) or a GPU (a few minutes). Only PyTorch, transformers and
 safetensors are needed here, not spaCy, so it runs on a bare GPU machine.
@@ -34,7 +34,6 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))  # kg.errors (the kg package imports nothing heavy; kg.extract would need spaCy)
 _spec = importlib.util.spec_from_file_location("kg_encoder", ROOT / "kg" / "extract" / "encoder.py")
 assert _spec is not None and _spec.loader is not None
 enc = importlib.util.module_from_spec(_spec)

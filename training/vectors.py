@@ -1,6 +1,6 @@
 """Static word vectors for the default recogniser, learnt from unlabelled arXiv cs abstracts.
 
-    python training/vectors.py [--corpus ../shared/corpus/arxiv-cs/papers.jsonl.gz] [--out training/vectors]
+    python -m training.vectors [--corpus ../shared/corpus/arxiv-cs/papers.jsonl.gz] [--out training/vectors]
 
 The CNN recogniser learns word identity only from hash embeddings trained on the labelled and silver
 data; word2vec vectors learnt from all 74,675 abstracts of ``shared/corpus/arxiv-cs`` (CC0 arXiv
@@ -11,7 +11,7 @@ most ``--words`` of the most frequent words are kept (40,010 here) and pruned to
 ``spacy init vectors`` (a pruned word maps to its nearest kept row), so the table stays a few MB.
 
 Output: ``OUT/vectors.txt`` (word2vec text format) and ``OUT/nlp`` (a blank pipeline holding the
-vectors, for ``python training/train.py --vectors OUT/nlp``). Needs ``gensim``
+vectors, for ``python -m training.train --vectors OUT/nlp``). Needs ``gensim``
 (``pip install -e '.[train]'``; training only, never at run time).
 """
 
@@ -28,7 +28,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
 
 
 def paper_texts(corpus: Path) -> Iterator[str]:

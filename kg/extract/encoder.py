@@ -84,7 +84,7 @@ def find_adapters(path: Path | None = None) -> Path:
     path = path or default_adapter_path()
     if path is None or not (Path(path) / "adapter.json").exists():
         raise AccurateModeUnavailable(
-            f"{path or 'kg/models/encoder'}: no trained adapters; run python training/train_encoder.py"
+            f"{path or 'kg/models/encoder'}: no trained adapters; run python -m training.train_encoder"
         )
     return Path(path)
 
