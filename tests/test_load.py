@@ -197,8 +197,8 @@ def test_query_processes_die_with_the_server(mini_build):
     import signal
 
     import psutil
-    from benchmarks.bench_load import start_server
 
+    from benchmarks.bench_load import start_server
     from kg.serve import free_port
 
     port = free_port()
