@@ -190,8 +190,7 @@
         const d = discs[i], parts = t.label.split(", "), first = parts[0];
         const small = "bold 12px system-ui, sans-serif", lw = 1.5 * d.r;
         const forms = [[[t.label], 14], [parts, 14], [[first], 14], [[t.label], 12], [parts, 12], [[first], 12],
-          [wrap(first, small, lw), 12], [wrap(first, "bold 11px system-ui, sans-serif", lw), 11],
-          [[shorten(first, small, lw)], 12]];
+          [wrap(first, small, lw), 12], [wrap(first, "bold 11px system-ui, sans-serif", lw), 11]];
         for (let k = 0; k < forms.length; k++) {  // on the disc, as high as it fits
           const lines = forms[k][0], size = forms[k][1], font = "bold " + size + "px system-ui, sans-serif";
           const lh = size + 4, h = lh * lines.length;
@@ -211,6 +210,10 @@
         const off = function (b) { return !onOtherDisc(b, i); };
         if (put([text], small, 16, d.x, d.y - d.r - 17, "topic", i, off)) titled[i] = text;  // above the disc, or below
         else if (put([text], small, 16, d.x, d.y + d.r + 1, "topic", i, off)) titled[i] = text;
+        else {  // on the disc, shortened
+          const short = shorten(first, small, lw), half = textWidth(short, small) / 2 + 2, r = d.r - 3;
+          if (half < r) put([short], small, 16, d.x, d.y - Math.sqrt(r * r - half * half), "topic", i);
+        }
       }
       const titled = {};  // topic -> the name drawn: its naming concepts need no label of their own
       if (hover >= 0) {
