@@ -96,11 +96,7 @@ def search(store: ox.Store, text: str, limit: int = 12) -> list[dict[str, str]]:
     key = text.strip().lower()
     if len(key) < 2:
         return []
-    concepts = _q(
-        store,
-        "search-concepts",
-        key=key,
-    )
+    concepts = _q(store, "search-concepts", key=key)
     seen: set[str] = set()
     out = []
     for r in concepts:
@@ -117,21 +113,14 @@ def search(store: ox.Store, text: str, limit: int = 12) -> list[dict[str, str]]:
         )
         if len(out) >= limit:
             return out
-    papers = _q(
-        store,
-        "search-papers",
-        key=key,
-    )
+    papers = _q(store, "search-papers", key=key)
     for r in papers[: limit - len(out)]:
         out.append({"kind": "paper", "id": r["id"], "label": r["title"], "detail": "paper"})
     return out
 
 
 def top_concepts(store: ox.Store, per_type: int = 10) -> dict[str, list[dict[str, str]]]:
-    rows = _q(
-        store,
-        "top-per-type",
-    )
+    rows = _q(store, "top-per-type")
     out: dict[str, list[dict[str, str]]] = defaultdict(list)
     for r in rows:
         t = TYPES.get(r["type"])
@@ -159,11 +148,7 @@ class ConceptPage:
 
 def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage | None:
     node = _concept_node(cid)
-    rows = _q(
-        store,
-        "concept",
-        c=node,
-    )
+    rows = _q(store, "concept", c=node)
     if not rows:
         return None
     r = rows[0]
@@ -173,11 +158,7 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
     page.aliases = [x["a"] for x in _q(store, "concept-aliases", c=node)]
     topic = _q(store, "concept-topic", c=node)
     page.topic = topic[0]["l"] if topic else ""
-    ev = _q(
-        store,
-        "concept-mentions",
-        c=node,
-    )
+    ev = _q(store, "concept-mentions", c=node)
     by_paper: dict[str, dict[str, Any]] = {}
     for e in ev:
         rec = by_paper.setdefault(
@@ -198,11 +179,7 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
         for x in _q(store, "concept-neighbours", {"min_papers": 1, "limit": 15}, c=node)
     ]
     names = {r.iri: r.label for r in RELATION_TYPES}
-    rel = _q(
-        store,
-        "concept-relation-links",
-        c=node,
-    )
+    rel = _q(store, "concept-relation-links", c=node)
     page.relations = [
         {
             "dir": x["dir"],
@@ -243,20 +220,12 @@ class PaperPage:
 
 
 def paper_page(store: ox.Store, pid: str) -> PaperPage | None:
-    rows = _q(
-        store,
-        "paper",
-        pid=pid,
-    )
+    rows = _q(store, "paper", pid=pid)
     if not rows:
         return None
     r = rows[0]
     title, abstract = r["title"], r["abstract"]
-    ms = _q(
-        store,
-        "paper-mentions",
-        pid=pid,
-    )
+    ms = _q(store, "paper-mentions", pid=pid)
     text = f"{title}\n{abstract}"
     spans = [
         (int(m["start"]), int(m["end"]), TYPES.get(m["type"], ""), _cid(m["c"]))
@@ -268,11 +237,7 @@ def paper_page(store: ox.Store, pid: str) -> PaperPage | None:
     abstract_spans = [(s - cut - 1, e - cut - 1, t, c) for s, e, t, c in spans if s > cut]
     proposes = [
         {"id": _cid(x["c"]), "label": x["label"], "type": TYPES.get(x["type"], "")}
-        for x in _q(
-            store,
-            "paper-proposed",
-            pid=pid,
-        )
+        for x in _q(store, "paper-proposed", pid=pid)
     ]
     from kg.store import similar_papers
 
@@ -333,17 +298,11 @@ def overview_graph(store: ox.Store, store_dir: Path | None = None) -> dict[str, 
             return loaded
     concepts: dict[str, dict[str, Any]] = {
         _cid(r["c"]): {"label": r["label"], "type": TYPES.get(r["type"], ""), "papers": int(r["n"])}
-        for r in _q(
-            store,
-            "overview-concepts",
-        )
+        for r in _q(store, "overview-concepts")
     }
     members: dict[str, list[str]] = defaultdict(list)
     names: dict[str, str] = {}
-    for r in _q(
-        store,
-        "overview-topics",
-    ):
+    for r in _q(store, "overview-topics"):
         tid = unquote(r["t"].rsplit("/topic/", 1)[-1])
         names[tid] = r["l"]
         if _cid(r["c"]) in concepts:
@@ -354,13 +313,7 @@ def overview_graph(store: ox.Store, store_dir: Path | None = None) -> dict[str, 
         ms.sort(key=lambda c: (lead.get(concepts[c]["label"], len(lead)), -concepts[c]["papers"], c))
         topics.append((tid, ", ".join(names[tid].split(", ")[:2]), ms))
     topics.sort(key=lambda t: (-len(t[2]), t[0]))
-    pairs = [
-        (_cid(p["a"]), _cid(p["b"]), int(p["n"]))
-        for p in _q(
-            store,
-            "overview-pairs",
-        )
-    ]
+    pairs = [(_cid(p["a"]), _cid(p["b"]), int(p["n"])) for p in _q(store, "overview-pairs")]
     return overview_layout(concepts, pairs, topics)
 
 
@@ -385,11 +338,7 @@ def topic_page(store: ox.Store, tid: str, max_papers: int = 60) -> TopicPage | N
         return None
     page = TopicPage(tid, rows[0]["l"], 0)
     by_type: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for r in _q(
-        store,
-        "topic-members",
-        t=node,
-    ):
+    for r in _q(store, "topic-members", t=node):
         by_type[TYPES.get(r["type"], "")].append({"id": _cid(r["c"]), "label": r["label"], "papers": r["n"]})
         page.size += 1
     page.members = {t: by_type[t] for t in LABELS if by_type.get(t)}
@@ -399,11 +348,7 @@ def topic_page(store: ox.Store, tid: str, max_papers: int = 60) -> TopicPage | N
     ]
     page.neighbours = [
         {"id": unquote(r["o"].rsplit("/topic/", 1)[-1]), "label": r["l"], "papers": r["n"]}
-        for r in _q(
-            store,
-            "topic-neighbours",
-            t=node,
-        )
+        for r in _q(store, "topic-neighbours", t=node)
     ]
     return page
 
@@ -441,11 +386,7 @@ class Timeline:
 def concept_timeline(store: ox.Store, cid: str, max_bins: int = 36) -> Timeline:
     """Papers mentioning the concept per month (per quarter or year when the span is long), from the
     papers' dates; papers without a year and month are counted as undated."""
-    rows = _q(
-        store,
-        "concept-papers-dated",
-        c=_concept_node(cid),
-    )
+    rows = _q(store, "concept-papers-dated", c=_concept_node(cid))
     months: dict[str, int | None] = {}
     for r in rows:
         idx = _month_index(r["date"])
@@ -516,10 +457,7 @@ def timeline_svg(tl: Timeline, width: int = 560, height: int = 140) -> str:
 
 def _papers_by_month(store: ox.Store) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
     """(concept id -> label, type, months of its dated papers), paper -> month, for every dated paper."""
-    rows = _q(
-        store,
-        "papers-by-month",
-    )
+    rows = _q(store, "papers-by-month")
     concepts: dict[str, dict[str, Any]] = {}
     paper_month: dict[str, int] = {}
     for r in rows:
@@ -604,22 +542,14 @@ def matrix(
         if not named:
             return None
         scope = {"kind": "topic", "id": topic, "label": named[0]["l"]}
-        paper_rows = _q(
-            store,
-            "matrix-topic-papers",
-            t=node,
-        )
+        paper_rows = _q(store, "matrix-topic-papers", t=node)
     else:
         node = _concept_node(task)
         named = _q(store, "concept-type", c=node)
         if not named:
             return None
         scope = {"kind": "concept", "id": task, "label": named[0]["l"]}
-        paper_rows = _q(
-            store,
-            "matrix-concept-papers",
-            t=node,
-        )
+        paper_rows = _q(store, "matrix-concept-papers", t=node)
     mentions: dict[str, set[str]] = defaultdict(set)  # concept -> papers
     labels: dict[str, tuple[str, str]] = {}
     for r in paper_rows:
@@ -652,11 +582,7 @@ def papers_with(store: ox.Store, cids: list[str], limit: int = 200) -> list[dict
         return []
     sets: list[dict[str, dict[str, str]]] = []
     for cid in cids[:4]:
-        rows = _q(
-            store,
-            "papers-of-concept",
-            c=_concept_node(cid),
-        )
+        rows = _q(store, "papers-of-concept", c=_concept_node(cid))
         sets.append({r["pid"]: {"id": r["pid"], "title": r["title"], "date": r["date"]} for r in rows})
     common = set(sets[0]).intersection(*sets[1:])
     return sorted((sets[0][p] for p in common), key=lambda r: (r["title"], r["id"]))[:limit]
@@ -671,11 +597,7 @@ def neighbour_graph(store: ox.Store, cid: str, min_papers: int = 1, limit: int =
     """A concept's neighbourhood for vis-network, only edges that at least ``min_papers`` papers support
     (papers mentioning both); the strongest ``limit`` of them."""
     node = _concept_node(cid)
-    head = _q(
-        store,
-        "concept-head",
-        c=node,
-    )
+    head = _q(store, "concept-head", c=node)
     if not head:
         return {"nodes": [], "edges": [], "min_papers": min_papers}
     h = head[0]
