@@ -291,7 +291,12 @@
     function focusTopicAt(i) {
       const t = topics[i];
       focusTopic = i;
-      animateTo(viewFor(bounds([t]), 30));
+      let v = viewFor(bounds([t]), 30);
+      if (v.s < view.s * 1.25) {  // a topic as large as the map: zoom in on its centre all the same
+        const s = view.s * 1.5;
+        v = { s: s, tx: W / 2 - s * t.x, ty: H / 2 - s * t.y };
+      }
+      animateTo(v);
       const box = document.createElement("div");
       if (topicUrl) { const p = document.createElement("p"); p.append(link("open the topic's page", topicUrl.replace("{id}", encodeURIComponent(t.id)))); box.append(p); }
       box.append(conceptList(byTopic[i].slice().sort(function (a, b) { return nodes[b].papers - nodes[a].papers; }).slice(0, 25)));
