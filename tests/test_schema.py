@@ -74,7 +74,7 @@ def test_lookups():
 
 def _sources() -> list[Path]:
     files = [*ROOT.glob("kg/**/*.py"), *ROOT.glob("kg/web/templates/*.html")]
-    files += [*ROOT.glob("training/*.py"), *ROOT.glob("benchmarks/*.py")]
+    files += [*ROOT.glob("training/*.py"), *ROOT.glob("benchmarks/*.py"), *ROOT.glob("kg/queries/**/*.rq")]
     return [p for p in files if p.name != "schema.py"]
 
 
@@ -82,13 +82,15 @@ def test_no_copies_of_the_schema():
     """A type list, a class IRI or a type colour written out anywhere but kg/schema.py is a copy."""
     names = "|".join(schema.LABELS)
     type_list = re.compile(r"\s*,\s*".join([rf"[\"'](?:{names})[\"']"] * len(schema.LABELS)))  # all of them
+    locals_ = "|".join(t.local for t in schema.ENTITY_TYPES)
+    class_list = re.compile(r"[\s,()]*".join([rf"(?:kg:)?(?:{locals_})\b[^,)]*"] * len(schema.LABELS)))
     iris = [t.iri for t in schema.ENTITY_TYPES] + [r.iri for r in schema.RELATION_TYPES]
     colours = [c.lower() for c in schema.COLOURS.values()]
     found = []
     for path in _sources():
         text = path.read_text(encoding="utf-8")
         rel = path.relative_to(ROOT)
-        if type_list.search(text):
+        if type_list.search(text) or (path.suffix == ".rq" and class_list.search(text)):
             found.append(f"{rel}: a list of the types")
         found += [f"{rel}: {iri}" for iri in iris if iri in text]
         found += [f"{rel}: colour {c}" for c in colours if c in text.lower()]

@@ -3,7 +3,9 @@ queries kg's own modules run (``lib/*.rq``: the explorer's pages, neighbourhoods
 
 Named queries come from folders registered in :data:`QUERY_FOLDERS` (entry-point group
 ``kg.queries``: a package, or a folder path, whose ``*.rq`` files are named queries). kg's own
-folder comes first; a plug-in's query with a name kg already has is left out.
+folder comes first; a plug-in's query with a name kg already has is left out. A named query that
+lists the entity types writes a :data:`SCHEMA_SLOTS` name in its place (``{{entity_classes}}``),
+filled from :mod:`kg.schema` when the file is read, so a new type needs no query edited.
 
 A ``lib`` query is read once and run with bound parameters like any other; where SPARQL cannot
 bind a value (``LIMIT``, a ``HAVING`` threshold) the text holds ``{{name}}``, which
@@ -21,8 +23,9 @@ from pathlib import Path
 from types import ModuleType
 
 from kg.registry import Registry
+from kg.schema import ENTITY_TYPES
 
-__all__ = ["QUERY_FOLDERS", "query_files", "lib_query", "lib_query_names"]
+__all__ = ["QUERY_FOLDERS", "SCHEMA_SLOTS", "fill_schema_slots", "query_files", "lib_query", "lib_query_names"]
 
 
 def _is_folder(obj: object) -> bool:
@@ -42,6 +45,24 @@ def _folder(obj: ModuleType | str | Path | Traversable) -> Traversable:
     return Path(obj) if isinstance(obj, str) else obj
 
 
+#: what a named query's ``{{slot}}`` becomes: the entity types, from kg.schema
+SCHEMA_SLOTS: dict[str, str] = {
+    "entity_classes": ", ".join(f"kg:{t.local}" for t in ENTITY_TYPES),
+    "entity_class_names": ", ".join(t.local for t in ENTITY_TYPES),
+    "entity_class_names_or": ", ".join(t.local for t in ENTITY_TYPES[:-1]) + " or " + ENTITY_TYPES[-1].local,
+    "entity_class_values": " ".join(f'(kg:{t.local} "{t.singular}")' for t in ENTITY_TYPES),
+}
+
+
+def fill_schema_slots(text: str) -> str:
+    """``text`` with each ``{{slot}}`` of :data:`SCHEMA_SLOTS` filled.
+
+    >>> fill_schema_slots("FILTER(?class IN ({{entity_classes}}))")
+    'FILTER(?class IN (kg:Method, kg:Task, kg:Dataset, kg:Metric))'
+    """
+    return _SLOT.sub(lambda m: SCHEMA_SLOTS.get(m.group(1), m.group(0)), text)
+
+
 def query_files() -> Iterator[tuple[str, str]]:
     """(name, text) of every named query, folder by folder (kg's first), each folder in name order;
     a name seen in an earlier folder is skipped."""
@@ -50,7 +71,7 @@ def query_files() -> Iterator[tuple[str, str]]:
         for f in sorted(_folder(obj).iterdir(), key=lambda x: x.name):
             if f.name.endswith(".rq") and f.name[:-3] not in seen:
                 seen.add(f.name[:-3])
-                yield f.name[:-3], f.read_text(encoding="utf-8")
+                yield f.name[:-3], fill_schema_slots(f.read_text(encoding="utf-8"))
 
 
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
