@@ -62,7 +62,7 @@ def test_missing_extra_is_a_clear_error(monkeypatch):
 def test_missing_adapters_is_a_clear_error(tmp_path):
     from kg.extract.components import EncoderNERComponent
 
-    with pytest.raises(encoder.AccurateModeUnavailable, match="train_encoder.py"):
+    with pytest.raises(encoder.AccurateModeUnavailable, match=r"training\.train_encoder"):
         EncoderNERComponent("kg_encoder", str(tmp_path), 8, 0)
 
 
@@ -196,3 +196,47 @@ def test_unsure_transformer_entities_stay_only_where_the_cnn_agrees(accurate_nlp
             assert (key in kept) == (conf >= ACCURATE_MIN_CONFIDENCE or key in agreed), (e.text, conf)
             rescued += conf < ACCURATE_MIN_CONFIDENCE and key in kept
     assert rescued, "no unsure entity was confirmed by the CNN in these texts"
+
+
+# --------------------------------------------------------------------------- masked-LM domain adaptation (training/mlm.py)
+
+
+def test_mlm_windows_cut_only_at_word_starts():
+    mlm = pytest.importorskip("training.mlm")
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(encoder.base_model_dir()))
+    tok.model_max_length = 1 << 30
+    text = "Pre-trained transformers (BERT, RoBERTa) outperform convolutional baselines on SciERC. " * 40
+    wins = mlm.windows([text, "A short one."], tok, max_len=64)
+    whole = tok(text, add_special_tokens=False)["input_ids"]
+    assert [p for ids, _ in wins[:-1] for p in ids] == whole
+    assert wins[-1][0] == tok("A short one.", add_special_tokens=False)["input_ids"]
+    for ids, words in wins:
+        assert 0 < len(ids) <= 62 and len(words) == len(ids)
+        assert words[0] == 0 and not tok.convert_ids_to_tokens(ids[0]).startswith("##")
+
+
+def test_mlm_pack_unpack_round_trip(tmp_path):
+    mlm = pytest.importorskip("training.mlm")
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    src = tmp_path / "src"
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64))
+    model.save_pretrained(str(src))
+    for name in mlm.TOKENIZER_FILES[1:]:
+        shutil.copyfile(encoder.base_model_dir() / name, src / name)
+    mlm.pack(tmp_path / "packed", src)
+    mlm.unpack(tmp_path / "packed", tmp_path / "out")
+    back, _ = encoder.load_base(tmp_path / "out")
+    ids = torch.tensor([[101, 2057, 16599, 14324, 102]])
+    with torch.no_grad():
+        a = model.eval()(input_ids=ids).last_hidden_state
+        b = back.eval()(input_ids=ids).last_hidden_state
+    assert torch.nn.functional.cosine_similarity(a, b, -1).min() > 0.999
+    w = model.state_dict()["encoder.layer.0.attention.self.query.weight"]
+    assert torch.equal(back.state_dict()["encoder.layer.0.attention.self.query.weight"], w.half().float())
