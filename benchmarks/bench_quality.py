@@ -18,9 +18,9 @@ import argparse
 import json
 import time
 
-from benchmarks._common import RESULTS, SHARED, machine, save
+from benchmarks._common import RESULTS, ROOT, SHARED, machine, save
 from kg.evaluate import concept_cohesion, load_jsonl, score_mentions, score_papers  # noqa: E402
-from kg.extract.pipeline import build_pipeline, default_model_path  # noqa: E402
+from kg.extract.pipeline import build_pipeline, default_model_path, papers_model_path  # noqa: E402
 from kg.extract.run import extract_records  # noqa: E402
 from kg.records import Paper  # noqa: E402
 from training import seed_arxiv
@@ -71,6 +71,16 @@ def run(set_name: str, nlp) -> dict[str, object]:
         # saw these papers); the cohesion figures need no training, so they come from the whole set
         from training import concept_decision
 
+        # a recogniser fine-tuned on seed-train (training/seed_ner.py) must not tag the papers it was
+        # trained on: each fold is tagged by the recogniser that never saw it (stacking)
+        papers_model = papers_model_path()
+        if papers_model is not None and json.loads((papers_model / "meta.json").read_text()).get("seed_train"):
+            folds = ROOT / "training" / "seed_models"
+            if not (folds / "fold0").is_dir():
+                raise SystemExit(
+                    f"{folds}: make the out-of-fold recognisers first: python -m training.seed_ner train --fold K"
+                )
+            concept_decision.NER_FOLDS = folds
         res = concept_decision.cv("default", quiet=True)
         gold = load_jsonl(GOLD / "seed-train" / "gold.jsonl")
         papers = [

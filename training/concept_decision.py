@@ -2,6 +2,8 @@
 
     python -m training.concept_decision cv       # 5-fold CV over seed-train + seed-dev, both modes
     python -m training.concept_decision train    # fit on all of seed-train, write kg/models/decision/model.json
+    python -m training.concept_decision train --ner-folds training/seed_models   # as shipped: papers read by
+        # kg/models/ner_papers, seed-train's folds by its out-of-fold versions (python -m training.seed_ner)
 
 Each candidate is a concept as kg finds it in one paper (recognition + normalisation as shipped);
 its class is the type of the seed gold concept it matches under the scorer's rule (one of its
@@ -79,18 +81,20 @@ def extractions(papers: Sequence[Paper], model: str, split: str) -> list[Extract
     if path.exists():
         d = json.loads(path.read_text(encoding="utf-8"))
         if set(d) == {p.id for p in papers}:
-            return [_ex_from_json(p.id, p.text, d[p.id]) for p in papers]
+            strings: dict[str, str] = {}
+            return [_ex_from_json(p.id, p.text, d[p.id], strings) for p in papers]
     if NER_FOLDS is None:
         exs = list(extract(papers, build_pipeline(model, rule_producers=PRODUCERS)))
     elif split == "seed-train":
         by_id: dict[str, Extraction] = {}
         for k in range(FOLDS):
             part = [p for p in papers if fold_of(p.id) == k]
-            nlp = build_pipeline(NER_FOLDS / f"fold{k}", rule_producers=PRODUCERS)
+            nlp = build_pipeline(model, rule_producers=PRODUCERS, papers_model=NER_FOLDS / f"fold{k}")
             by_id.update((ex.paper_id, ex) for ex in extract(part, nlp))
         exs = [by_id[p.id] for p in papers]
     else:
-        exs = list(extract(papers, build_pipeline(NER_FOLDS / "foldall", rule_producers=PRODUCERS)))
+        nlp = build_pipeline(model, rule_producers=PRODUCERS, papers_model=NER_FOLDS / "foldall")
+        exs = list(extract(papers, nlp))
     CACHE.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({ex.paper_id: _ex_to_json(ex) for ex in exs}), encoding="utf-8")
     return exs

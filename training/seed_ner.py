@@ -1,9 +1,9 @@
 """Teach kg's CNN recogniser the seed convention: fine-tune it on seed-train's alias spans.
 
-    python training/seed_ner.py data                 # gold DocBins (convert.py) + seed-train spans per fold
-    python training/seed_ner.py train --fold 0       # one out-of-fold model (seed-train less fold 0) ...
-    python training/seed_ner.py train --fold all     # ... or the model on all of seed-train
-    python training/seed_ner.py package              # copy the "all" model into kg/models/ner
+    python -m training.seed_ner data                 # gold DocBins (convert.py) + seed-train spans per fold
+    python -m training.seed_ner train --fold 0       # one out-of-fold model (seed-train less fold 0) ...
+    python -m training.seed_ner train --fold all     # ... or the model on all of seed-train
+    python -m training.seed_ner package              # copy the "all" model into kg/models/ner_papers
 
 seed-train (``../shared/gold/seed-train``) lists, per paper, the concepts a reader would name with
 every surface form as an alias; every alias is an exact substring of ``title + "\\n" + abstract``
@@ -38,6 +38,7 @@ CORPUS = HERE / "corpus"
 SEED = HERE / "seed_corpus"
 MODELS = HERE / "seed_models"
 BASE = ROOT / "kg" / "models" / "ner"
+TARGET = ROOT / "kg" / "models" / "ner_papers"
 LABELS = {"Method": "METHOD", "Task": "TASK", "Dataset": "DATASET", "Metric": "METRIC"}
 FOLDS = 5
 #: the fine-tuning recipe chosen by cross-validated concept F1 (BENCHMARKS.md)
@@ -88,7 +89,7 @@ def data(gold: Path) -> None:
     from kg.records import Paper
 
     if not (CORPUS / "train.spacy").exists():
-        subprocess.run([sys.executable, str(HERE / "convert.py"), "--gold", str(gold)], check=True, cwd=ROOT)
+        subprocess.run([sys.executable, "-m", "training.convert", "--gold", str(gold)], check=True, cwd=ROOT)
     nlp = spacy.load(BASE)
     papers = [json.loads(x) for x in (gold / "seed-train" / "papers.jsonl").read_text(encoding="utf-8").splitlines()]
     golds = {
@@ -106,16 +107,16 @@ def data(gold: Path) -> None:
     print(json.dumps(dict(sorted(stats.items())), indent=1))
 
 
-def train(fold: str, steps: int, seed_copies: int, learn_rate: float) -> Path:
+def train(fold: str, steps: int, seed_copies: int, learn_rate: float, models: Path = MODELS) -> Path:
     """Fine-tune the shipped recogniser on seed-train less ``fold`` (repeated) + the gold train sets."""
-    mixed = MODELS / f"corpus-{fold}"
+    mixed = models / f"corpus-{fold}"
     if mixed.exists():
         shutil.rmtree(mixed)
     mixed.mkdir(parents=True)
     for i in range(seed_copies):
         shutil.copyfile(SEED / f"train-{fold}.spacy", mixed / f"seed{i}.spacy")
     shutil.copyfile(CORPUS / "train.spacy", mixed / "gold.spacy")
-    out = MODELS / f"out-{fold}"
+    out = models / f"out-{fold}"
     cmd = [
         sys.executable,
         "-m",
@@ -142,7 +143,7 @@ def train(fold: str, steps: int, seed_copies: int, learn_rate: float) -> Path:
         str(learn_rate),
     ]
     subprocess.run(cmd, check=True, cwd=ROOT)
-    target = MODELS / f"fold{fold}"
+    target = models / f"fold{fold}"
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(out / "model-last", target)
@@ -158,17 +159,30 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--seed-copies", type=int, default=SEED_COPIES)
     ap.add_argument("--learn-rate", type=float, default=LEARN_RATE)
+    ap.add_argument("--models", type=Path, default=MODELS, help="where the fold models go")
     args = ap.parse_args()
     if args.step == "data":
         data(args.gold)
     elif args.step == "train":
-        print(train(args.fold, args.steps, args.seed_copies, args.learn_rate))
+        print(train(args.fold, args.steps, args.seed_copies, args.learn_rate, args.models))
     else:
-        sys.path.insert(0, str(HERE))
-        from train import package
+        from training.train import package
 
-        package(MODELS / "foldall")
-        print(f"packaged {BASE}")
+        package(args.models / "foldall", TARGET)
+        # the static vectors are kg/models/ner's (it was fine-tuned from it): kg reads them from there
+        import spacy
+        from spacy.vectors import Vectors
+
+        nlp = spacy.load(TARGET)
+        nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, shape=(0, nlp.vocab.vectors.shape[1]))
+        nlp.to_disk(TARGET)
+        shutil.copyfile(HERE / "PAPERS_MODEL_CARD.md", TARGET / "MODEL_CARD.md")
+        meta = json.loads((TARGET / "meta.json").read_text())
+        meta["version"] = "1.3.0"
+        meta["seed_train"] = {"folds": FOLDS, "steps": args.steps, "seed_copies": args.seed_copies}
+        meta.update({"name": "kg_ner_papers", "description": "kg recogniser for papers, in the seed convention"})
+        (TARGET / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        print(f"packaged {TARGET}")
     return 0
 
 

@@ -6,9 +6,11 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from kg.records import LABELS, Extraction, Mention, Paper  # Extraction: a record, re-exported here
 
@@ -27,7 +29,7 @@ __all__ = [
 #: Bumped whenever rules or resources change (it keys the extraction cache).
 RULES_VERSION = "rules-10"
 #: The default extractor: the bundled CNN recogniser + rules.
-EXTRACTOR_VERSION = f"ner-1.2+{RULES_VERSION}"
+EXTRACTOR_VERSION = f"ner-1.3+{RULES_VERSION}"
 #: The accurate extractor: the transformer recogniser (kg/models/encoder), checked by the CNN, + rules.
 ACCURATE_VERSION = f"encoder-1.2+{RULES_VERSION}"
 
@@ -38,6 +40,46 @@ def default_model_path() -> Path | None:
     """The trained recogniser shipped in the package, if there is one."""
     p = Path(__file__).resolve().parent.parent / "models" / "ner"
     return p if (p / "meta.json").exists() else None
+
+
+def papers_model_path() -> Path | None:
+    """The recogniser for papers (title + abstract) in the seed convention, if the package has one.
+
+    ``kg/models/ner`` was trained on the mention-level corpora (SciERC, SciREX, SciER, TDMSci), whose
+    conventions differ from what a reader lists for a paper; ``kg/models/ner_papers`` is it fine-tuned
+    on seed-train's concept annotations (``training/seed_ner.py``). Papers are read by the second,
+    records given as one text (sentences, passages) by the first.
+    """
+    p = Path(__file__).resolve().parent.parent / "models" / "ner_papers"
+    return p if (p / "meta.json").exists() else None
+
+
+#: ``Doc.user_data`` key set by :func:`extract`: the doc is a record given as one text, not a paper
+PASSAGE = "kg_passage"
+
+
+class TwoConventions:
+    """The ``ner`` step of the default pipeline: the papers' recogniser for papers, the other for passages.
+
+    Each doc goes through exactly one recogniser, so the cost is that of one. Both recognisers read the
+    same static vectors (the papers' one was fine-tuned from the other).
+    """
+
+    def __init__(self, papers: Any, passages: Any) -> None:
+        self.papers, self.passages = papers, passages
+
+    def __call__(self, doc: Doc) -> Doc:
+        return (self.passages if doc.user_data.get(PASSAGE) else self.papers)(doc)
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        for passage, group in itertools.groupby(docs, key=lambda d: bool(d.user_data.get(PASSAGE))):
+            yield from (self.passages if passage else self.papers).pipe(group, batch_size=batch_size)
+
+
+@Language.factory("kg_two_conventions", assigns=["doc.ents"])
+def _make_two_conventions(nlp: Language, name: str, papers: str, passages: str) -> TwoConventions:
+    loaded = [spacy.load(path).get_pipe("ner") for path in (papers, passages)]
+    return TwoConventions(*loaded)
 
 
 #: with a trained recogniser, the rule producers that still add candidates: the best mean F1
@@ -59,7 +101,7 @@ def extractor_version(model: str | Path | None = "default") -> str:
     named = _named_version(model)
     models = {
         "none": [],
-        "default": [default_model_path()],
+        "default": [default_model_path(), papers_model_path()],
         "accurate": [default_model_path(), Path(__file__).resolve().parent.parent / "models" / "encoder"],
     }
     dirs = [d for d in models.get(str(model), [model]) if d is not None] if model is not None else []
@@ -119,6 +161,7 @@ def build_pipeline(
     use_rules: bool = True,
     rule_producers: list[str] | None = None,
     agreement: bool = True,
+    papers_model: Path | None = None,
 ) -> Language:
     """The kg extraction pipeline.
 
@@ -126,7 +169,8 @@ def build_pipeline(
     ``"accurate"`` the transformer recogniser (needs ``pip install 'kg[accurate]'``), whose less
     confident entities are kept where the packaged CNN agrees (``agreement=False``: the
     transformer alone); ``None`` (or ``"none"``) runs the rules alone; a path names another
-    trained spaCy pipeline whose ``ner`` component is used.
+    trained spaCy pipeline whose ``ner`` component is used. ``papers_model``: the recogniser for papers
+    (title + abstract) instead of :func:`papers_model_path`; records given as one text keep ``model``'s.
     """
     from kg.extract import components  # noqa: F401  (registers the factories)
 
@@ -158,7 +202,15 @@ def build_pipeline(
     else:
         model_path = default_model_path() if model == "default" else None if model in (None, "none") else Path(model)
         has_model = model_path is not None
-        if model_path is not None:
+        for_papers = papers_model or (papers_model_path() if model == "default" else None)
+        if model_path is not None and for_papers is not None:
+            source = spacy.load(model_path)  # the static vectors both recognisers read
+            if source.vocab.vectors.shape[0] and not nlp.vocab.vectors.shape[0]:
+                nlp.vocab.vectors = source.vocab.vectors
+            nlp.add_pipe(
+                "kg_two_conventions", name="ner", config={"papers": str(for_papers), "passages": str(model_path)}
+            )
+        elif model_path is not None:
             _add_recogniser(nlp, model_path)
     nlp.add_pipe("kg_rules")
     nlp.add_pipe(
@@ -307,7 +359,7 @@ def extract(
 
     for long, run in itertools.groupby(papers, key=lambda p: len(p.text) > MAX_PIECE_CHARS):
         if not long:
-            items = ((model_text(p), (p.id, p.text)) for p in run)
+            items = ((_doc(nlp, p), (p.id, p.text)) for p in run)
             for doc, (pid, text) in nlp.pipe(items, as_tuples=True, n_process=n_process, batch_size=batch_size):
                 yield _to_mentions(pid, doc, text)
                 if progress is not None:
@@ -319,19 +371,33 @@ def extract(
                 progress(1)
 
 
+def _doc(nlp: Language, paper: Paper) -> Doc:
+    """The tokenised text the pipeline reads, marked when the record is a passage, not a paper."""
+    doc = nlp.make_doc(model_text(paper))
+    if paper.raw_text is not None:
+        doc.user_data[PASSAGE] = True
+    return doc
+
+
 def _extract_long(nlp: Language, paper: Paper, batch_size: int) -> Extraction:
     """One long paper, its pieces in small batches (a batch holds about as much text as one of abstracts)."""
     text, seen = paper.text, model_text(paper)
     pieces = split_long_text(text)
 
-    def items() -> Iterator[tuple[str, tuple[str, int]]]:
+    def as_doc(t: str) -> Doc:
+        doc = nlp.make_doc(t)
+        if paper.raw_text is not None:
+            doc.user_data[PASSAGE] = True
+        return doc
+
+    def items() -> Iterator[tuple[Doc, tuple[str, int]]]:
         for k, (a, b) in enumerate(pieces):
             if k == 0:
-                yield seen[a:b], (text[a:b], a)
+                yield as_doc(seen[a:b]), (text[a:b], a)
             else:
                 # a line break first: the pipeline takes a text's first line for a title (one
                 # sentence); here that "title" is the empty line, and offsets move back by one
-                yield "\n" + seen[a:b], ("\n" + text[a:b], a - 1)
+                yield as_doc("\n" + seen[a:b]), ("\n" + text[a:b], a - 1)
 
     out = Extraction(paper.id)
     sentences = 0
