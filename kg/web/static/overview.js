@@ -33,7 +33,10 @@
     let W = 0, H = 0, dpr = 1, view = { s: 1, tx: 0, ty: 0 }, fitS = 1;
     let hover = -1, hoverTopic = -1, focusTopic = -1, placed = [], drawnNodes = 0, raf = 0;
 
-    function worldR(n) { return Math.min(42, 6 + 3 * Math.sqrt(n.papers)); }
+    // a dot's size by its papers relative to the most-mentioned concept drawn, so that dots stay
+    // within the room the layout gives each concept at any corpus size
+    const maxPapers = nodes.reduce(function (m, n) { return Math.max(m, n.papers); }, 1);
+    function worldR(n) { return 5 + 13 * Math.sqrt(n.papers / maxPapers); }
     function sx(x) { return x * view.s + view.tx; }
     function sy(y) { return y * view.s + view.ty; }
     function nodeR(n) { return Math.max(2.5, worldR(n) * view.s); }
@@ -190,7 +193,8 @@
         const d = discs[i], parts = t.label.split(", "), first = parts[0];
         const small = "bold 12px system-ui, sans-serif", lw = 1.5 * d.r;
         const forms = [[[t.label], 14], [parts, 14], [[first], 14], [[t.label], 12], [parts, 12], [[first], 12],
-          [wrap(first, small, lw), 12], [wrap(first, "bold 11px system-ui, sans-serif", lw), 11]];
+          [wrap(first, small, lw), 12], [wrap(first, "bold 11px system-ui, sans-serif", lw), 11],
+          [wrap(first, "bold 10px system-ui, sans-serif", lw), 10]];
         for (let k = 0; k < forms.length; k++) {  // on the disc, as high as it fits
           const lines = forms[k][0], size = forms[k][1], font = "bold " + size + "px system-ui, sans-serif";
           const lh = size + 4, h = lh * lines.length;
@@ -200,7 +204,7 @@
           if (half >= r) continue;
           const reach = Math.sqrt(r * r - half * half);
           if (h > 2 * reach) continue;
-          if (lines.length > 3) continue;
+          if (lines.length > 4) continue;
           if (put(lines, font, lh, d.x, d.y - reach, "topic", i, function (b) { return !onOtherDisc(b, i); })) {
             titled[i] = lines.join(" ").replace(/\u2026$/, "");
             return;
