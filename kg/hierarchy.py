@@ -350,7 +350,7 @@ def _nearest_suffix(
     return None
 
 
-_HEAD_WORD = re.compile(r"^[a-z]{3,}$")
+_HEAD_WORD = re.compile(r"^[a-z]{3,}(?<!ous)(?<!ical)(?<!ful)$")  # a noun: no "continuous", "analytical", "useful"
 _NAME_WORD = re.compile(r"\d|[A-Z].*[A-Z]")  # a digit or two capitals: a name's or an acronym's word
 
 
@@ -370,9 +370,12 @@ def _surface_from(label: str, words: Sequence[str], start: int) -> str | None:
     """The words of ``label`` from its unit that starts at key word ``start`` (None if none does)."""
     tokens, i = label.split(), 0
     for j, token in enumerate(tokens):
+        n = len(concept_key(token).split())
+        if not n:  # a lone "-" or "/": no word of the key
+            continue
         if i == start:
-            return " ".join(tokens[j:]).strip(".,;:()[]")
-        i += len(concept_key(token).split())
+            return " ".join(tokens[j:]).strip(".,;:()[]-–—/ ")
+        i += n
     return None
 
 

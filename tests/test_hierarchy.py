@@ -225,6 +225,11 @@ def test_general_concept_needs_two_papers_common_words_and_whole_units():
         ("reward model", "METHOD", "p2"),
     )
     assert induce_hierarchy(cs) == [] and not induce_hierarchy(cs).general
+    # an adjective is no head; a spaced dash is no part of a general concept's name
+    cs = _in_papers(("fully continuous", "METHOD", "p1"), ("piecewise continuous", "METHOD", "p2"))
+    assert not induce_hierarchy(cs).general
+    cs = _in_papers(("audio - driven talking", "METHOD", "p1"), ("speech - driven talking", "METHOD", "p2"))
+    assert {c.label for c in induce_hierarchy(cs).general.values()} == {"driven talking", "talking"}
     # a nearer concept of the corpus wins: no general concept above it
     cs = _in_papers(
         ("4-bit integer quantization", "METHOD", "p1"),
