@@ -291,20 +291,75 @@ def _concepts_csv(concepts: dict[str, Concept]) -> str:
 
 
 def _graphml(g: nx.MultiDiGraph, path: Path) -> None:
-    """GraphML of the graph; characters XML cannot hold (control characters) are written as visible escapes."""
+    """GraphML of the graph; characters XML cannot hold (control characters) are written as visible escapes.
+
+    Streamed element by element (networkx's writer without lxml builds the whole document as an
+    ElementTree, several times the graph's memory), byte for byte what ``nx.write_graphml(g,
+    prettyprint=True, named_key_ids=True)`` writes: the keys (found in a first pass) in its order,
+    then the graph, indented as its writer indents.
+    """
+    from xml.etree.ElementTree import _escape_attrib, _escape_cdata  # type: ignore[attr-defined]
+
+    from networkx.readwrite.graphml import GraphMLWriter
+
     from kg.io import xml_text
 
     def clean(v: object) -> object:
         return xml_text(v) if isinstance(v, str) else v
 
-    h = nx.MultiDiGraph()
-    h.graph.update({k: clean(v) for k, v in g.graph.items()})
-    for n, d in g.nodes(data=True):
-        h.add_node(clean(n), **{k: clean(v) for k, v in d.items()})
-    for u, v, k, d in g.edges(keys=True, data=True):
-        h.add_edge(clean(u), clean(v), key=clean(k), **{a: clean(b) for a, b in d.items()})
-    with atomic_writer(path) as tmp:
-        nx.write_graphml(h, tmp, encoding="utf-8", prettyprint=True, named_key_ids=True)
+    if g.graph:  # graph-level data (the build sets none): networkx's writer, on a cleaned copy
+        h = nx.MultiDiGraph()
+        h.graph.update({k: clean(v) for k, v in g.graph.items()})
+        h.add_nodes_from((clean(n), {k: clean(v) for k, v in d.items()}) for n, d in g.nodes(data=True))
+        h.add_edges_from(
+            (clean(u), clean(v), clean(k), {a: clean(b) for a, b in d.items()})
+            for u, v, k, d in g.edges(keys=True, data=True)
+        )
+        with atomic_writer(path) as tmp:
+            nx.write_graphml(h, tmp, encoding="utf-8", prettyprint=True, named_key_ids=True)
+        return
+    xml_type = GraphMLWriter().get_xml_type
+    keys: dict[tuple[str, str, str], None] = {}  # (name, type, scope), in the order first used
+    for scope, items in (
+        ("node", (d for _, d in g.nodes(data=True))),
+        ("edge", (d for *_, d in g.edges(keys=True, data=True))),
+    ):
+        for d in items:
+            for k, v in d.items():
+                keys.setdefault((str(k), xml_type(type(clean(v))), scope), None)
+
+    def element(tag: str, attrs: dict[str, str], data: dict[str, object], indent: str) -> str:
+        head = indent + f"<{tag}" + "".join(f' {a}="{_escape_attrib(v)}"' for a, v in attrs.items())
+        if not data:
+            return head + " />"
+        inner = indent + "  "
+        rows = [
+            f'{inner}<data key="{_escape_attrib(str(k))}">{_escape_cdata(str(v))}</data>'
+            if str(v) != ""
+            else f'{inner}<data key="{_escape_attrib(str(k))}" />'
+            for k, v in ((k, clean(v)) for k, v in data.items())
+        ]
+        return head + ">" + "".join(rows) + indent + f"</{tag}>"
+
+    w = GraphMLWriter()
+    root = {"xmlns": w.NS_GRAPHML, "xmlns:xsi": w.NS_XSI, "xsi:schemaLocation": w.SCHEMALOCATION}
+    with atomic_writer(path) as tmp, Path(tmp).open("w", encoding="utf-8", newline="\n") as f:
+        f.write("<?xml version='1.0' encoding='utf-8'?>\n<graphml")
+        f.write("".join(f' {a}="{_escape_attrib(v)}"' for a, v in root.items()) + ">")
+        for name, typ, scope in reversed(keys):  # networkx inserts each new key first
+            attrs = {"id": name, "for": scope, "attr.name": name, "attr.type": typ}
+            f.write(element("key", attrs, {}, "\n  "))
+        f.write('\n  <graph edgedefault="directed"' if g.is_directed() else '\n  <graph edgedefault="undirected"')
+        if g.number_of_nodes() == 0:  # an element without children closes itself
+            f.write(" />\n</graphml>\n")
+            return
+        f.write(">")
+        for n, d in g.nodes(data=True):
+            f.write(element("node", {"id": str(clean(n))}, d, "\n    "))
+        for u, v, k, d in g.edges(keys=True, data=True):
+            attrs = {"source": str(clean(u)), "target": str(clean(v)), "id": str(clean(k))}
+            f.write(element("edge", attrs, d, "\n    "))
+        f.write("\n  </graph>\n</graphml>\n")
 
 
 # --- what changed since the last build -------------------------------------------------------
