@@ -42,8 +42,8 @@ TARGET = ROOT / "kg" / "models" / "ner_papers"
 LABELS = {"Method": "METHOD", "Task": "TASK", "Dataset": "DATASET", "Metric": "METRIC"}
 FOLDS = 5
 #: the fine-tuning recipe chosen by cross-validated concept F1 (BENCHMARKS.md)
-STEPS = 1500
-SEED_COPIES = 4
+STEPS = 2500
+SEED_COPIES = 8
 LEARN_RATE = 0.0005
 
 
