@@ -535,18 +535,28 @@ def _resolve_formats(formats: Sequence[str] | None, n_papers: int) -> list[str]:
     return [f for f in FORMATS if f in formats or f == "nt"]
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended (extraction workers, the store's loader)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 class _Stages:
-    """Seconds and peak RSS after each stage, and the progress callback's stage changes."""
+    """Seconds (wall and CPU) and peak RSS after each stage, and the progress callback's stage changes.
+
+    CPU seconds make a stage's cost comparable between runs on a machine shared with other work.
+    """
 
     def __init__(self, progress: Callable[[str, int, int], None] | None) -> None:
         self.progress = progress
         self.times: dict[str, dict[str, float]] = {}
         self.name = ""
         self.t = time.perf_counter()
+        self.cpu = _cpu_seconds()
 
     def start(self, name: str, total: int = 1) -> None:
         self.finish()
-        self.name, self.t = name, time.perf_counter()
+        self.name, self.t, self.cpu = name, time.perf_counter(), _cpu_seconds()
         if self.progress:
             self.progress(name, 0, total)
 
@@ -554,7 +564,11 @@ class _Stages:
         if self.name:
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             rss_mib = rss / 1024 / (1024 if sys.platform == "darwin" else 1)
-            self.times[self.name] = {"seconds": round(time.perf_counter() - self.t, 2), "peak_rss_mib": round(rss_mib)}
+            self.times[self.name] = {
+                "seconds": round(time.perf_counter() - self.t, 2),
+                "cpu_seconds": round(_cpu_seconds() - self.cpu, 2),
+                "peak_rss_mib": round(rss_mib),
+            }
             self.name = ""
 
 
