@@ -352,8 +352,8 @@ def normalise(
             if expanded != words:
                 key = concept_key(" ".join(expanded))
         if _BASED.match(key):  # "Transformer-based models" names the Transformer; "LLM-based" the LLM
-            prefix = re.split(r"[- ]based\b", text, maxsplit=1, flags=re.IGNORECASE)[0].strip()
-            if prefix:
+            prefix = re.split(r"[-‐‑–—_/ ]based\b", text, maxsplit=1, flags=re.IGNORECASE)[0].strip()
+            if prefix and prefix != text:  # "Transformer–based model" (an en dash) too, never the text itself
                 return resolve_key(paper, prefix)
         return key, False
 

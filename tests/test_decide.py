@@ -166,6 +166,15 @@ def test_two_expansions_of_one_acronym_stay_two():
     assert {c.label for c in concepts.values()} == {"Segment Anything Model", "Sharpness-Aware Minimization"}
 
 
+@pytest.mark.parametrize("dash", ["-", "–", "—", " "])
+def test_x_based_model_names_x_whatever_the_dash(dash):
+    t = f"Transformer{dash}based model"
+    concepts, mentions = normalise(
+        [Extraction("p", [Mention("p", 0, len(t), t, "METHOD", 0, 0, len(t), 0.9, "ner", "used")])]
+    )
+    assert list(concepts) == ["transformer"]
+
+
 def test_acronym_forms_join_their_long_form(nlp):
     """Short form before its long form, a parenthesis glued to the word, a plural name-like acronym."""
     from kg.extract.pipeline import extract
