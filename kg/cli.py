@@ -365,6 +365,7 @@ def neighbors(
                     "label": nb.label,
                     "type": nb.type,
                     "papers": nb.paper_count,
+                    "through_narrower": nb.through_narrower,
                     "neighbours": [n.__dict__ for n in nb.neighbours],
                     "broader": nb.broader,
                     "narrower": nb.narrower,
@@ -372,7 +373,8 @@ def neighbors(
             )
         )
     else:
-        t = Table(title=_t(f"{nb.label} ({nb.type.lower()}, {_n(nb.paper_count, 'paper')})"))
+        count = _n(nb.paper_count, "paper") + (" through its narrower concepts" if nb.through_narrower else "")
+        t = Table(title=_t(f"{nb.label} ({nb.type.lower()}, {count})"))
         for col in ("hop", "concept", "type", "papers", "via", "linking papers"):
             t.add_column(col, overflow="fold")
         for n in nb.neighbours:

@@ -35,6 +35,9 @@ class Neighbourhood:
     type: str
     paper_count: int
     neighbours: list[Neighbour] = field(default_factory=list)
+    #: a general concept (the hierarchy's head of narrower concepts, named by no paper alone): its
+    #: papers and neighbours are those of its narrower concepts
+    through_narrower: bool = False
     broader: list[dict[str, str]] = field(default_factory=list)  # concept, label, papers, rule, evidence
     narrower: list[dict[str, str]] = field(default_factory=list)
 
@@ -135,6 +138,11 @@ def neighbourhood(store: ox.Store, name: str, hops: int = 1, limit: int = 15) ->
     result = Neighbourhood(center, label, ctype, len(papers_of[center]))
     result.broader, result.narrower = hierarchy(store, center)
     seen = {center}
+    if not papers_of[center] and result.narrower:
+        for n in result.narrower:
+            papers_of[center] |= papers_of[n["concept"]]
+            seen.add(n["concept"])
+        result.paper_count, result.through_narrower = len(papers_of[center]), True
     frontier = [center]
     for hop in range(1, max(1, hops) + 1):
         nxt: list[str] = []

@@ -371,3 +371,35 @@ def test_concept_page_renders_the_hierarchy(hier_build):
     ):
         html = r.read().decode()
     assert "Narrower" in html and "4-bit" in html.lower()
+
+
+@pytest.fixture(scope="module")
+def general_build(tmp_path_factory):
+    """Three papers whose segmentation tasks share the head "segmentation", which no paper names alone."""
+    import json
+
+    from kg.build import build
+
+    src = tmp_path_factory.mktemp("gen") / "corpus.jsonl"
+    rows = [
+        ("g1", "Fast Semantic Segmentation", "We propose a network for semantic segmentation on Cityscapes."),
+        ("g2", "Instance Segmentation at Scale", "Instance segmentation on COCO improves with our detector."),
+        ("g3", "Panoptic Segmentation with Transformers", "Panoptic segmentation unifies both tasks on COCO."),
+    ]
+    src.write_text(
+        "".join(json.dumps({"id": i, "title": t, "abstract": a, "date": "2024-01-01"}) + "\n" for i, t, a in rows),
+        encoding="utf-8",
+    )
+    out = tmp_path_factory.mktemp("genout") / "out"
+    build([src], out)
+    return out
+
+
+def test_neighbours_of_a_general_concept_come_through_its_narrower_ones(general_build):
+    from kg.neighbors import neighbourhood
+
+    nb = neighbourhood(_store(general_build), "segmentation")
+    assert nb.through_narrower and len(nb.narrower) >= 2
+    assert nb.paper_count >= 2  # the papers of its narrower concepts
+    narrower = {n["concept"] for n in nb.narrower}
+    assert nb.neighbours and not narrower & {n.concept for n in nb.neighbours}
