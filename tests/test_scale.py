@@ -1,10 +1,13 @@
-"""Similarity and co-occurrence: bounded work (linear in the corpus) and the same output as pairwise counting."""
+"""Scale: similarity and co-occurrence in bounded work (linear in the corpus, the same output as pairwise
+counting), and the build's bounded-memory parts (decision in chunks, store loaded in parts, GraphML streamed)
+equal to what they replace."""
 
 from __future__ import annotations
 
 import math
 import random
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from kg.graph import cooccurrences, paper_similarities
 
@@ -115,3 +118,86 @@ def test_scale_materialised_queries_answer_as_the_live_ones(mini_store):
         got = values(run_named(mini_store, nq, params))
         assert got == values(run_query(mini_store, _LIVE[name], bound)), (name, params)
         assert got, (name, params)
+
+
+def test_scale_graphml_streamed_as_networkx_writes_it(tmp_path):
+    """kg.build's GraphML writer streams; its bytes are networkx's (keys, order, escaping, indentation)."""
+    import networkx as nx
+
+    from kg.build import _graphml
+    from kg.io import xml_text
+
+    def reference(g, path):
+        h = nx.MultiDiGraph()
+        clean = lambda v: xml_text(v) if isinstance(v, str) else v  # noqa: E731
+        for n, d in g.nodes(data=True):
+            h.add_node(clean(n), **{k: clean(v) for k, v in d.items()})
+        for u, v, k, d in g.edges(keys=True, data=True):
+            h.add_edge(clean(u), clean(v), key=clean(k), **{a: clean(b) for a, b in d.items()})
+        nx.write_graphml(h, path, encoding="utf-8", prettyprint=True, named_key_ids=True)
+
+    odd = "a\x07<&>\"'\n\tz"
+    full = nx.MultiDiGraph()
+    full.add_node(odd, kind="paper", label="", date="2020", n=3, ok=True, x=0.125)
+    full.add_node("b", kind="concept", papers=2, label="x\x1by & <z>\n")
+    full.add_node("c")
+    full.add_edge(odd, "b", key="mentions", kind="mentions", count=2, role="used", strength=1.5)
+    full.add_edge("b", "b", key="k\x01", papers=1)
+    full.add_edge("b", odd, key="e")
+    lone = nx.MultiDiGraph()
+    lone.add_node("a")
+    for g in (nx.MultiDiGraph(), lone, full):
+        reference(g, tmp_path / "ref.graphml")
+        _graphml(g, tmp_path / "kg.graphml")
+        assert (tmp_path / "kg.graphml").read_bytes() == (tmp_path / "ref.graphml").read_bytes()
+
+
+def test_scale_store_loaded_in_parts_holds_the_same_graph(mini_build, tmp_path, monkeypatch):
+    """The bulk load in parts (bounded memory) gives the store one load gives: same triples, same Turtle."""
+    import pyoxigraph as ox
+
+    import kg.store as st
+
+    nt = mini_build / "kg.nt"
+    lines = nt.read_bytes().count(b"\n")
+    monkeypatch.setattr(st, "BULK_LOAD_LINES", max(1, lines // 7))
+    assert st.load_store(nt, tmp_path / "parts") == lines
+    st.dump_store(tmp_path / "parts", tmp_path / "parts.ttl", ox.RdfFormat.TURTLE)
+    monkeypatch.setattr(st, "BULK_LOAD_LINES", lines + 1)
+    assert st.load_store(nt, tmp_path / "whole") == lines
+    st.dump_store(tmp_path / "whole", tmp_path / "whole.ttl", ox.RdfFormat.TURTLE)
+    assert (tmp_path / "parts.ttl").read_bytes() == (tmp_path / "whole.ttl").read_bytes()
+
+
+def test_scale_decision_in_chunks_equals_all_at_once(nlp):
+    """The decision chunk by chunk (decisions handed on, dropped mentions let go) decides as over all papers at once."""
+    import copy
+    import json
+
+    from kg.corpus import read_corpus
+    from kg.decide import apply_decisions, candidates, decide, decide_concepts
+    from kg.extract.pipeline import extract
+    from kg.normalise import normalise
+
+    papers, _ = read_corpus([Path(__file__).parent / "data" / "mini.jsonl"], None)
+    extractions = list(extract(papers, nlp))
+
+    def dump(concepts, mentions, decisions):
+        return (
+            [json.dumps(m.to_dict()) for m in mentions],
+            [(c.id, c.label, c.type, sorted(c.papers), c.mention_count, c.aliases) for c in concepts.values()],
+            [json.dumps(d.to_dict()) for d in decisions],
+        )
+
+    whole = copy.deepcopy(extractions)
+    concepts, mentions = normalise(whole)
+    abbreviations = {ex.paper_id: list(ex.abbreviations) for ex in whole}
+    made = decide(candidates(papers, abbreviations, concepts, mentions))
+    for d in made:
+        d.features = {}
+    at_once = dump(*apply_decisions(concepts, mentions, made), made)
+    assert at_once[0] and at_once[2]
+    for chunk in (1, 3):
+        part = copy.deepcopy(extractions)
+        concepts, mentions = normalise(part)
+        assert dump(*decide_concepts(papers, part, concepts, mentions, chunk=chunk)) == at_once
