@@ -183,11 +183,13 @@ def test_acronym_forms_join_their_long_form(nlp):
     text = (
         "We develop a theoretical model, BBAM (Bayesian Budget Allocation Model), for reasoning. "
         "Conventional Vision-Language Models(VLMs) use visual tokens. VLMs are large. "
-        "We call this architecture a Pointer Net (Ptr-Net). We show Ptr-Nets can be trained."
+        "We call this architecture a Pointer Net (Ptr-Net). We show Ptr-Nets can be trained. "
+        "Multi-modal Large Language Models (MLLMs) see images."
     )
     ex = list(extract([Paper(id="p", title="", abstract="", raw_text=text)], nlp))[0]
     assert ("Bayesian Budget Allocation Model", "BBAM") in ex.abbreviations
     assert ("Vision-Language Models", "VLMs") in ex.abbreviations
+    assert ("Multi-modal Large Language Models", "MLLMs") in ex.abbreviations  # the whole compound
     _, mentions = normalise([ex])
     concept = {m.text: m.concept for m in mentions}
     assert concept["BBAM"] == concept["Bayesian Budget Allocation Model"]

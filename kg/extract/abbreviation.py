@@ -47,6 +47,9 @@ def match_long_form(short: str, candidate: str) -> int:
     >>> cand = "fine-tune the policy with proximal policy optimization"
     >>> cand[match_long_form("PPO", cand):]
     'proximal policy optimization'
+    >>> cand = "we study Multi-modal Large Language Models"
+    >>> cand[match_long_form("MLLMs", cand):]
+    'Multi-modal Large Language Models'
     >>> cand = "we use Chain-of-Thought"
     >>> cand[match_long_form("CoT", cand):]
     'Chain-of-Thought'
@@ -60,8 +63,8 @@ def match_long_form(short: str, candidate: str) -> int:
     # "proximal policy optimization (PPO)", not "policy optimization" matching the O inside "optimization"
     words = list(_WORDS.finditer(candidate))
     if 1 < len(s) <= len(words) and [w.group()[0].lower() for w in words[-len(s) :]] == s:
-        start = words[-len(s)].start()
-        if len(candidate[start:].strip()) > len(short):
+        start = _whole_compound(candidate, words[-len(s)].start(), s[0])
+        if (start == 0 or candidate[start - 1].isspace()) and len(candidate[start:].strip()) > len(short):
             return start
     lf = candidate.lower()
     si = len(s) - 1
@@ -74,11 +77,20 @@ def match_long_form(short: str, candidate: str) -> int:
             return -1
         si -= 1
         li -= 1
-    start = li + 1
+    start = _whole_compound(candidate, li + 1, s[0])
     # the long form must have more words than a trivial one-character match
     long_text = candidate[start:]
     if len(long_text.strip()) <= len(short) or long_text.strip().lower() == short.lower():
         return -1
+    return start
+
+
+def _whole_compound(text: str, start: int, first: str) -> int:
+    """``start`` moved back to the beginning of the hyphenated compound it lies inside, when that
+    compound begins with the acronym's first letter: "Multi-modal LLM (MLLM)" is not "modal LLM"."""
+    token_start = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start)) + 1
+    if token_start < start and text[token_start].lower() == first:
+        return token_start
     return start
 
 
@@ -100,7 +112,9 @@ def find_abbreviations(text: str) -> list[tuple[tuple[int, int], tuple[int, int]
         n_chars = sum(ch.isalnum() for ch in short)
         # window: at most min(|SF| + 5, 2|SF|) words before the parenthesis, same sentence
         before = text[: m.start()].rstrip()
-        before_start = max(before.rfind(". ") + 2, before.rfind("\n") + 1, before.rfind("; ") + 2, 0)
+        before_start = max(
+            [before.rfind(sep) + len(sep) for sep in (". ", "\n", "; ") if sep in before] or [0]
+        )  # the sentence's start (0 for the text's first sentence, not 1)
         window = before[before_start:]
         words = list(_WORD.finditer(window))
         limit = min(n_chars + 5, 2 * n_chars)

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: Bumped whenever rules or resources change (it keys the extraction cache).
-RULES_VERSION = "rules-10"
+RULES_VERSION = "rules-11"
 #: The default extractor: the bundled CNN recogniser + rules.
 EXTRACTOR_VERSION = f"ner-1.3+{RULES_VERSION}"
 #: The accurate extractor: the transformer recogniser (kg/models/encoder), checked by the CNN, + rules.
