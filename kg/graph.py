@@ -321,23 +321,41 @@ def concept_topics(
     groups = sorted((sorted(c) for c in communities), key=lambda c: (-len(c), c[0]))
     big = [set(c) for c in groups if len(c) >= min_size]
     where = {c: i for i, com in enumerate(big) for c in com}
+
+    def most_linked(c: str, where: dict[str, int]) -> int | None:
+        pull: dict[int, float] = defaultdict(float)
+        for nb, d in h[c].items():
+            if nb in where:
+                pull[where[nb]] += d["weight"]
+        return min(pull, key=lambda j: (-pull[j], j)) if pull else None
+
     alone: list[set[str]] = []
+    singles: list[str] = []
     for small in groups:
         if len(small) >= min_size:
             continue
         rest = set()
         for c in small:  # a concept of a small community joins the topic it is most linked with
-            pull: dict[int, float] = defaultdict(float)
-            for nb, d in h[c].items():
-                if nb in where:
-                    pull[where[nb]] += d["weight"]
-            if pull:
-                i = min(pull, key=lambda j: (-pull[j], j))
+            i = most_linked(c, where)
+            if i is not None:
                 big[i].add(c)
             else:
                 rest.add(c)
         if len(rest) >= 2:  # linked to no topic: a small topic of its own
             alone.append(rest)
+        else:
+            singles.extend(rest)
+    # Louvain at a fine grain can leave a concept alone in its community: it joins the small topic it
+    # is most linked with, and those linked to none but each other make small topics of their own
+    where_alone = {c: i for i, com in enumerate(alone) for c in com}
+    left = set()
+    for c in sorted(singles):
+        i = most_linked(c, where_alone)
+        if i is not None:
+            alone[i].add(c)
+        else:
+            left.add(c)
+    alone.extend(set(c) for c in sorted(sorted(c) for c in nx.connected_components(h.subgraph(left)) if len(c) >= 2))
     big.extend(alone)
     topics: list[Topic] = []
     used: set[str] = set()

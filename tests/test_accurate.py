@@ -180,9 +180,9 @@ AGREEMENT_TEXTS = [
 
 
 def test_unsure_transformer_entities_stay_only_where_the_cnn_agrees(accurate_nlp):
-    from kg.extract.pipeline import ACCURATE_MIN_CONFIDENCE
+    from kg.extract.pipeline import ACCURATE_MIN_CONFIDENCE, default_model_path
 
-    cnn = build_pipeline("default", use_rules=False)
+    cnn = build_pipeline(default_model_path(), use_rules=False)  # the CNN the accurate mode consults
     alone = build_pipeline("accurate", use_rules=False, agreement=False)
     alone.get_pipe("kg_encoder").min_confidence = 0.0  # every transformer entity, with its probability
     rescued = 0

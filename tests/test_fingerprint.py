@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 
 from kg.extract import fingerprint
-from kg.extract.pipeline import RULES_VERSION, extractor_version
+from kg.extract.pipeline import EXTRACTOR_VERSION, extractor_version
 
 
 def test_version_names_the_preset_and_keeps_rules_version():
     v = extractor_version("default")
-    assert v.startswith(f"ner-1.2+{RULES_VERSION}+") and len(v.rsplit("+", 1)[1]) == 12
+    assert v.startswith(f"{EXTRACTOR_VERSION}+") and len(v.rsplit("+", 1)[1]) == 12
     assert extractor_version("default") == v  # stable
     assert len({v, extractor_version("accurate"), extractor_version("none")}) == 3
     assert extractor_version(None) == extractor_version("none")

@@ -76,7 +76,7 @@ def extractions(papers: Sequence[Paper], model: str, split: str) -> list[Extract
     """The shipped recognisers' extractions of ``papers`` (cached in /tmp by model and split)."""
     from kg.build import _ex_from_json, _ex_to_json
 
-    version = extractor_version(model) if NER_FOLDS is None else _folds_version(NER_FOLDS)
+    version = extractor_version(model) + ("" if NER_FOLDS is None else "+" + _folds_version(NER_FOLDS))
     path = CACHE / f"{split}.{version}{'+' + '+'.join(PRODUCERS) if PRODUCERS else ''}.json"
     if path.exists():
         d = json.loads(path.read_text(encoding="utf-8"))

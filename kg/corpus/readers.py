@@ -217,8 +217,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _clean(s: str) -> str:
-    """Lone surrogates (from JSON escapes such as ``\\ud800``) cannot be written as UTF-8: U+FFFD."""
-    return _SURROGATE.sub("\ufffd", s)
+    """Lone surrogates (from JSON escapes such as ``\\ud800``) cannot be written as UTF-8: U+FFFD; NUL
+    characters (``\\u0000`` escapes; raw NUL bytes are dropped when the file is read) are dropped too.
+    """
+    return _SURROGATE.sub("\ufffd", s).replace("\x00", "")
 
 
 def _first(rec: dict[str, object], keys: Iterable[str]) -> str | None:

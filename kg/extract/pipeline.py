@@ -68,6 +68,11 @@ class TwoConventions:
     def __init__(self, papers: Any, passages: Any) -> None:
         self.papers, self.passages = papers, passages
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The entity labels either recogniser assigns."""
+        return tuple(sorted({*self.papers.labels, *self.passages.labels}))
+
     def __call__(self, doc: Doc) -> Doc:
         return (self.passages if doc.user_data.get(PASSAGE) else self.papers)(doc)
 
