@@ -274,27 +274,32 @@ def test_general_concepts_in_the_rdf():
 # ------------------------------------------------------------------ published: RDF, query, page, neighbors
 
 
-@pytest.fixture(scope="module")
-def hier_build(tmp_path_factory):
-    """A small build whose concepts form a hierarchy through every rule."""
+def _build_rows(tmp_path_factory, name: str, rows: list[tuple[str, str, str]]):
+    """``kg build`` of (id, title, abstract) rows; the output folder."""
     import json
 
     from kg.build import build
 
-    src = tmp_path_factory.mktemp("hier") / "corpus.jsonl"
+    src = tmp_path_factory.mktemp(name) / "corpus.jsonl"
+    src.write_text(
+        "".join(json.dumps({"id": i, "title": t, "abstract": a, "date": "2024-01-01"}) + "\n" for i, t, a in rows),
+        encoding="utf-8",
+    )
+    out = tmp_path_factory.mktemp(f"{name}out") / "out"
+    build([src], out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def hier_build(tmp_path_factory):
+    """A small build whose concepts form a hierarchy through every rule."""
     rows = [
         ("h1", "Quantization of LLMs", "We study quantization for large language models (LLMs) such as LLaMA."),
         ("h2", "4-bit Integer Quantization", "We propose 4-bit integer quantization for LLaMA-3.1 8B."),
         ("h3", "Sparse Mixture of Experts", "Sparse Mixture of Experts scales Mixture-of-Experts models."),
         ("h4", "Quantization for inference", "Post-training quantization speeds up LLaMA inference."),
     ]
-    src.write_text(
-        "".join(json.dumps({"id": i, "title": t, "abstract": a, "date": "2024-01-01"}) + "\n" for i, t, a in rows),
-        encoding="utf-8",
-    )
-    out = tmp_path_factory.mktemp("hierout") / "out"
-    build([src], out)
-    return out
+    return _build_rows(tmp_path_factory, "hier", rows)
 
 
 def _store(out):
@@ -376,23 +381,12 @@ def test_concept_page_renders_the_hierarchy(hier_build):
 @pytest.fixture(scope="module")
 def general_build(tmp_path_factory):
     """Three papers whose segmentation tasks share the head "segmentation", which no paper names alone."""
-    import json
-
-    from kg.build import build
-
-    src = tmp_path_factory.mktemp("gen") / "corpus.jsonl"
     rows = [
         ("g1", "Fast Semantic Segmentation", "We propose a network for semantic segmentation on Cityscapes."),
         ("g2", "Instance Segmentation at Scale", "Instance segmentation on COCO improves with our detector."),
         ("g3", "Panoptic Segmentation with Transformers", "Panoptic segmentation unifies both tasks on COCO."),
     ]
-    src.write_text(
-        "".join(json.dumps({"id": i, "title": t, "abstract": a, "date": "2024-01-01"}) + "\n" for i, t, a in rows),
-        encoding="utf-8",
-    )
-    out = tmp_path_factory.mktemp("genout") / "out"
-    build([src], out)
-    return out
+    return _build_rows(tmp_path_factory, "gen", rows)
 
 
 def test_neighbours_of_a_general_concept_come_through_its_narrower_ones(general_build):

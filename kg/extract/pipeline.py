@@ -83,8 +83,9 @@ class TwoConventions:
 
 @Language.factory("kg_two_conventions", assigns=["doc.ents"])
 def _make_two_conventions(nlp: Language, name: str, papers: str, passages: str) -> TwoConventions:
-    loaded = [spacy.load(path).get_pipe("ner") for path in (papers, passages)]
-    return TwoConventions(*loaded)
+    for_papers, for_passages = spacy.load(papers), spacy.load(passages)
+    _share_vectors(nlp, for_passages)  # the papers' recogniser was fine-tuned on the same vectors
+    return TwoConventions(for_papers.get_pipe("ner"), for_passages.get_pipe("ner"))
 
 
 #: with a trained recogniser, the rule producers that still add candidates: the best mean F1
@@ -141,12 +142,16 @@ ACCURATE_AGREED_MIN_CONFIDENCE = 0.0
 ENCODER_MIN_CONFIDENCE = 0.7
 
 
-def _add_recogniser(nlp: Language, model_path: Path) -> None:
-    # the recogniser carries its own tok2vec (no listener), so it can be sourced alone;
-    # static vectors it was trained with travel into the shared vocab (the base pipeline has none)
-    source = spacy.load(model_path)
+def _share_vectors(nlp: Language, source: Language) -> None:
+    """The static vectors a recogniser was trained with, into the shared vocab (the base pipeline has none)."""
     if source.vocab.vectors.shape[0] and not nlp.vocab.vectors.shape[0]:
         nlp.vocab.vectors = source.vocab.vectors
+
+
+def _add_recogniser(nlp: Language, model_path: Path) -> None:
+    # the recogniser carries its own tok2vec (no listener), so it can be sourced alone
+    source = spacy.load(model_path)
+    _share_vectors(nlp, source)
     nlp.add_pipe("ner", source=source, name="ner")
 
 
@@ -209,9 +214,6 @@ def build_pipeline(
         has_model = model_path is not None
         for_papers = papers_model or (papers_model_path() if model == "default" else None)
         if model_path is not None and for_papers is not None:
-            source = spacy.load(model_path)  # the static vectors both recognisers read
-            if source.vocab.vectors.shape[0] and not nlp.vocab.vectors.shape[0]:
-                nlp.vocab.vectors = source.vocab.vectors
             nlp.add_pipe(
                 "kg_two_conventions", name="ner", config={"papers": str(for_papers), "passages": str(model_path)}
             )
@@ -376,9 +378,9 @@ def extract(
                 progress(1)
 
 
-def _doc(nlp: Language, paper: Paper) -> Doc:
-    """The tokenised text the pipeline reads, marked when the record is a passage, not a paper."""
-    doc = nlp.make_doc(model_text(paper))
+def _doc(nlp: Language, paper: Paper, text: str | None = None) -> Doc:
+    """The tokenised text the pipeline reads (``text``: a piece of it), marked when the record is a passage."""
+    doc = nlp.make_doc(model_text(paper) if text is None else text)
     if paper.raw_text is not None:
         doc.user_data[PASSAGE] = True
     return doc
@@ -389,20 +391,14 @@ def _extract_long(nlp: Language, paper: Paper, batch_size: int) -> Extraction:
     text, seen = paper.text, model_text(paper)
     pieces = split_long_text(text)
 
-    def as_doc(t: str) -> Doc:
-        doc = nlp.make_doc(t)
-        if paper.raw_text is not None:
-            doc.user_data[PASSAGE] = True
-        return doc
-
     def items() -> Iterator[tuple[Doc, tuple[str, int]]]:
         for k, (a, b) in enumerate(pieces):
             if k == 0:
-                yield as_doc(seen[a:b]), (text[a:b], a)
+                yield _doc(nlp, paper, seen[a:b]), (text[a:b], a)
             else:
                 # a line break first: the pipeline takes a text's first line for a title (one
                 # sentence); here that "title" is the empty line, and offsets move back by one
-                yield as_doc("\n" + seen[a:b]), ("\n" + text[a:b], a - 1)
+                yield _doc(nlp, paper, "\n" + seen[a:b]), ("\n" + text[a:b], a - 1)
 
     out = Extraction(paper.id)
     sentences = 0
