@@ -55,7 +55,10 @@ def pipeline(mode: str):
         return build_pipeline("accurate")
     if model is None:
         raise SystemExit("no packaged model at kg/models/ner: train it first (python -m training.train)")
-    return build_pipeline(model, use_rules=(mode == "combined"))
+    # "default", as `kg extract` and `kg eval` build it, not the model's path: only "default" adds the
+    # papers' recogniser (kg/models/ner_papers) for records with a title and abstract (seed-dev,
+    # seed-arxiv); records given as one text (the mention-level sets) go to kg/models/ner either way
+    return build_pipeline("default", use_rules=(mode == "combined"))
 
 
 def run(set_name: str, nlp) -> dict[str, object]:

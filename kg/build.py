@@ -651,7 +651,9 @@ def _build(
         def write_decisions(made: list[Decision]) -> None:
             dec_file.writelines(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in made)
 
-        concepts, mentions = decide_in_chunks(papers, abbreviations, concepts, by_paper, write_decisions)
+        concepts, mentions = decide_in_chunks(
+            papers, abbreviations, concepts, by_paper, write_decisions, processes=n_process
+        )
     del abbreviations, by_paper
     concepts, mentions, report.corrections = apply_corrections(concepts, mentions, fixes or Corrections())
     report.mentions_by_type = {lab: n for lab in LABELS if (n := Counter(m.label for m in mentions)[lab])}

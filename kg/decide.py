@@ -19,11 +19,12 @@ always give the same decisions.
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -692,6 +693,7 @@ def decide_concepts(
     threshold: float | None = None,
     keep_features: bool = False,
     chunk: int = 250,
+    processes: int = 1,
 ) -> tuple[dict[str, Concept], list[Mention], list[Decision]]:
     """The decision stage over normalised concepts: (kept concepts, kept mentions, every decision).
 
@@ -706,7 +708,7 @@ def decide_concepts(
         by_paper[m.paper_id].append(m)
     decisions: list[Decision] = []
     kept_concepts, kept_mentions = decide_in_chunks(
-        papers, abbreviations, concepts, by_paper, decisions.extend, model, threshold, keep_features, chunk
+        papers, abbreviations, concepts, by_paper, decisions.extend, model, threshold, keep_features, chunk, processes
     )
     return kept_concepts, kept_mentions, decisions
 
@@ -721,6 +723,7 @@ def decide_in_chunks(
     threshold: float | None = None,
     keep_features: bool = False,
     chunk: int = 250,
+    processes: int = 1,
 ) -> tuple[dict[str, Concept], list[Mention]]:
     """:func:`decide_concepts` in memory bounded by a chunk: (kept concepts, kept mentions).
 
@@ -730,21 +733,79 @@ def decide_in_chunks(
     written out), so neither the dropped mentions nor the decisions stay in memory; the
     corpus-wide type vote is gathered as one row of sums per concept (:func:`add_type_votes`).
     The result equals :func:`apply_decisions` over all decisions at once.
+
+    ``processes`` > 1 decides chunks in that many forked worker processes (where the platform
+    forks); chunks are handed back in order, so the result and what ``sink`` sees are the same as
+    with one process.
     """
+    model = model if model is not None else load_decision_model()
     votes: dict[str, list[float]] = {}
     kept: list[Mention] = []
-    for start in range(0, len(papers), chunk):
-        part = papers[start : start + chunk]
-        ms = [m for p in part for m in by_paper.pop(p.id, ())]
-        made = decide(candidates(part, abbreviations, concepts, ms, n_input_papers=len(papers)), model, threshold)
-        if not keep_features:
-            for d in made:
-                d.features = {}
-        kept.extend(select_mentions(made, ms))
+    bounds = [(start, min(start + chunk, len(papers))) for start in range(0, len(papers), chunk)]
+    state = _ChunkState(papers, abbreviations, concepts, by_paper, model, threshold, keep_features)
+    for (start, end), (made, kept_at) in zip(bounds, _map_chunks(state, bounds, processes), strict=True):
+        ms = [m for p in papers[start:end] for m in by_paper.pop(p.id, ())]
+        for i, confidence in kept_at:
+            m = ms[i]
+            m.confidence = confidence
+            kept.append(m)
         add_type_votes(votes, made)
         sink(made)
     kept.sort(key=lambda m: (m.paper_id, m.start, m.end))  # the normalised mentions' order
     return retype_concepts(concepts, kept, types_of(votes))
+
+
+@dataclass
+class _ChunkState:
+    """What deciding a chunk reads (a forked worker inherits it; nothing of it is sent)."""
+
+    papers: Sequence[Paper]
+    abbreviations: dict[str, list[tuple[str, str]]]
+    concepts: dict[str, Concept]
+    by_paper: dict[str, list[Mention]]
+    model: DecisionModel | None
+    threshold: float | None
+    keep_features: bool
+
+    def decide(self, bounds: tuple[int, int]) -> tuple[list[Decision], list[tuple[int, float]]]:
+        """The decisions of papers[start:end], and the kept mentions as (position in the chunk's
+        mentions, confidence): positions, so that a worker's answer names the caller's objects."""
+        part = self.papers[bounds[0] : bounds[1]]
+        ms = [m for p in part for m in self.by_paper.get(p.id, ())]
+        cands = candidates(part, self.abbreviations, self.concepts, ms, n_input_papers=len(self.papers))
+        made = decide(cands, self.model, self.threshold)
+        if not self.keep_features:
+            for d in made:
+                d.features = {}
+        position = {id(m): i for i, m in enumerate(ms)}
+        return made, [(position[id(m)], m.confidence) for m in select_mentions(made, ms)]
+
+
+_WORKER_STATE: list[_ChunkState] = []  # set in the parent just before the workers fork
+
+
+def _decide_in_worker(bounds: tuple[int, int]) -> tuple[list[Decision], list[tuple[int, float]]]:
+    return _WORKER_STATE[0].decide(bounds)
+
+
+def _map_chunks(
+    state: _ChunkState, bounds: list[tuple[int, int]], processes: int
+) -> Iterator[tuple[list[Decision], list[tuple[int, float]]]]:
+    """Each chunk's decision, in order: here, or in ``processes`` forked workers."""
+    import multiprocessing as mp
+
+    if processes <= 1 or len(bounds) < 2 or "fork" not in mp.get_all_start_methods():
+        yield from map(state.decide, bounds)
+        return
+    load_termstats()  # loaded once, here, and inherited by the workers
+    _WORKER_STATE[:] = [state]
+    gc.freeze()  # the collector would otherwise write to (and so copy) every inherited page
+    try:
+        with mp.get_context("fork").Pool(min(processes, len(bounds))) as pool:
+            yield from pool.imap(_decide_in_worker, bounds)
+    finally:
+        _WORKER_STATE.clear()
+        gc.unfreeze()
 
 
 def explain_paper(out: Path, paper: str) -> tuple[str, list[dict[str, Any]]]:

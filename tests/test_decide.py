@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from pathlib import Path
@@ -313,3 +314,35 @@ def test_an_acronym_inside_a_name_reads_as_its_long_form():
     by_label = {c.label: sorted(c.aliases) for c in concepts.values()}
     assert by_label["Multimodal Large Language Model"] == ["Multimodal LLMs", "Multimodal Large Language Models"]
     assert by_label["Chain-of-Thought quality"] == ["Chain-of-Thought quality", "CoT quality"]
+
+
+def test_decision_in_worker_processes_equals_one_process(nlp):
+    """`decide_in_chunks(processes=2)` (forked workers, chunk by chunk) gives what one process gives."""
+    from kg.corpus.readers import read_corpus
+    from kg.decide import decide_in_chunks
+    from kg.extract.pipeline import extract
+
+    papers, _ = read_corpus([DATA / "mini.jsonl"], None)
+    extractions = list(extract(papers, nlp))
+
+    def run(processes: int) -> tuple[list[dict], list[tuple], dict[str, tuple]]:
+        concepts, mentions = normalise(copy.deepcopy(extractions))
+        by_paper: dict[str, list[Mention]] = {}
+        for m in mentions:
+            by_paper.setdefault(m.paper_id, []).append(m)
+        seen: list[dict] = []
+        kept_concepts, kept = decide_in_chunks(
+            papers,
+            {ex.paper_id: list(ex.abbreviations) for ex in extractions},
+            concepts,
+            by_paper,
+            lambda made: seen.extend(d.to_dict() for d in made),
+            chunk=2,
+            processes=processes,
+        )
+        rows = [(m.paper_id, m.start, m.end, m.concept, m.label, m.confidence) for m in kept]
+        return seen, rows, {c: (k.type, sorted(k.papers), k.aliases) for c, k in kept_concepts.items()}
+
+    one, two = run(1), run(2)
+    assert one[0] and one[1] and len(papers) > 4  # several chunks, something kept
+    assert one == two

@@ -45,7 +45,9 @@ def extract_records(
     if not decision:  # the recognisers' mentions alone
         kept_ids = {id(m) for m in mentions if m.producer not in CANDIDATE_PRODUCERS}
     else:
-        concepts, kept, made = decide_concepts(keyed, extractions, concepts, mentions, keep_features=explain)
+        concepts, kept, made = decide_concepts(
+            keyed, extractions, concepts, mentions, keep_features=explain, processes=n_process
+        )
         kept_ids = {id(m) for m in kept}
         for d in made:
             decisions.setdefault(d.paper_id, []).append(
