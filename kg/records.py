@@ -77,7 +77,7 @@ class Paper:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Mention:
     """One span of a paper's text that names a concept."""
 
@@ -119,7 +119,7 @@ class Extraction:
     abbreviations: list[tuple[str, str]] = field(default_factory=list)  # (long form, acronym)
 
 
-@dataclass
+@dataclass(slots=True)
 class Concept:
     """One meaning, merged from its mentions across papers."""
 
@@ -136,7 +136,7 @@ class Concept:
         return len(self.papers)
 
 
-@dataclass
+@dataclass(slots=True)
 class Relation:
     """A typed link between two concepts found in one paper's sentence."""
 
