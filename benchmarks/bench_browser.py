@@ -108,7 +108,7 @@ def measure_page(page: Any, url: str, shot: Path | None, loads: int = 3) -> dict
 def measure_build(out: Path, name: str, shots: Path | None) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    from kg.serve import running_server
+    from kg.web.serve import running_server
 
     results: dict[str, Any] = {}
     with sync_playwright() as p:

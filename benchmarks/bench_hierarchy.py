@@ -1,4 +1,4 @@
-"""Broader/narrower concepts (kg.hierarchy) measured on a finished build.
+"""Broader/narrower concepts (kg.normalise.hierarchy) measured on a finished build.
 
 Reads a build's records (papers.jsonl, mentions.jsonl, concepts.csv), induces the hierarchy
 and reports:
@@ -27,7 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from benchmarks._common import machine, save
-from kg.hierarchy import induce_hierarchy
+from kg.normalise.hierarchy import induce_hierarchy
 from kg.records import Concept, Mention, Paper
 
 

@@ -402,7 +402,7 @@ def main() -> int:
                 args.port, args.server_pid, workload, args.clients, args.duration, args.page_share, args.slow, args.seed
             )
         else:
-            from kg.serve import free_port
+            from kg.web.serve import free_port
 
             port = free_port()
             proc = start_server(args.store, port, *args.serve_arg)

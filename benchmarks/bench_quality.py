@@ -19,7 +19,7 @@ import json
 import time
 
 from benchmarks._common import RESULTS, ROOT, SHARED, machine, save
-from kg.evaluate import concept_cohesion, load_jsonl, score_mentions, score_papers  # noqa: E402
+from kg.build.evaluate import concept_cohesion, load_jsonl, score_mentions, score_papers  # noqa: E402
 from kg.extract.pipeline import build_pipeline, default_model_path, papers_model_path  # noqa: E402
 from kg.extract.run import extract_records  # noqa: E402
 from kg.records import Paper  # noqa: E402

@@ -19,11 +19,11 @@ import sys
 from collections import Counter
 
 from benchmarks._common import SHARED, machine, save
-from kg.evaluate import PRF, load_jsonl
+from kg.build.evaluate import PRF, load_jsonl
 from kg.extract.pipeline import build_pipeline
 from kg.extract.run import extract_records
+from kg.graph.relations import RELATION_TYPES, Span, find_relations
 from kg.records import Paper
-from kg.relations import RELATION_TYPES, Span, find_relations
 
 TYPES = {"Method": "METHOD", "Task": "TASK", "Metric": "METRIC", "Material": "DATASET"}
 

@@ -33,17 +33,17 @@ if atheris is not None:
         import kg.corpus.dailypapers  # noqa: F401
         import kg.corpus.merge
         import kg.corpus.readers
+        import kg.export.rdf
         import kg.extract.pipeline
         import kg.io
         import kg.normalise
-        import kg.rdf
 else:
     import kg.corpus.merge
     import kg.corpus.readers
+    import kg.export.rdf
     import kg.extract.pipeline
     import kg.io
     import kg.normalise
-    import kg.rdf
 
 import pyoxigraph as ox  # noqa: E402  (after the instrumented imports)
 
@@ -94,22 +94,22 @@ def target_readers(data: bytes) -> None:
     for p in merged:
         assert p.title.strip()
         p.text.encode("utf-8")
-        ox.NamedNode(str(kg.rdf.paper_iri(p.id)))
-        ox.NamedNode(str(kg.rdf.mint("mention", p.id, 3)))
+        ox.NamedNode(str(kg.export.rdf.paper_iri(p.id)))
+        ox.NamedNode(str(kg.export.rdf.mint("mention", p.id, 3)))
         assert "\x1b" not in kg.io.terminal_text(p.title)
 
 
 def target_iri(data: bytes) -> None:
     """Strings → minted IRIs (valid, and distinct for distinct parts), slugs, escapes."""
     a, b, c, d = _strings(data, 4)
-    i1 = kg.rdf.mint("similarity", a, b)
+    i1 = kg.export.rdf.mint("similarity", a, b)
     ox.NamedNode(str(i1))
     if (a, b) != (c, d):
-        assert kg.rdf.mint("similarity", c, d) != i1, (a, b, c, d)
-    ox.NamedNode(str(kg.rdf.mint("sentence", a + c, len(b))))
+        assert kg.export.rdf.mint("similarity", c, d) != i1, (a, b, c, d)
+    ox.NamedNode(str(kg.export.rdf.mint("sentence", a + c, len(b))))
     s = kg.normalise.slug(a)
     assert re.fullmatch(r"[a-z0-9-]+", s), s
-    ox.NamedNode(str(kg.rdf.concept_iri(s)))
+    ox.NamedNode(str(kg.export.rdf.concept_iri(s)))
     x = kg.io.xml_text(b + d)
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]", x)
     t = kg.io.terminal_text(c)

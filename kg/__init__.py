@@ -14,14 +14,14 @@ Stages (each a plain importable function):
 - :mod:`kg.extract` — papers → :class:`~kg.records.Mention` records (a spaCy pipeline)
 - :mod:`kg.normalise` — mentions → :class:`~kg.records.Concept` records
 - :mod:`kg.graph` — records → ``networkx.MultiDiGraph``
-- :mod:`kg.rdf` — records → RDF under ``ontology/kg.ttl``
+- :mod:`kg.export.rdf` — records → RDF under ``ontology/kg.ttl``
 - :mod:`kg.store` — RDF → an on-disk Oxigraph store, SPARQL
-- :mod:`kg.views` — graph → self-contained HTML
+- :mod:`kg.graph.views` — graph → self-contained HTML
 
 Importing :mod:`kg` is cheap: heavy dependencies load where they are used.
 
-``kg.build`` and ``kg.extract`` are the API's functions, although ``kg/build.py`` and
-``kg/extract/`` are modules of the same names: ``from kg.build import build`` and
+``kg.build`` and ``kg.extract`` are the API's functions, although ``kg/build/`` and
+``kg/extract/`` are packages of the same names: ``from kg.build import build`` and
 ``import kg.extract.pipeline`` keep working, and the package attribute stays the function (see
 :class:`_Package`). ``import kg.build as m`` gives the function too, whose attributes reach the
 module's (``m.BuildReport``).

@@ -33,16 +33,16 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from kg.errors import InputError, KGError, OutputError, QueryError
+from kg.export.writers import WRITERS
 from kg.schema import LABELS, TYPE_OF_IRI
-from kg.writers import WRITERS
 
 if TYPE_CHECKING:
     import networkx as nx
     import pyoxigraph as ox
 
     from kg.build import BuildReport
-    from kg.neighbors import Neighbourhood
     from kg.records import Mention, Paper
+    from kg.store.neighbors import Neighbourhood
 
 __all__ = [
     "KnowledgeGraph",
@@ -60,7 +60,7 @@ __all__ = [
 #: where :func:`build` writes when no folder is given (as ``kg build`` does)
 DEFAULT_OUT = Path("outputs")
 #: what :meth:`KnowledgeGraph.write` can write: RDF serialisations and the GraphML graph
-WRITE_FORMATS = WRITERS  # kg.writers: the registry (entry-point group kg.writers)
+WRITE_FORMATS = WRITERS  # kg.export.writers: the registry (entry-point group kg.writers)
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _INTEGER_TYPES = frozenset(
@@ -132,7 +132,7 @@ def rows(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> list[
 
 
 def _model(model: str | None) -> str | None:
-    from kg.extractors import resolve_model
+    from kg.extract.presets import resolve_model
 
     return resolve_model(model)
 
@@ -295,13 +295,13 @@ class KnowledgeGraph:
 
     def neighbours(self, concept: str, hops: int = 1, limit: int = 15) -> Neighbourhood:
         """The concept named ``concept`` (any label or alias, any case) and up to ``limit``
-        neighbours per hop, strongest first (:class:`kg.neighbors.Neighbourhood`). A name that
+        neighbours per hop, strongest first (:class:`kg.store.neighbors.Neighbourhood`). A name that
         matches nothing raises :class:`kg.errors.ConceptNotFound` with the closest labels.
 
-        Computed by :func:`kg.neighbors.neighbourhood`, which still reads every paper-concept link
+        Computed by :func:`kg.store.neighbors.neighbourhood`, which still reads every paper-concept link
         of the store (not the whole graph, but memory that grows with it) to rank the neighbours.
         """
-        from kg.neighbors import neighbourhood
+        from kg.store.neighbors import neighbourhood
 
         return neighbourhood(self.store, concept, hops=hops, limit=limit)
 
@@ -385,7 +385,7 @@ class KnowledgeGraph:
         """Write the graph into ``folder`` in each of ``formats`` and return the files by format.
 
         ``nt`` (sorted N-Triples), ``ttl``, ``jsonld``, ``xml`` (RDF/XML), ``graphml`` and any format
-        a plug-in registers (:data:`kg.writers.WRITERS`). A file
+        a plug-in registers (:data:`kg.export.writers.WRITERS`). A file
         the build already wrote is copied; the others are serialised from the store by Oxigraph,
         streaming (the graph is never held in memory). Files are written aside and renamed.
         """

@@ -25,9 +25,9 @@ from rich.text import Text
 
 from kg.corpus.readers import READERS
 from kg.errors import KGError
-from kg.extractors import EXTRACTORS, resolve_model
+from kg.extract.presets import EXTRACTORS, resolve_model
 from kg.io import output_error, terminal_text
-from kg.sparql_results import FORMATS as SPARQL_RESULT_FORMATS
+from kg.store.results import FORMATS as SPARQL_RESULT_FORMATS
 
 if TYPE_CHECKING:
     from kg.api import KnowledgeGraph
@@ -67,7 +67,7 @@ def _note(msg: str) -> None:
 
 
 def _model(model: str) -> str | None:
-    """``--model``: a preset's name (:data:`kg.extractors.EXTRACTORS`), or the directory of a
+    """``--model``: a preset's name (:data:`kg.extract.presets.EXTRACTORS`), or the directory of a
     trained spaCy pipeline, checked before any work."""
     return resolve_model(model)
 
@@ -277,8 +277,8 @@ def query(
     ] = "table",
 ) -> None:
     """Run SPARQL against the store; the usual prefixes (kg:, schema:, dcterms:, skos:, prov:, ...) are predeclared."""
-    from kg.sparql_results import serialize
     from kg.store import collect, get_named_query, named_queries, term_text
+    from kg.store.results import serialize
 
     try:
         if list_:
@@ -387,7 +387,7 @@ def neighbors(
                 more = f" (+{len(rows) - 12} more)" if len(rows) > 12 else ""
                 out.print(_t(f"{title}: {shown}{more}"))
     if html_file is not None:
-        from kg.views import neighbourhood_data, render_html
+        from kg.graph.views import neighbourhood_data, render_html
 
         data = neighbourhood_data(
             nb.concept,
@@ -465,7 +465,7 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Every decision as JSON.")] = False,
 ) -> None:
     """Why each candidate concept of a paper was kept or dropped: score, type, features."""
-    from kg.decide import explain_paper
+    from kg.normalise.decide import explain_paper
 
     try:
         title, rows = explain_paper(output, paper)
@@ -508,7 +508,7 @@ def similar(
     except KGError as e:
         raise _fail(e) from e
     if html_file is not None:
-        from kg.views import render_html, similarity_data
+        from kg.graph.views import render_html, similarity_data
 
         try:
             render_html(similarity_data(pid, title, rows), html_file)
@@ -592,8 +592,8 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the store over HTTP: a read-only SPARQL 1.1 endpoint at /sparql and the web explorer at /."""
-    from kg.serve import ServerConfig, create_app
-    from kg.serve import serve as run_server
+    from kg.web.serve import ServerConfig, create_app
+    from kg.web.serve import serve as run_server
 
     config = ServerConfig(
         store,
@@ -613,7 +613,7 @@ def serve(
     shown = f"[{host}]" if ":" in host else "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
     if allow_corrections:
-        from kg.corrections import FILENAME
+        from kg.normalise.corrections import FILENAME
 
         _note(
             f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; concept pages "
@@ -653,7 +653,7 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Score the extractor: P/R/F1 per label and micro, exact character spans (or concepts per paper)."""
-    from kg.evaluate import evaluate, parse_mapping
+    from kg.build.evaluate import evaluate, parse_mapping
 
     try:
         scores = evaluate(

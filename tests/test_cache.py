@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kg.build import build, check_output_dir
-from kg.cache import CACHE_FILE, ExtractionCache
+from kg.build.cache import CACHE_FILE, ExtractionCache
 
 COMPARED = (
     "kg.nt",

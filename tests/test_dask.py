@@ -58,16 +58,16 @@ def test_dask_build_is_byte_identical_to_the_local_build(tmp_path, cluster, corp
     for name in COMPARED:
         assert (dist / name).read_bytes() == (local / name).read_bytes(), name
     # both workers extracted (partitions of 64 papers: 3 tasks)
-    from kg.dask_build import client_for
+    from kg.build.dask import client_for
 
-    logs = client_for(cluster.scheduler_address).run(lambda: __import__("kg.dask_build").dask_build._pipelines.keys())
+    logs = client_for(cluster.scheduler_address).run(lambda: __import__("kg.build.dask").dask_build._pipelines.keys())
     assert len([w for w, keys in logs.items() if keys]) == 2
 
 
 def test_dask_counting_matches_local(cluster):
     import random
 
-    from kg.dask_build import cooccurrences_on_cluster, similarities_on_cluster
+    from kg.build.dask import cooccurrences_on_cluster, similarities_on_cluster
     from kg.graph import cooccurrences, paper_similarities
 
     rng = random.Random(5)

@@ -1,4 +1,4 @@
-"""The concept decision (kg/decide.py), variant merging, corrections and `kg explain`."""
+"""The concept decision (kg/normalise/decide.py), variant merging, corrections and `kg explain`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from kg.cli import app
-from kg.decide import (
+from kg.extract.pipeline import Extraction
+from kg.normalise import normalise, variant_key
+from kg.normalise.decide import (
     CLASSES,
     FEATURES,
     Candidate,
@@ -21,8 +23,6 @@ from kg.decide import (
     decide,
     load_decision_model,
 )
-from kg.extract.pipeline import Extraction
-from kg.normalise import normalise, variant_key
 from kg.records import Concept, Mention
 
 DATA = Path(__file__).parent / "data"
@@ -242,7 +242,7 @@ def test_extract_explain_and_all_mentions(tmp_path):
 
 def test_corrections_survive_rebuild_and_change_rdf_pages_and_counts(corrected_build):
     from kg.build import build
-    from kg.corrections import FILENAME, add_correction
+    from kg.normalise.corrections import FILENAME, add_correction
     from kg.store import open_store
     from kg.web.data import concept_page
 
@@ -269,8 +269,8 @@ def test_corrections_survive_rebuild_and_change_rdf_pages_and_counts(corrected_b
 
 
 def test_bad_corrections_file_is_one_line_error(tmp_path):
-    from kg.corrections import load_corrections
     from kg.errors import KGError
+    from kg.normalise.corrections import load_corrections
 
     bad = tmp_path / "kg-corrections.toml"
     bad.write_text("[[retype]]\nconcept = 'x'\ntype = 'Gadget'\n")
@@ -319,8 +319,8 @@ def test_an_acronym_inside_a_name_reads_as_its_long_form():
 def test_decision_in_worker_processes_equals_one_process(nlp):
     """`decide_in_chunks(processes=2)` (forked workers, chunk by chunk) gives what one process gives."""
     from kg.corpus.readers import read_corpus
-    from kg.decide import decide_in_chunks
     from kg.extract.pipeline import extract
+    from kg.normalise.decide import decide_in_chunks
 
     papers, _ = read_corpus([DATA / "mini.jsonl"], None)
     extractions = list(extract(papers, nlp))

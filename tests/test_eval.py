@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from kg.build.evaluate import PRF, paper_norm, parse_mapping, score_mentions
 from kg.cli import app
 from kg.errors import InputError
-from kg.evaluate import PRF, paper_norm, parse_mapping, score_mentions
 
 SCORER = Path(__file__).resolve().parents[2] / "shared" / "gold" / "seed-dev" / "score.py"
 needs_scorer = pytest.mark.skipif(not SCORER.exists(), reason="shared/gold/seed-dev/score.py not beside the project")

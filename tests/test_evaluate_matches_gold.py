@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kg.evaluate import score_papers
-from kg.extractors import resolve_model
+from kg.build.evaluate import score_papers
+from kg.extract.presets import resolve_model
 
 SCORER = Path(__file__).resolve().parents[2] / "shared" / "gold" / "seed-dev" / "score.py"
 

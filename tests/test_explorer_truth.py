@@ -56,7 +56,7 @@ def _cli(*args: str):
 
 def test_a_rebuild_is_served_without_a_restart(mini_build, tmp_path, data_dir):
     from kg.build import build
-    from kg.serve import running_server
+    from kg.web.serve import running_server
 
     out = tmp_path / "out"
     shutil.copytree(mini_build, out)
@@ -180,7 +180,7 @@ def test_sparql_page_examples_match_labels_in_any_case(mini_store):
 
 
 def test_kg_serve_prints_the_explorers_url(mini_build):
-    from kg.serve import free_port
+    from kg.web.serve import free_port
 
     port = free_port()
     exe = Path(sys.executable).parent / "kg"
@@ -239,7 +239,7 @@ def test_built_outputs_are_readable_by_others(mini_build):
 def test_no_template_or_page_says_1_papers(mini_build):
     from starlette.testclient import TestClient
 
-    from kg.serve import ServerConfig, create_app
+    from kg.web.serve import ServerConfig, create_app
 
     root = Path(__file__).parent.parent / "kg" / "web" / "templates"
     for t in root.glob("*.html"):
@@ -264,7 +264,7 @@ def test_no_template_or_page_says_1_papers(mini_build):
 
 @pytest.fixture(scope="module")
 def server(mini_build):
-    from kg.serve import running_server
+    from kg.web.serve import running_server
 
     with running_server(mini_build / "store") as base:
         yield base

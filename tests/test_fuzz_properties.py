@@ -139,7 +139,7 @@ def test_fuzz_merge_is_order_independent_and_never_mixes_records(recs):
     other=st.lists(st.one_of(nasty_text, st.integers()), min_size=1, max_size=3),
 )
 def test_fuzz_minted_iris_are_valid_and_distinct(parts, other):
-    from kg.rdf import mint
+    from kg.export.rdf import mint
 
     iri = mint("mention", *parts)
     ox.NamedNode(str(iri))
@@ -152,8 +152,8 @@ def test_fuzz_minted_iris_are_valid_and_distinct(parts, other):
 @FAST
 @given(key=st.one_of(nasty_text, st.text(lone_surrogate, max_size=2)))
 def test_fuzz_concept_slugs_are_valid_iris(key):
+    from kg.export.rdf import concept_iri
     from kg.normalise import slug
-    from kg.rdf import concept_iri
 
     try:
         s = slug(key)

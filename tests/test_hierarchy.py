@@ -1,11 +1,11 @@
-"""Broader and narrower concepts (kg.hierarchy): each rule, the RDF, the named query, the concept page."""
+"""Broader and narrower concepts (kg.normalise.hierarchy): each rule, the RDF, the named query, the concept page."""
 
 from __future__ import annotations
 
 import pytest
 
-from kg.hierarchy import induce_hierarchy
 from kg.normalise import concept_id, concept_key
+from kg.normalise.hierarchy import induce_hierarchy
 from kg.records import Concept, Mention, Paper
 
 
@@ -257,8 +257,8 @@ def test_general_concepts_in_the_rdf():
     from rdflib import Graph
     from rdflib.namespace import SKOS
 
+    from kg.export.rdf import concept_iri, hierarchy_triples
     from kg.namespace import KG
-    from kg.rdf import concept_iri, hierarchy_triples
 
     cs = _in_papers(("semantic segmentation", "TASK", "p1"), ("instance segmentation", "TASK", "p2"))
     h = induce_hierarchy(cs)
@@ -351,7 +351,7 @@ def test_named_query_counts_narrower_papers(hier_build):
 
 
 def test_concept_page_and_neighbors_show_the_hierarchy(hier_build):
-    from kg.neighbors import neighbourhood
+    from kg.store.neighbors import neighbourhood
     from kg.web.data import concept_page
 
     store = _store(hier_build)
@@ -368,7 +368,7 @@ def test_concept_page_and_neighbors_show_the_hierarchy(hier_build):
 def test_concept_page_renders_the_hierarchy(hier_build):
     import urllib.request
 
-    from kg.serve import running_server
+    from kg.web.serve import running_server
 
     with (
         running_server(hier_build / "store") as base,
@@ -390,7 +390,7 @@ def general_build(tmp_path_factory):
 
 
 def test_neighbours_of_a_general_concept_come_through_its_narrower_ones(general_build):
-    from kg.neighbors import neighbourhood
+    from kg.store.neighbors import neighbourhood
 
     nb = neighbourhood(_store(general_build), "segmentation")
     assert nb.through_narrower and len(nb.narrower) >= 2

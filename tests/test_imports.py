@@ -23,19 +23,19 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # records, schema, errors and I/O helpers: what every stage shares
     ("base", ("kg.errors", "kg.schema", "kg.records", "kg.io", "kg.namespace", "kg.registry")),
     ("corpus", ("kg.corpus",)),
-    ("extract", ("kg.extract", "kg.extractors")),
-    # mentions -> concepts, then what is decided and derived from concepts alone
-    ("normalise", ("kg.normalise", "kg.termstats", "kg.decide", "kg.corrections", "kg.hierarchy", "kg.relations")),
+    ("extract", ("kg.extract",)),
+    # mentions -> concepts (kg.normalise), then what is decided and derived from concepts alone:
+    # the concept decision, corrections, the hierarchy
+    ("normalise", ("kg.normalise",)),
+    # relations, similarity, co-occurrence, topics, the networkx graph and its views
     ("graph", ("kg.graph",)),
-    (
-        "export",
-        ("kg.rdf", "kg.store", "kg.queries", "kg.sparql_results", "kg.writers", "kg.views", "kg.report", "kg.cache"),
-    ),
-    # the pipelines that run the stages in order: `kg build` (local or Dask), `kg extract`, `kg eval`.
-    # kg/extract/run.py is `kg extract`'s pipeline (extract, normalise, decide), hence here, not in extract
-    ("build", ("kg.build", "kg.dask_build", "kg.extract.run", "kg.evaluate")),
-    ("query", ("kg.neighbors", "kg.api")),
-    ("app", ("kg", "kg.cli", "kg.serve", "kg.web")),
+    ("export", ("kg.export", "kg.store", "kg.queries")),
+    # the pipelines that run the stages in order: `kg build` (local or Dask, with its cache), `kg extract`,
+    # `kg eval`. kg/extract/run.py is `kg extract`'s pipeline (extract, normalise, decide), hence here
+    ("build", ("kg.build", "kg.extract.run")),
+    # reading a built graph: the Python API and concept neighbourhoods over the store
+    ("query", ("kg.api", "kg.store.neighbors")),
+    ("app", ("kg", "kg.cli", "kg.web")),
 ]
 RANK = {name: i for i, (name, _) in enumerate(LAYERS)}
 

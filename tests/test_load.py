@@ -30,7 +30,7 @@ def _get(url: str, data: bytes | None = None) -> tuple[int, str, float]:
 
 def test_short_load_run_has_no_errors_and_bounded_latency(mini_build):
     from benchmarks.bench_load import Workload, run_load, start_server, stop_server
-    from kg.serve import free_port
+    from kg.web.serve import free_port
 
     port = free_port()
     proc = start_server(mini_build / "store", port)
@@ -48,7 +48,7 @@ def test_short_load_run_has_no_errors_and_bounded_latency(mini_build):
 
 
 def test_long_queries_cannot_starve_pages_or_short_queries(mini_build):
-    from kg.serve import running_server
+    from kg.web.serve import running_server
 
     with running_server(mini_build / "store", "--timeout", "5") as base:
         stop = threading.Event()
@@ -90,7 +90,7 @@ def test_long_queries_cannot_starve_pages_or_short_queries(mini_build):
 def test_long_lane_is_bounded_and_a_known_slow_query_keeps_out_of_the_short_lane(mini_build):
     import anyio
 
-    from kg.serve import QueryPool, ServerConfig
+    from kg.web.serve import QueryPool, ServerConfig
 
     config = ServerConfig(mini_build / "store", timeout=6, max_concurrent=2, max_slow=1, slow_cpu=0.3)
     pool = QueryPool(config)
@@ -183,7 +183,7 @@ def test_inlined_page_queries_give_the_same_pages(mini_store):
 
 
 def test_pages_are_served_from_the_cache_after_the_first_time(mini_build):
-    from kg.serve import running_server
+    from kg.web.serve import running_server
 
     with running_server(mini_build / "store") as base:
         for path in ("/", "/api/overview", "/query", "/search?q=decoding", "/api/suggest?q=dec"):
@@ -199,7 +199,7 @@ def test_query_processes_die_with_the_server(mini_build):
     import psutil
 
     from benchmarks.bench_load import start_server
-    from kg.serve import free_port
+    from kg.web.serve import free_port
 
     port = free_port()
     proc = start_server(mini_build / "store", port, "--timeout", "30")

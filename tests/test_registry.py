@@ -13,10 +13,10 @@ import pytest
 
 from kg.corpus.readers import READERS, Reader, detect_format, read_file
 from kg.errors import KGError, OutputError, UnknownFormatError, UnknownNameError
-from kg.extractors import EXTRACTORS, resolve_model
+from kg.export.writers import WRITERS
+from kg.extract.presets import EXTRACTORS, resolve_model
 from kg.queries import QUERY_FOLDERS, query_files
 from kg.registry import Registry
-from kg.writers import WRITERS
 
 ROOT = Path(__file__).parent.parent
 
@@ -67,9 +67,9 @@ def test_a_registered_reader_reads(tmp_path):
 PLUGIN = """
 from pathlib import Path
 from kg.corpus.readers import Reader
-from kg.extractors import Preset
+from kg.extract.presets import Preset
 from kg.records import Paper, paper_id
-from kg.writers import Writer
+from kg.export.writers import Writer
 
 def _read(path, text, warnings, bad):
     return [Paper(paper_id(t), t, "an abstract") for t in text.splitlines() if t.strip()]
@@ -125,8 +125,8 @@ def test_entry_points_plug_in(plugin, tmp_path):
         f"""
 from pathlib import Path
 from kg.corpus.readers import READERS, read_file
-from kg.writers import WRITERS
-from kg.extractors import EXTRACTORS
+from kg.export.writers import WRITERS
+from kg.extract.presets import EXTRACTORS
 from kg.store import named_queries
 print([p.title for p in read_file(Path({str(tmp_path / "a.bib")!r}))])
 print(READERS.names(), WRITERS.names()[-1], EXTRACTORS.names()[-1])

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kg.relations import Span, find_relations
+from kg.graph.relations import Span, find_relations
 
 
 def _rel(text: str, spans: list[tuple[str, str]]):

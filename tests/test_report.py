@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from kg.export.report import trends
 from kg.records import Concept, Mention, Paper
-from kg.report import trends
 
 
 def test_report_written_by_build(mini_build):

@@ -69,7 +69,7 @@ def test_hostile_ids_build_and_every_iri_is_valid(hostile_build):
 
 
 def test_mint_is_injective_across_compound_ids():
-    from kg.rdf import mint, paper_iri
+    from kg.export.rdf import mint, paper_iri
 
     assert mint("similarity", "x-y", "z") != mint("similarity", "x", "y-z")
     assert mint("mention", "q-1", 0) != mint("mention", "q", "1-0")
@@ -417,7 +417,7 @@ import sys
 from pathlib import Path
 from kg.graph import Topic
 from kg.records import Concept, Mention, Paper
-from kg.report import write_report
+from kg.export.report import write_report
 papers = [Paper(f"p{i}", f"T{i}", "a", date=f"{2020 + i % 3}-01-0{1 + i % 9}") for i in range(30)]
 types = ["METHOD", "TASK", "DATASET", "METRIC"]
 concepts = {f"c{j}": Concept(f"c{j}", f"concept $x{j}", types[j % 4], papers={f"p{k}" for k in range(1 + j)},

@@ -175,9 +175,9 @@ def test_scale_decision_in_chunks_equals_all_at_once(nlp):
     import json
 
     from kg.corpus import read_corpus
-    from kg.decide import apply_decisions, candidates, decide, decide_concepts
     from kg.extract.pipeline import extract
     from kg.normalise import normalise
+    from kg.normalise.decide import apply_decisions, candidates, decide, decide_concepts
 
     papers, _ = read_corpus([Path(__file__).parent / "data" / "mini.jsonl"], None)
     extractions = list(extract(papers, nlp))

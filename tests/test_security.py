@@ -63,7 +63,7 @@ def listener() -> Iterator[Listener]:
 
 @pytest.fixture(scope="module")
 def server(mini_build) -> Iterator[str]:
-    from kg.serve import running_server
+    from kg.web.serve import running_server
 
     with running_server(mini_build / "store", "--timeout", "5") as base:
         yield base
@@ -257,7 +257,7 @@ def test_host_header_is_checked_against_the_bound_address(server):
 
 
 def test_allow_host_option(mini_build):
-    from kg.serve import running_server
+    from kg.web.serve import running_server
 
     with running_server(
         mini_build / "store", "--allow-host", "kg.example.org", "--allow-host", "other.example"
@@ -270,7 +270,7 @@ def test_allow_host_option(mini_build):
 
 
 def test_host_check_unit():
-    from kg.serve import Guard, ServerConfig
+    from kg.web.serve import Guard, ServerConfig
 
     g = Guard(lambda *a: None, ServerConfig(Path("."), host="0.0.0.0", port=9000, allow_hosts=("Kg.Example.org",)))  # type: ignore[arg-type,return-value]
     assert g.host_ok("127.0.0.1:9000") and g.host_ok("kg.example.org:80") and g.host_ok("[::1]:9000")

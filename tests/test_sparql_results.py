@@ -1,4 +1,4 @@
-"""kg.sparql_results is the one serialiser of query results (the endpoint and `kg query --format`):
+"""kg.store.results is the one serialiser of query results (the endpoint and `kg query --format`):
 a SELECT result comes out byte for byte as Oxigraph writes it."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from kg.sparql_results import FORMATS, ask_results, select_results, serialize
 from kg.store import run_query
+from kg.store.results import FORMATS, ask_results, select_results, serialize
 
 _OX = {
     "json": ox.QueryResultsFormat.JSON,

@@ -42,7 +42,7 @@ PAPERS = {
 
 
 def _iri(kind: str, x: str) -> ox.NamedNode:
-    from kg.rdf import mint
+    from kg.export.rdf import mint
 
     return ox.NamedNode(str(mint(kind, x)))
 
@@ -159,7 +159,7 @@ def test_min_papers_filters_the_neighbourhood_edges(store):
 def test_pages_over_http(store_dir):
     from starlette.testclient import TestClient
 
-    from kg.serve import ServerConfig, create_app
+    from kg.web.serve import ServerConfig, create_app
 
     app = create_app(ServerConfig(store_dir, cache_bytes=1 << 20))
     with TestClient(app, base_url="http://127.0.0.1:8077") as c:

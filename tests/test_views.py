@@ -1,4 +1,4 @@
-"""Unit tests of kg.views: view data, the offline pages, the overview layout."""
+"""Unit tests of kg.graph.views: view data, the offline pages, the overview layout."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import math
 
 import pytest
 
-from kg.schema import COLOURS, PAPER_COLOUR
-from kg.views import (
+from kg.graph.views import (
     TYPE_COLOURS,
     ViewData,
     neighbourhood_data,
@@ -17,6 +16,7 @@ from kg.views import (
     render_html,
     similarity_data,
 )
+from kg.schema import COLOURS, PAPER_COLOUR
 
 
 def test_type_colours_come_from_the_schema():

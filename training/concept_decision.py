@@ -1,4 +1,4 @@
-"""Train the concept decision (kg/decide.py) on seed-train, cross-validated, chosen on seed-dev.
+"""Train the concept decision (kg/normalise/decide.py) on seed-train, cross-validated, chosen on seed-dev.
 
     python -m training.concept_decision cv       # 5-fold CV over seed-train + seed-dev, both modes
     python -m training.concept_decision train    # fit on all of seed-train, write kg/models/decision/model.json
@@ -9,9 +9,9 @@ Each candidate is a concept as kg finds it in one paper (recognition + normalisa
 its class is the type of the seed gold concept it matches under the scorer's rule (one of its
 normalised forms equals one of the gold name/aliases), or DROP. A multinomial gradient-boosted tree
 model (scikit-learn, ``pip install 'kg[train]'``) learns the class from the features of
-:mod:`kg.decide`; the keep threshold is the one with the best F1 over the cross-validated
+:mod:`kg.normalise.decide`; the keep threshold is the one with the best F1 over the cross-validated
 predictions. Papers are assigned to folds by a hash of their id, so the folds are fixed.
-Scores are the paper-level concept P/R/F1 of ``kg eval`` (``kg.evaluate.score_papers``).
+Scores are the paper-level concept P/R/F1 of ``kg eval`` (``kg.build.evaluate.score_papers``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from kg.decide import (
+from kg.build.evaluate import paper_norm, score_papers
+from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version
+from kg.normalise import normalise
+from kg.normalise.decide import (
     CLASSES,
     FEATURES,
     MODEL_PATH,
@@ -38,9 +41,6 @@ from kg.decide import (
     count_priors,
     prior_features,
 )
-from kg.evaluate import paper_norm, score_papers
-from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version
-from kg.normalise import normalise
 from kg.records import Paper
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +134,7 @@ def fold_of(paper_id: str) -> int:
 
 
 def fit(cands: Sequence[Candidate], labels: Sequence[str], params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A model spec (kg.decide's JSON) fitted on the candidates."""
+    """A model spec (kg.normalise.decide's JSON) fitted on the candidates."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     priors, base = count_priors([c.lexicon for c in cands], labels)
@@ -202,8 +202,8 @@ def predictions(
     threshold: float,
     corpus_type: bool = True,
 ) -> list[dict[str, Any]]:
-    """``kg extract``-style records of the kept candidates, overlaps resolved as kg.decide does."""
-    from kg.decide import Decision, corpus_types, select_mentions
+    """``kg extract``-style records of the kept candidates, overlaps resolved as kg.normalise.decide does."""
+    from kg.normalise.decide import Decision, corpus_types, select_mentions
 
     ds = [Decision.of(c, p, threshold, c.features) for c, p in zip(cands, probs, strict=True)]
     kept = select_mentions(ds, [m for c in cands for m in c.mentions])
@@ -327,8 +327,8 @@ def mention_sets_sweep(thresholds: Sequence[float], model: str = "default") -> d
     (only the corpus-wide retyping acts).
     """
     from benchmarks.bench_quality import SETS
-    from kg.decide import apply_decisions, decide
-    from kg.evaluate import load_jsonl, score_mentions
+    from kg.build.evaluate import load_jsonl, score_mentions
+    from kg.normalise.decide import apply_decisions, decide
     from training.splits import held_out
 
     spec = json.loads(MODEL_PATH.read_text(encoding="utf-8"))

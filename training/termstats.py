@@ -5,8 +5,8 @@
 phrase of one to four words (in kg's concept-key form: lower case, hyphens as spaces, the last word
 singular), the number of papers naming it. Phrases that start or end with a function word are
 skipped. Phrases in at least ``--min-df`` papers are kept, as a sorted array of 32-bit hashes
-(:func:`kg.termstats.phrase_hash`) with their document frequencies: a few MB that
-:class:`kg.termstats.TermStats` reads. The output is deterministic for the same corpus.
+(:func:`kg.normalise.termstats.phrase_hash`) with their document frequencies: a few MB that
+:class:`kg.normalise.termstats.TermStats` reads. The output is deterministic for the same corpus.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kg.termstats import STOP, phrase_hash, phrase_words, sentence_pieces
+from kg.normalise.termstats import STOP, phrase_hash, phrase_words, sentence_pieces
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv-cs" / "papers.jsonl.gz"

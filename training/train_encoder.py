@@ -40,7 +40,7 @@ enc = importlib.util.module_from_spec(_spec)
 sys.modules["kg_encoder"] = enc
 _spec.loader.exec_module(enc)
 
-from kg.evaluate import PRF  # noqa: E402  (kg.evaluate needs nothing heavy either)
+from kg.build.evaluate import PRF  # noqa: E402  (kg.build.evaluate needs nothing heavy either)
 
 ANNOTATED = {
     "scierc": {"METHOD", "TASK", "METRIC"},

@@ -5,7 +5,7 @@ different stretch ("tensor parallelism" inside "multi-GPU tensor parallelism str
 phrase no recogniser marked ("functional correctness", "GPU hours"). Here every base noun phrase
 (trimmed of determiners and vague modifiers) and the shorter spans inside it and inside each chosen
 mention (one or two leading words dropped, the last word dropped) become candidates with producer
-``kg_chunk`` or ``kg_variant``. They overlap the chosen mentions; :mod:`kg.decide` decides which
+``kg_chunk`` or ``kg_variant``. They overlap the chosen mentions; :mod:`kg.normalise.decide` decides which
 are listed, and the strongest of overlapping kept spans wins.
 """
 

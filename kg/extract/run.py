@@ -9,11 +9,11 @@ from typing import Any
 from spacy.language import Language
 
 from kg.corpus.readers import read_file
-from kg.decide import decide_concepts
 from kg.extract.candidates import CANDIDATE_PRODUCERS
 from kg.extract.pipeline import build_pipeline, extract
 from kg.io import atomic_write_lines
 from kg.normalise import normalise
+from kg.normalise.decide import decide_concepts
 from kg.records import Paper
 
 __all__ = ["extract_file", "extract_records"]
@@ -31,7 +31,7 @@ def extract_records(
     """``{"id", "mentions": [...]}`` per paper, in order; concepts merged across all of them.
 
     Offsets are into ``Paper.text``: the record's ``text``, or ``title + "\\n" + abstract``.
-    ``decision=False`` keeps every recognised mention (no concept decision, :mod:`kg.decide`);
+    ``decision=False`` keeps every recognised mention (no concept decision, :mod:`kg.normalise.decide`);
     ``explain`` adds each record's ``decisions``: every candidate concept, kept or dropped, with its
     score and features.
     """

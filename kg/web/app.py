@@ -1,4 +1,4 @@
-"""Routes of the web explorer (HTML pages and their JSON), mounted by :func:`kg.serve.create_app`."""
+"""Routes of the web explorer (HTML pages and their JSON), mounted by :func:`kg.web.serve.create_app`."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ class PageCache:
 def same_origin(request: Request) -> bool:
     """Whether the request's ``Origin`` (or, without one, its ``Referer``) names this server.
 
-    "This server" is the ``Host`` the request was sent to, which :class:`kg.serve.Guard` has already
+    "This server" is the ``Host`` the request was sent to, which :class:`kg.web.serve.Guard` has already
     checked; a page on any other origin (another port, name or scheme of host) fails, and so does a
     request that carries neither header (or ``Origin: null``).
     """
@@ -155,8 +155,8 @@ def _concepts_named(entry: dict[str, Any], action: str) -> list[str]:
 
 def pending_corrections(path: Path, names: set[str]) -> tuple[list[dict[str, str]], int, str]:
     """(the corrections in ``path`` that name one of ``names`` (lower case), how many in all, an error)."""
-    from kg.corrections import load_corrections
     from kg.errors import KGError
+    from kg.normalise.corrections import load_corrections
 
     if not path.is_file():
         return [], 0, ""
@@ -197,7 +197,7 @@ def explorer_routes(
     /report; JSON under /api.
 
     ``allow_corrections``: concept pages carry a form that POSTs to ``/corrections``, which appends
-    the correction to ``kg-corrections.toml`` beside the store (see :mod:`kg.corrections`); a POST
+    the correction to ``kg-corrections.toml`` beside the store (see :mod:`kg.normalise.corrections`); a POST
     needs this server's random token and a same-origin ``Origin``/``Referer`` (403 otherwise).
     Without it ``/corrections`` answers 403. Concept pages are then not cached (they show the
     pending corrections, which change), and may not be framed by another page.
@@ -213,7 +213,7 @@ def explorer_routes(
     limiter = anyio.CapacityLimiter(max(1, renderers))
     rendering: dict[str, anyio.Event] = {}
     token = secrets.token_urlsafe(32)
-    from kg.corrections import FILENAME
+    from kg.normalise.corrections import FILENAME
 
     corrections_file = store_dir.parent / FILENAME
 
@@ -362,8 +362,8 @@ def explorer_routes(
         problem = await anyio.to_thread.run_sync(_check_names, store, cid, action, fields, limiter=limiter)
         if problem:
             return refuse(404 if problem.startswith("no concept ") else 400, f"not saved: {problem}")
-        from kg.corrections import add_correction
         from kg.errors import KGError
+        from kg.normalise.corrections import add_correction
 
         try:  # no await between reading the file and writing it back: posts cannot interleave
             add_correction(corrections_file, action, **fields)

@@ -53,13 +53,13 @@ def _q(
 
 
 def _cid(iri: str) -> str:
-    """A concept IRI's id, decoded (the inverse of :func:`kg.rdf.concept_iri`)."""
+    """A concept IRI's id, decoded (the inverse of :func:`kg.export.rdf.concept_iri`)."""
     return unquote(iri.rsplit("/concept/", 1)[-1])
 
 
 def _concept_node(cid: str) -> ox.NamedNode:
     """The concept IRI for an id from a URL: minted as the build mints it, so any text is a valid IRI."""
-    from kg.rdf import concept_iri
+    from kg.export.rdf import concept_iri
 
     return ox.NamedNode(str(concept_iri(cid)))
 
@@ -197,8 +197,8 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
 def hierarchy_of(
     store: ox.Store, node: ox.NamedNode, limit: int = 60
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """A concept's broader and narrower concepts (kg.hierarchy) with their paper counts, rule and evidence."""
-    from kg.neighbors import hierarchy
+    """A concept's broader and narrower concepts (kg.normalise.hierarchy) with their paper counts, rule and evidence."""
+    from kg.store.neighbors import hierarchy
 
     def ids(links: list[dict[str, str]]) -> list[dict[str, str]]:
         return [{"id": _cid(x["concept"]), **{k: x[k] for k in ("label", "papers", "rule", "evidence")}} for x in links]
@@ -287,9 +287,9 @@ def concept_graph(store: ox.Store, cid: str, limit: int = 25) -> dict[str, Any]:
 
 def overview_graph(store: ox.Store, store_dir: Path | None = None) -> dict[str, Any]:
     """The overview map: the build's ``overview.json`` beside the store, laid out at build time
-    by :func:`kg.views.overview_layout` (the same data ``graph.html`` draws); for a store without
+    by :func:`kg.graph.views.overview_layout` (the same data ``graph.html`` draws); for a store without
     it, the same layout computed here from the store's concepts, topics and co-occurrence."""
-    from kg.views import overview_layout
+    from kg.graph.views import overview_layout
 
     if store_dir is not None:
         path = Path(store_dir).parent / "overview.json"
@@ -330,7 +330,7 @@ class TopicPage:
 def topic_page(store: ox.Store, tid: str, max_papers: int = 60) -> TopicPage | None:
     """A topic: its members by type, its papers (those mentioning the most of its members first),
     and the topics whose members its papers mention most."""
-    from kg.rdf import mint
+    from kg.export.rdf import mint
 
     node = ox.NamedNode(str(mint("topic", tid)))
     rows = _q(store, "topic", t=node)
@@ -533,7 +533,7 @@ def matrix(
     of those types the most of these papers mention; a cell: the papers mentioning both (an empty
     cell is a combination none of them has tried). None when the task or topic does not exist.
     """
-    from kg.rdf import mint
+    from kg.export.rdf import mint
 
     row_type, col_type = _KINDS.get(rows, "METHOD"), _KINDS.get(cols, "DATASET")
     if topic:

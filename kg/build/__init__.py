@@ -5,7 +5,7 @@ The CLI's ``kg build`` is a thin shell over :func:`build`.
 Writing is crash-safe: the outputs are written into a staging folder inside the output folder
 and swapped in file by file with renames at the end, so the previous complete outputs stay
 usable until the new ones replace them; extraction is saved as it goes in an append-only cache
-(:mod:`kg.cache`), so a build killed at any moment is finished by running it again; a lock
+(:mod:`kg.build.cache`), so a build killed at any moment is finished by running it again; a lock
 stops a second build into the same folder.
 """
 
@@ -29,21 +29,21 @@ from typing import Any
 import networkx as nx
 import pyoxigraph as ox
 
-from kg.cache import CACHE_FILE, LOCK_FILE, BuildLock, ExtractionCache
+from kg.build.cache import CACHE_FILE, LOCK_FILE, BuildLock, ExtractionCache
 from kg.corpus import ReadReport, read_corpus, sample_corpus_files
-from kg.corrections import Corrections, apply_corrections, find_corrections, load_corrections
-from kg.decide import Decision, decide_in_chunks
 from kg.errors import OutputError
+from kg.export.rdf import aggregate_triples, hierarchy_triples, triples, write_ntriples_sorted
 from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version, model_text
 from kg.graph import build_graph, concept_topics, graph_counts, paper_concepts, paper_similarities
-from kg.hierarchy import induce_hierarchy
+from kg.graph.relations import paper_relations
+from kg.graph.views import write_overview
 from kg.io import atomic_write_lines, atomic_write_text, atomic_writer
 from kg.normalise import normalise
-from kg.rdf import aggregate_triples, hierarchy_triples, triples, write_ntriples_sorted
+from kg.normalise.corrections import Corrections, apply_corrections, find_corrections, load_corrections
+from kg.normalise.decide import Decision, decide_in_chunks
+from kg.normalise.hierarchy import induce_hierarchy
 from kg.records import LABELS, Concept, Mention, Paper, Relation
-from kg.relations import paper_relations
 from kg.store import dump_store, load_store
-from kg.views import write_overview
 
 __all__ = [
     "BuildReport",
@@ -243,7 +243,7 @@ def run_extraction(
             key_of = {p.id: k for p, k in zip(papers, keys, strict=True)}
             stream: Iterator[Extraction]
             if scheduler:
-                from kg.dask_build import extract_on_cluster
+                from kg.build.dask import extract_on_cluster
 
                 stream = extract_on_cluster(todo, model, scheduler)
             else:
@@ -261,7 +261,7 @@ def run_extraction(
 
 
 def find_all_relations(papers: Sequence[Paper], mentions: Sequence[Mention]) -> list[Relation]:
-    """Relations of every paper, from its merged mentions (see :mod:`kg.relations`)."""
+    """Relations of every paper, from its merged mentions (see :mod:`kg.graph.relations`)."""
     by_paper: dict[str, list[Mention]] = {}
     for m in mentions:
         by_paper.setdefault(m.paper_id, []).append(m)
@@ -666,7 +666,7 @@ def _build(
     stages.start("similarity")
     pc = paper_concepts(mentions)
     if scheduler:
-        from kg.dask_build import cooccurrences_on_cluster, similarities_on_cluster
+        from kg.build.dask import cooccurrences_on_cluster, similarities_on_cluster
 
         sims = similarities_on_cluster(pc, len(papers), scheduler)
         cooc = cooccurrences_on_cluster(pc, len(papers), scheduler)
@@ -712,7 +712,7 @@ def _build(
     write_overview(g, topics, stage)
     del g
     stages.start("report")
-    from kg.report import write_report
+    from kg.export.report import write_report
 
     write_report(stage, papers, concepts, mentions, topics)
     report.changes = changes_between(before, papers, concepts)

@@ -3,7 +3,7 @@
 Recognition finds spans and normalisation merges them into concepts; many of those are phrases no
 researcher would list ("student model", "model architecture", "large model"). For each candidate
 (a concept as it occurs in one paper) this stage computes evidence a span tagger lacks — how many of
-74,675 arXiv abstracts name the phrase and its head (:mod:`kg.termstats`), its form (name-like, an
+74,675 arXiv abstracts name the phrase and its head (:mod:`kg.normalise.termstats`), its form (name-like, an
 acronym the paper defines, in the title, repeated, proposed), its head and modifiers, the
 recognisers' confidences and agreement — and a gradient-boosted tree model trained on the
 seed-style gold (``training/concept_decision.py``, cross-validated over seed-train, chosen on
@@ -34,8 +34,8 @@ import numpy as np
 
 from kg.extract.candidates import CANDIDATE_PRODUCERS
 from kg.extract.resources import RuleResources, load_resources
+from kg.normalise.termstats import TermStats, load_termstats
 from kg.records import LABELS, Concept, Mention, Paper
-from kg.termstats import TermStats, load_termstats
 
 __all__ = [
     "CLASSES",
@@ -49,7 +49,7 @@ __all__ = [
     "MODEL_PATH",
 ]
 
-MODEL_PATH = Path(__file__).resolve().parent / "models" / "decision" / "model.json"
+MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "decision" / "model.json"
 
 #: what the model predicts for a candidate: not listed, or listed as one of the four types
 CLASSES: tuple[str, ...] = ("DROP", *LABELS)

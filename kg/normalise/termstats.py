@@ -25,7 +25,7 @@ __all__ = [
     "load_termstats",
 ]
 
-RESOURCE = Path(__file__).resolve().parent / "extract" / "resources" / "termstats.npz"
+RESOURCE = Path(__file__).resolve().parent.parent / "extract" / "resources" / "termstats.npz"
 
 #: function words a counted phrase never starts or ends with
 STOP = frozenset(

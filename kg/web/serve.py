@@ -56,8 +56,8 @@ from starlette.routing import Route
 
 from kg.errors import QueryError
 from kg.namespace import PREFIXES
-from kg.sparql_results import MEDIA_TYPES, ask_results, select_results
 from kg.store import InliningStore, open_store, refuse_remote
+from kg.store.results import MEDIA_TYPES, ask_results, select_results
 
 __all__ = ["ServerConfig", "QueryPool", "create_app", "execute", "serve", "running_server", "free_port", "DEFAULT_PORT"]
 

@@ -23,7 +23,7 @@ from kg.records import Concept, Mention, Paper, Relation
 from kg.schema import ENTITY_TYPES, RELATION_TYPES
 
 if TYPE_CHECKING:
-    from kg.hierarchy import BroaderLink
+    from kg.normalise.hierarchy import BroaderLink
 
 __all__ = [
     "TYPE_CLASS",
@@ -236,11 +236,11 @@ def _concept_triples(c: Concept) -> Iterator[tuple[URIRef, URIRef, Literal | URI
 def hierarchy_triples(
     links: Iterable[BroaderLink], general: dict[str, Concept] | None = None
 ) -> Iterator[tuple[URIRef, URIRef, Literal | URIRef]]:
-    """Broader and narrower concepts (:mod:`kg.hierarchy`): ``skos:broader``/``skos:narrower`` between
+    """Broader and narrower concepts (:mod:`kg.normalise.hierarchy`): ``skos:broader``/``skos:narrower`` between
     the concepts, and a ``kg:BroaderLink`` per link with its rule and evidence (paper and sentence
     for a sentence's); the ``general`` concepts the hierarchy named are concepts like the others
     (their counts: the papers and mentions of the concepts they head; by default a
-    :class:`kg.hierarchy.Hierarchy`'s own)."""
+    :class:`kg.normalise.hierarchy.Hierarchy`'s own)."""
     if general is None:
         general = getattr(links, "general", None)
     for c in (general or {}).values():

@@ -248,7 +248,7 @@ def add_correction(path: Path, action: str, **fields: Any) -> None:
     old = (
         path.read_text(encoding="utf-8")
         if path.exists()
-        else ("# kg corrections: applied by every kg build of this folder (see kg/corrections.py)\n")
+        else ("# kg corrections: applied by every kg build of this folder (see kg/normalise/corrections.py)\n")
     )
     lines = [f"\n[[{action}]]"]
     for k, v in fields.items():

@@ -455,7 +455,7 @@ def _topic_name(label: str, n: int = 2) -> str:
 
 
 def _static(name: str) -> str:
-    return (Path(__file__).parent / "web" / "static" / name).read_text(encoding="utf-8")
+    return (Path(__file__).parent.parent / "web" / "static" / name).read_text(encoding="utf-8")
 
 
 def overview_page(data: dict[str, Any]) -> str:
