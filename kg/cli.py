@@ -128,6 +128,19 @@ def _build_progress(quiet: bool) -> Progress:
     )
 
 
+def _formats_help() -> str:
+    from kg.export.writers import WRITERS
+
+    names = [name for name, w in WRITERS.items() if w.write is not None]
+    return (
+        f"RDF files to write, comma-separated: {','.join(names)} (kg.nt is always written: the store "
+        "loads from it; plug-in writers too). Default: nt,ttl,jsonld up to 20,000 papers, kg.nt alone above."
+    )
+
+
+_FORMATS_HELP = _formats_help()
+
+
 def _formats(value: str | None) -> list[str] | None:
     return None if value is None else [f.strip().lower() for f in value.split(",") if f.strip()]
 
@@ -156,7 +169,7 @@ def build(
         str | None,
         typer.Option(
             "--formats",
-            help="RDF files to write, comma-separated: nt,ttl,jsonld (kg.nt is always written: the store loads from it). Default: all three up to 20,000 papers, kg.nt alone above.",
+            help=_FORMATS_HELP,
         ),
     ] = None,
     scheduler: Annotated[

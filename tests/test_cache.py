@@ -115,9 +115,11 @@ def test_cache_formats_opt_in(tmp_path, mini_records):
     r = build([part], out, formats=["nt"])  # a later build without Turtle removes the old one
     assert r.formats == ["nt"] and not (out / "kg.ttl").exists() and not (out / "kg.jsonld").exists()
     assert (out / "kg.nt").exists() and (out / "store").is_dir()
-    with pytest.raises(OutputError, match="unknown format 'xml'"):
-        build([part], out, formats=["nt", "xml"])
+    with pytest.raises(OutputError, match="unknown format 'png' in --formats; choose from nt, ttl, jsonld, xml"):
+        build([part], out, formats=["nt", "png"])
     assert (out / "kg.nt").exists()
+    r = build([part], out, formats=["xml"])  # any registered writer (kg.export.writers.WRITERS); kg.nt always
+    assert r.formats == ["nt", "xml"] and (out / "kg.rdf").read_text(encoding="utf-8").startswith("<?xml")
 
 
 def test_cache_changes_report_merged_concepts():

@@ -19,6 +19,7 @@ from kg.queries import QUERY_FOLDERS, query_files
 from kg.registry import Registry
 
 ROOT = Path(__file__).parent.parent
+DATA = Path(__file__).parent / "data"
 
 
 def test_kgs_own_entries():
@@ -138,6 +139,20 @@ print(named_queries()["plug-papers"].description)
     assert "every paper (a plug-in's query)" in out
 
 
+def test_build_writes_a_plug_in_format(plugin, tmp_path):
+    """`kg build --formats nt,test` writes the plug-in writer's file from the built store."""
+    out = _run(
+        plugin,
+        f"""
+from pathlib import Path
+from kg.build import build
+r = build([Path({str(DATA / "mini.jsonl")!r})], Path({str(tmp_path / "out")!r}), model=None, formats=["nt", "test"])
+print(r.formats, Path({str(tmp_path / "out" / "kg.test")!r}).read_text())
+""",
+    )
+    assert "['nt', 'test'] written from store" in out
+
+
 def test_cli_help_and_errors_list_plug_ins(plugin):
     out = _run(
         plugin,
@@ -151,6 +166,7 @@ r = CliRunner().invoke(app, ["build", "--model", "plug", "x.txt"])
 print(" ".join(r.output.split()))
 """,
     )
+    assert "comma-separated: nt,ttl,jsonld,xml,test" in out  # --formats lists the plug-in's writer
     assert "txt, jsonl, csv, tsv or bib" in out
     assert "'plug' (a plug-in pipeline)" in out
     assert "not a trained spaCy pipeline directory" in out  # the plug-in's folder is checked like any

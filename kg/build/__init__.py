@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import pyoxigraph as ox
 
 from kg.build.cache import CACHE_FILE, LOCK_FILE, BuildLock, ExtractionCache
 from kg.corpus import ReadReport, read_corpus, sample_corpus_files
 from kg.errors import OutputError
 from kg.export.rdf import aggregate_triples, hierarchy_triples, triples, write_ntriples_sorted
+from kg.export.writers import WRITERS
 from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version, model_text
 from kg.graph import build_graph, concept_topics, graph_counts, paper_concepts, paper_similarities
 from kg.graph.relations import paper_relations
@@ -43,7 +43,7 @@ from kg.normalise.corrections import Corrections, apply_corrections, find_correc
 from kg.normalise.decide import Decision, decide_in_chunks
 from kg.normalise.hierarchy import induce_hierarchy
 from kg.records import LABELS, Concept, Mention, Paper, Relation
-from kg.store import dump_store, load_store
+from kg.store import load_store
 
 __all__ = [
     "BuildReport",
@@ -51,6 +51,8 @@ __all__ = [
     "MARKER",
     "STAGING",
     "FORMATS",
+    "build_formats",
+    "output_files",
     "check_output_dir",
     "extraction_cache_key",
     "run_extraction",
@@ -60,7 +62,8 @@ __all__ = [
 MARKER = ".kg-build.json"
 STAGING = ".kg-staging"
 CHANGES = "changes.json"
-#: RDF serialisations besides the store; kg.nt is always written (the store is loaded from it)
+#: the formats written without --formats (any format of :data:`kg.export.writers.WRITERS` that writes
+#: from the store can be asked for); kg.nt is always written (the store is loaded from it)
 FORMATS = ("nt", "ttl", "jsonld")
 #: without --formats, Turtle and JSON-LD are written only up to this many papers (at 75k papers
 #: each is several GB and minutes of serialising; the store and kg.nt hold the same triples)
@@ -79,7 +82,16 @@ RECORD_FILES = (
     "store",
     CHANGES,
 )
-OUTPUT_FILES = ("kg.ttl", "kg.nt", "kg.jsonld", *RECORD_FILES)
+
+
+def output_files() -> list[str]:
+    """Every file a build may leave in its folder: each format's (plug-ins' too) and the records."""
+    return [*(w.file for name, w in WRITERS.items() if w.write is not None), *RECORD_FILES]
+
+
+def build_formats() -> list[str]:
+    """The formats ``kg build --formats`` accepts: the registered writers that write from the store."""
+    return [name for name, w in WRITERS.items() if w.write is not None]
 
 
 @dataclass
@@ -499,7 +511,7 @@ def _remove(p: Path) -> None:
 def _swap_in(stage: Path, out: Path, names: Sequence[str], marker_text: str) -> None:
     """Move each staged output over the old one with a rename; the marker goes last."""
     (out / MARKER).unlink(missing_ok=True)  # while files are swapped the folder is neither build
-    for name in OUTPUT_FILES:
+    for name in output_files():
         src, dst = stage / name, out / name
         if name not in names:
             _remove(dst)  # e.g. kg.ttl of a build that wrote it, now left out by --formats
@@ -529,10 +541,11 @@ def _clean_leftovers(out: Path) -> None:
 def _resolve_formats(formats: Sequence[str] | None, n_papers: int) -> list[str]:
     if formats is None:
         return list(FORMATS) if n_papers <= AUTO_FORMATS_MAX_PAPERS else ["nt"]
-    bad = sorted(set(formats) - set(FORMATS))
+    known = build_formats()
+    bad = sorted(set(formats) - set(known))
     if bad:
-        raise OutputError(f"unknown format {bad[0]!r} in --formats; choose from {', '.join(FORMATS)}")
-    return [f for f in FORMATS if f in formats or f == "nt"]
+        raise OutputError(f"unknown format {bad[0]!r} in --formats; choose from {', '.join(known)}")
+    return [f for f in known if f in formats or f == "nt"]
 
 
 def _cpu_seconds() -> float:
@@ -695,12 +708,11 @@ def _build(
     del sims, cooc_rows
     stages.start("store")
     load_store(stage / "kg.nt", stage / "store")
-    if "ttl" in report.formats:
-        stages.start("turtle")
-        dump_store(stage / "store", stage / "kg.ttl", ox.RdfFormat.TURTLE)
-    if "jsonld" in report.formats:
-        stages.start("jsonld")
-        dump_store(stage / "store", stage / "kg.jsonld", ox.RdfFormat.JSON_LD)
+    for name in report.formats:  # kg.nt is written above; every other format from the store
+        writer = WRITERS[name]
+        if name != "nt" and writer.write is not None:
+            stages.start({"ttl": "turtle"}.get(name, name))
+            writer.write(stage / "store", stage / writer.file)
 
     stages.start("records")
     atomic_write_lines(stage / "papers.jsonl", (p.to_dict() for p in papers))
@@ -718,7 +730,7 @@ def _build(
     report.changes = changes_between(before, papers, concepts)
     atomic_write_text(stage / CHANGES, json.dumps(report.changes, indent=1, ensure_ascii=False) + "\n")
     stages.start("swap")
-    names = [*(f"kg.{f}" for f in report.formats), *RECORD_FILES]
+    names = [*(WRITERS[f].file for f in report.formats), *RECORD_FILES]
     report.files = [str(out / f) for f in names]
     stages.finish()
     report.stages = stages.times
