@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import pyoxigraph as ox
 
     from kg.build import BuildReport
+    from kg.build.evaluate import Scores
     from kg.records import Mention, Paper
     from kg.store.neighbors import Neighbourhood
 
@@ -50,6 +51,8 @@ __all__ = [
     "build",
     "open",
     "extract",
+    "extract_file",
+    "evaluate",
     "plain",
     "rows",
     "named_queries",
@@ -323,6 +326,15 @@ class KnowledgeGraph:
         found = similar_papers(self.store, pid)
         return found if limit is None else found[:limit]
 
+    def explain(self, paper: str) -> tuple[str, list[dict[str, Any]]]:
+        """Why each candidate concept of ``paper`` (an id or exact title) was kept or dropped:
+        (its title, one dict per candidate with ``concept``, ``label``, ``kept``, ``type``,
+        ``score``, ``reason``, ``probabilities`` and ``evidence``), kept ones first, by score.
+        Reads the build's ``decisions.jsonl``, as ``kg explain`` does."""
+        from kg.normalise.decide import explain_paper
+
+        return explain_paper(self.folder, paper)
+
     def topics(self) -> list[dict[str, Any]]:
         """Topics, largest first: dicts with ``topic`` (id), ``label`` (its naming concepts),
         ``size`` and ``members`` (dicts with ``id``, ``label``, ``type``, ``papers``; most-mentioned first)."""
@@ -519,6 +531,7 @@ def extract(
     processes: int = 1,
     decision: bool = True,
     explain: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the extractor alone and return what ``kg extract`` writes: one ``{"id", "mentions"}``
     per input, in order.
@@ -528,10 +541,62 @@ def extract(
     ``start``, ``end`` (offsets into the text, or ``title + "\\n" + abstract``), ``text``,
     ``label``, ``concept``, ``concept_label``, ``confidence`` and ``role`` (``proposed`` or
     ``used``). ``model`` as in :func:`build`; ``decision=False`` keeps every recognised mention;
-    ``explain`` adds each record's candidate decisions.
+    ``explain`` adds each record's candidate decisions; ``progress(n)`` is called as ``n`` more
+    inputs are read.
     """
     from kg.extract.run import extract_records
 
     items = [texts_or_records] if isinstance(texts_or_records, str) else list(texts_or_records)
     papers = [_to_paper(x, i) for i, x in enumerate(items)]
-    return extract_records(papers, _model(model), processes, decision=decision, explain=explain)
+    return extract_records(papers, _model(model), processes, progress, decision=decision, explain=explain)
+
+
+def extract_file(
+    path: str | Path,
+    out: str | Path,
+    model: str | None = "default",
+    *,
+    fmt: str | None = None,
+    processes: int = 1,
+    decision: bool = True,
+    explain: bool = False,
+    warnings: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """:func:`extract` over a corpus file (any reader's format; ``fmt`` forces one), written to
+    ``out`` as JSONL, one line per input record (aside, then renamed), as ``kg extract`` writes it.
+    Skipped records are reported in ``warnings``. Returns (records, mentions)."""
+    from kg.corpus.readers import read_file
+    from kg.io import atomic_write_lines
+
+    papers = read_file(Path(path), fmt, warnings)
+    records = extract(papers, model, processes=processes, decision=decision, explain=explain, progress=progress)
+    atomic_write_lines(Path(out), records)
+    return len(records), sum(len(r["mentions"]) for r in records)
+
+
+def evaluate(
+    gold: str | Path,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    paper_level: bool = False,
+    papers: str | Path | None = None,
+    model: str | None = "default",
+    processes: int = 1,
+    predictions: str | Path | None = None,
+) -> Scores:
+    """Score the extractor against a gold file, as ``kg eval`` does: exact character spans
+    (``mapping`` maps gold labels to kg's), or with ``paper_level`` the concepts of each paper
+    against concept-level gold (``papers``: the papers' JSONL, default ``papers.jsonl`` beside
+    it). ``predictions``: also write what the extractor found. See :mod:`kg.build.evaluate`."""
+    from kg.build.evaluate import evaluate as run_evaluate
+
+    return run_evaluate(
+        Path(gold),
+        dict(mapping) if mapping is not None else None,
+        paper_level,
+        Path(papers) if papers is not None else None,
+        _model(model),
+        processes,
+        Path(predictions) if predictions is not None else None,
+    )

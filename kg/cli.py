@@ -1,4 +1,4 @@
-"""The ``kg`` command line: a thin shell over the library's stage functions."""
+"""The ``kg`` command line: a thin shell over :mod:`kg.api` (progress, tables, one-line errors); ``kg serve`` runs :mod:`kg.web.serve`."""
 
 from __future__ import annotations
 
@@ -187,7 +187,7 @@ def build(
     ] = None,
 ) -> None:
     """Read a corpus and write the knowledge graph: RDF, SPARQL store, records, GraphML and HTML."""
-    from kg.build import build as run_build
+    from kg.api import build as run_build
     from kg.build import changes_line
 
     with _build_progress(quiet) as prog:
@@ -206,13 +206,14 @@ def build(
                 output,
                 force=force,
                 fmt=fmt,
-                n_process=processes,
+                processes=processes,
                 formats=_formats(formats),
                 scheduler=scheduler,
                 model=_model(model),
                 progress=on,
                 corrections=corrections,
-            )
+            ).report
+            assert report is not None  # kg.api.build always sets it
         except KGError as e:
             raise _fail(e) from e
         except OSError as e:  # the output directory cannot be made or written
@@ -441,7 +442,7 @@ def extract(
     ] = False,
 ) -> None:
     """Run the extractor alone: mentions with offsets, labels, concepts and roles."""
-    from kg.extract.run import extract_file
+    from kg.api import extract_file
     from kg.io import check_writable
 
     warnings: list[str] = []
@@ -453,10 +454,10 @@ def extract(
             n, m = extract_file(
                 input_file,
                 output,
-                fmt,
                 model_,
-                processes,
-                warnings,
+                fmt=fmt,
+                processes=processes,
+                warnings=warnings,
                 progress=lambda k: prog.advance(task, k),
                 decision=not all_mentions,
                 explain=explain,
@@ -478,10 +479,10 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Every decision as JSON.")] = False,
 ) -> None:
     """Why each candidate concept of a paper was kept or dropped: score, type, features."""
-    from kg.normalise.decide import explain_paper
+    from kg.api import KnowledgeGraph
 
     try:
-        title, rows = explain_paper(output, paper)
+        title, rows = KnowledgeGraph(output).explain(paper)
     except KGError as e:
         raise _fail(e) from e
     if as_json:
@@ -666,11 +667,18 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Score the extractor: P/R/F1 per label and micro, exact character spans (or concepts per paper)."""
-    from kg.build.evaluate import evaluate, parse_mapping
+    from kg.api import evaluate
+    from kg.build.evaluate import parse_mapping
 
     try:
         scores = evaluate(
-            gold, parse_mapping(mapping) if mapping else None, paper, papers, _model(model), processes, predictions
+            gold,
+            mapping=parse_mapping(mapping) if mapping else None,
+            paper_level=paper,
+            papers=papers,
+            model=_model(model),
+            processes=processes,
+            predictions=predictions,
         )
     except KGError as e:
         raise _fail(e) from e

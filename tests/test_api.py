@@ -262,6 +262,31 @@ def test_extract_texts_records_and_papers():
         kg.extract([{"abstract": "no title"}], model="none")
 
 
+def test_extract_file_explain_and_evaluate_as_the_cli_does(g, mini_build, tmp_path):
+    """The functions `kg extract`, `kg explain` and `kg eval` are shells over."""
+    from kg.api import evaluate, extract_file
+
+    src = Path(__file__).parent / "data" / "mini.jsonl"
+    warnings: list[str] = []
+    n, m = extract_file(src, tmp_path / "x.jsonl", "none", warnings=warnings)
+    lines = [json.loads(line) for line in (tmp_path / "x.jsonl").open()]
+    assert n == len(lines) == 6 and m == sum(len(r["mentions"]) for r in lines) > 0
+    assert warnings == ["mini.jsonl:4: date '--06-05' not understood (write it as YYYY-MM-DD); left out"]
+    pid = json.loads((mini_build / "papers.jsonl").open().readline())["id"]
+    title, rows = g.explain(pid)
+    assert title and rows and {"concept", "kept", "score", "evidence"} <= set(rows[0])
+    assert [r["kept"] for r in rows] == sorted((r["kept"] for r in rows), reverse=True)  # kept first
+    with pytest.raises(KGError, match="no paper"):
+        g.explain("no such paper")
+    gold = tmp_path / "gold.jsonl"
+    text = "Speculative decoding for code\nWe evaluate on HumanEval and report pass@1."
+    start = text.index("HumanEval")
+    entity = {"start": start, "end": start + 9, "label": "DATASET"}
+    gold.write_text(json.dumps({"id": "d1", "text": text, "entities": [entity]}) + "\n")
+    scores = evaluate(gold, model="none")
+    assert scores.documents == 1 and scores.per_label["DATASET"].r == 1.0
+
+
 def test_api_docstring_examples_and_py_typed():
     import doctest
 
