@@ -40,6 +40,7 @@ __all__ = [
     "RELATION_NAMES",
     "entity_type",
     "relation_type",
+    "type_css",
 ]
 
 #: the ontology's namespace (classes and properties are ``ONTOLOGY + local name``)
@@ -154,3 +155,18 @@ def relation_type(name: str) -> RelationType:
         if name in (r.name, r.local, r.iri):
             return r
     raise KeyError(f"unknown relation type {name!r} (one of {', '.join(RELATION_NAMES)})")
+
+
+def type_css() -> str:
+    """The entity types' styles, generated here so that no stylesheet or script keeps a copy: each
+    type's colour as a custom property (``--kg-METHOD``, read by the explorer's scripts and the
+    offline overview), a highlighted mention's tint (``.t-METHOD``) and a legend dot (``.dot.t-METHOD``).
+
+    >>> type_css().splitlines()[0]
+    ':root { --kg-METHOD: #4e79a7; --kg-TASK: #f28e2b; --kg-DATASET: #59a14f; --kg-METRIC: #b07aa1; --kg-OTHER: #777777; }'
+    """
+    props = " ".join(f"--kg-{t.name}: {t.colour};" for t in ENTITY_TYPES)
+    rules = [
+        f".t-{t.name} {{ background: {t.tint}; }} .dot.t-{t.name} {{ background: {t.colour}; }}" for t in ENTITY_TYPES
+    ]
+    return "\n".join([f":root {{ {props} --kg-OTHER: {OTHER_COLOUR}; }}", *rules]) + "\n"

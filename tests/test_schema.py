@@ -53,7 +53,7 @@ def test_relation_types_are_the_ontologys_concept_relations(ontology):
 
 
 def test_namespace_and_rdf_are_built_from_the_schema():
-    from kg import rdf
+    from kg.export import rdf
     from kg.namespace import DATA, KG, ONTOLOGY_IRI
 
     assert str(DATA) == schema.DATA and ONTOLOGY_IRI + "#" == schema.ONTOLOGY
@@ -97,14 +97,24 @@ def test_no_copies_of_the_schema():
     assert not found, "copies of kg.schema:\n" + "\n".join(found)
 
 
-def test_static_colours_agree_with_the_schema():
-    """The explorer's CSS and scripts (and the offline graph.html, which inlines overview.js) keep
-    the type colours as literals, so that a page needs no extra request; they must match."""
+def test_type_colours_are_generated_not_copied():
+    """The explorer's CSS and scripts keep no type colour: the pages carry kg.schema's generated
+    styles (``--kg-TYPE`` properties, ``.t-TYPE`` tints, ``.dot.t-TYPE`` dots), the scripts read
+    the properties, and the offline graph.html inlines the same block."""
+    from kg.graph.views import overview_page
+    from kg.web.app import _ENV
+
     static = ROOT / "kg" / "web" / "static"
-    css = (static / "app.css").read_text(encoding="utf-8")
-    for t in schema.ENTITY_TYPES:
-        assert f".t-{t.name} {{ background: {t.tint}; }}" in css
-        assert f".dot.t-{t.name} {{ background: {t.colour}; }}" in css
-    literal = "{ " + ", ".join(f'{t.name}: "{t.colour}"' for t in schema.ENTITY_TYPES) + " }"
+    for f in static.glob("*.*"):
+        if f.suffix in (".css", ".js") and f.parent == static:
+            text = f.read_text(encoding="utf-8").lower()
+            assert not [c for c in schema.COLOURS.values() if c.lower() in text], f"{f.name} copies a type colour"
+            assert not [t.tint for t in schema.ENTITY_TYPES if t.tint.lower() in text], f"{f.name} copies a tint"
     for script in ("graph.js", "overview.js"):
-        assert literal in (static / script).read_text(encoding="utf-8"), script
+        assert '"--kg-" + String(type)' in (static / script).read_text(encoding="utf-8"), script
+    css = schema.type_css()
+    for t in schema.ENTITY_TYPES:
+        assert f"--kg-{t.name}: {t.colour};" in css and f".t-{t.name} {{ background: {t.tint}; }}" in css
+    page = _ENV.get_template("base.html").render(q="")
+    assert css in page
+    assert css in overview_page({"topics": [], "nodes": [], "edges": []})

@@ -24,7 +24,7 @@ from typing import Any
 import networkx as nx
 
 from kg.io import atomic_write_text
-from kg.schema import COLOURS, OTHER_COLOUR, PAPER_COLOUR
+from kg.schema import COLOURS, OTHER_COLOUR, PAPER_COLOUR, type_css
 
 __all__ = [
     "ViewNode",
@@ -475,7 +475,7 @@ body {{ font-family: system-ui, sans-serif; margin: 0; color: #222; }}
 .bar {{ padding: .5em 1em; display: flex; gap: 1.2em; align-items: baseline; flex-wrap: wrap; }}
 .dot {{ display: inline-block; width: .7em; height: .7em; border-radius: 50%; margin-right: .3em; }}
 .key {{ margin-right: .8em; color: #444; }}
-{_static("overview.css")}
+{type_css()}{_static("overview.css")}
 </style></head>
 <body>
 <div class="bar"><b>{title}</b> <span>{legend}</span><small>{len(data.get("topics", []))} topics, {len(data.get("nodes", []))} concepts · wheel to zoom, drag to pan, click a topic or a concept</small></div>

@@ -27,13 +27,14 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from kg.schema import ENTITY_TYPES, LABELS
+from kg.schema import ENTITY_TYPES, LABELS, type_css
 from kg.web import data
 
 __all__ = ["explorer_routes", "example_queries", "PageCache", "warm_up"]
 
 _ENV = Environment(loader=PackageLoader("kg.web", "templates"), autoescape=select_autoescape(["html"]))
 _ENV.globals["entity_types"] = ENTITY_TYPES  # kg.schema: legends and type lists in the templates
+_ENV.globals["type_css"] = Markup(type_css())  # kg.schema: the types' colours, generated
 _ENV.filters["plural"] = data.plural  # {{ n|plural("paper") }}: "1 paper", "2 papers"
 
 

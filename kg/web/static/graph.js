@@ -3,7 +3,12 @@
 (function () {
   const el = document.getElementById("graph");
   if (!el || typeof vis === "undefined") return;
-  const colours = { METHOD: "#4e79a7", TASK: "#f28e2b", DATASET: "#59a14f", METRIC: "#b07aa1" };
+  const colours = new Proxy({}, {  // kg.schema's type colours: the generated --kg-TYPE properties, read once
+    get: function (seen, type) {
+      if (!(type in seen)) seen[type] = getComputedStyle(document.documentElement).getPropertyValue("--kg-" + String(type)).trim() || null;
+      return seen[type];
+    },
+  });
   const select = document.getElementById("min-papers");
   const count = document.getElementById("graph-count");
   let network = null;

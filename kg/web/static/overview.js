@@ -6,7 +6,12 @@
 // textContent, never parsed as HTML.
 (function () {
   "use strict";
-  const COLOURS = { METHOD: "#4e79a7", TASK: "#f28e2b", DATASET: "#59a14f", METRIC: "#b07aa1" };
+  const COLOURS = new Proxy({}, {  // kg.schema's type colours: the generated --kg-TYPE properties, read once
+    get: function (seen, type) {
+      if (!(type in seen)) seen[type] = getComputedStyle(document.documentElement).getPropertyValue("--kg-" + String(type)).trim() || null;
+      return seen[type];
+    },
+  });
   const FONT = "12px system-ui, sans-serif";
   const el = document.getElementById("overview");
   if (!el) return;
