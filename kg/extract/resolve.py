@@ -10,7 +10,7 @@ from spacy.tokens import Doc
 
 from kg.extract.rules import Candidate
 
-__all__ = ["Resolved", "resolve", "PRODUCER_TIER", "proposal_spans", "is_concept_text"]
+__all__ = ["Resolved", "resolve", "PRODUCER_TIER", "FUNCTION_WORDS", "proposal_spans", "is_concept_text"]
 
 #: Higher tiers win overlaps; within a tier the longer span wins. The trained recogniser
 #: wins over every rule (rules fill the gaps it leaves); measured on the dev sets, BENCHMARKS.md.
@@ -50,7 +50,8 @@ _EDGE = " \t\n,;:.!?\"'`([{"
 
 
 #: function words that never end (or start) a name: a span running onto one stops before it
-_DANGLING = frozenset(
+#: (kg.normalise.termstats.STOP, the words a counted phrase never starts or ends with, adds to them)
+FUNCTION_WORDS = frozenset(
     {
         "and",
         "or",
@@ -110,10 +111,10 @@ def _trim(c: Candidate, text: str) -> Candidate:
         ):
             e -= 1
         last = _LAST_WORD.search(text, s, e)
-        if last and last.start() > s and last.group(1).lower() in _DANGLING:
+        if last and last.start() > s and last.group(1).lower() in FUNCTION_WORDS:
             e = last.start()
         first = _FIRST_WORD.match(text, s, e)
-        if first and first.end() < e and first.group(1).lower() in _DANGLING:
+        if first and first.end() < e and first.group(1).lower() in FUNCTION_WORDS:
             s = first.end()
         if (s, e) == (s0, e0):
             break

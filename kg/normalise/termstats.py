@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kg.extract.resolve import FUNCTION_WORDS
+
 __all__ = [
     "STOP",
     "TermStats",
@@ -27,29 +29,10 @@ __all__ = [
 
 RESOURCE = Path(__file__).resolve().parent.parent / "extract" / "resources" / "termstats.npz"
 
-#: function words a counted phrase never starts or ends with
-STOP = frozenset(
+#: function words a counted phrase never starts or ends with: those a name never starts or ends with
+#: (:data:`kg.extract.resolve.FUNCTION_WORDS`) and these
+STOP = FUNCTION_WORDS | frozenset(
     [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "of",
-        "for",
-        "with",
-        "to",
-        "in",
-        "on",
-        "by",
-        "from",
-        "via",
-        "as",
-        "at",
-        "into",
-        "than",
-        "that",
-        "which",
         "this",
         "these",
         "those",
