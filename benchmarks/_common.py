@@ -1,4 +1,4 @@
-"""Shared helpers for the benchmark scripts: machine description, timing in a child process."""
+"""Shared helpers for the benchmark scripts: machine description, timing in a child process, the browser."""
 
 from __future__ import annotations
 
@@ -10,10 +10,26 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 SHARED = ROOT.parent / "shared"
+#: Debian's chromium, driven through Playwright by the browser benchmarks and tests/test_browser.py
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+#: headless in a container: no sandbox, no GPU, nothing fetched in the background
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 def machine() -> str:
@@ -47,3 +63,8 @@ def save(name: str, data: dict[str, object]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=1) + "\n")
     return path
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's chromium (:data:`CHROMIUM`) with :data:`CHROMIUM_ARGS`, through a started Playwright."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))

@@ -30,18 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import ROOT, machine, save
-
-CHROMIUM = Path("/usr/lib/chromium/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from benchmarks._common import ROOT, launch_chromium, machine, save
 
 #: run in the page once the map is drawn: what it drew, measured from the drawn label boxes
 MEASURE = """() => {
@@ -112,7 +101,7 @@ def measure_build(out: Path, name: str, shots: Path | None) -> dict[str, Any]:
 
     results: dict[str, Any] = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))

@@ -25,10 +25,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from benchmarks._common import SHARED, machine, save
+from benchmarks._common import CHROMIUM, SHARED, launch_chromium, machine, save
 from kg.web.app import example_queries
-
-CHROMIUM = Path("/usr/lib/chromium/chromium")
 
 
 def _port() -> int:
@@ -97,18 +95,7 @@ def browser_draw_ms(base: str, out: Path) -> dict[str, object]:
         top = next(csv.DictReader(f))["id"]
     times = []
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        b = launch_chromium(p)
         page = b.new_page()
         for _ in range(5):
             page.goto(f"{base}/concept/{top}")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/lib/chromium/chromium")
+from benchmarks._common import CHROMIUM, launch_chromium
+
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)"
 )
@@ -61,18 +62,7 @@ def page(tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch_chromium(p)
         pg = browser.new_page(viewport={"width": 1400, "height": 900})
         pg.kg_errors = []  # type: ignore[attr-defined]
         pg.kg_requests = []  # type: ignore[attr-defined]
@@ -262,7 +252,6 @@ def test_browser_overview_map_reads_and_clicks_through(site, page):
 
 
 def test_browser_offline_graph_html_is_the_same_map(site, page):
-    from pathlib import Path
 
     out = Path(site_store(site)).parent
     page.goto((out / "graph.html").as_uri())
