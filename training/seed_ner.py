@@ -31,6 +31,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from training.train import spacy_train
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 GOLD = ROOT.parent / "shared" / "gold"
@@ -117,18 +119,11 @@ def train(fold: str, steps: int, seed_copies: int, learn_rate: float, models: Pa
         shutil.copyfile(SEED / f"train-{fold}.spacy", mixed / f"seed{i}.spacy")
     shutil.copyfile(CORPUS / "train.spacy", mixed / "gold.spacy")
     out = models / f"out-{fold}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "spacy",
-        "train",
-        str(HERE / "config_distil.cfg"),
-        "--output",
-        str(out),
-        "--paths.train",
-        str(mixed),
-        "--paths.dev",
-        str(CORPUS / "dev.spacy"),
+    spacy_train(
+        HERE / "config_distil.cfg",
+        out,
+        mixed,
+        CORPUS / "dev.spacy",
         "--paths.init_model",
         str(BASE),
         "--paths.vectors",
@@ -141,8 +136,7 @@ def train(fold: str, steps: int, seed_copies: int, learn_rate: float, models: Pa
         str(steps),
         "--training.optimizer.learn_rate",
         str(learn_rate),
-    ]
-    subprocess.run(cmd, check=True, cwd=ROOT)
+    )
     target = models / f"fold{fold}"
     if target.exists():
         shutil.rmtree(target)

@@ -55,6 +55,26 @@ def package(best: Path, target: Path = TARGET) -> None:
     shutil.copyfile(HERE / "MODEL_CARD.md", target / "MODEL_CARD.md")
 
 
+def spacy_train(config: Path, output: Path, train: Path, dev: Path, *overrides: str) -> None:
+    """``python -m spacy train config`` from the repository root: trained on ``train`` (a DocBin or a folder
+    of them), scored on ``dev``, written to ``output``; ``overrides`` are more ``--section.key value`` pairs."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "spacy",
+        "train",
+        str(config),
+        "--output",
+        str(output),
+        "--paths.train",
+        str(train),
+        "--paths.dev",
+        str(dev),
+        *overrides,
+    ]
+    subprocess.run(cmd, check=True, cwd=ROOT)
+
+
 #: ``config.cfg`` overrides for the recogniser with static vectors: the same network reading the vectors
 #: beside its hash embeddings, a fixed 10,000 steps over gold + silver (BENCHMARKS.md, session 6)
 VECTORS = [
@@ -85,22 +105,14 @@ def mixed_corpus(silver: Path, gold_copies: int) -> Path:
 
 def distil(silver: Path, gold_copies: int, init: Path) -> Path:
     """Fine-tune the gold-trained recogniser on gold (repeated) + silver abstracts: config_distil.cfg."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "spacy",
-        "train",
-        str(HERE / "config_distil.cfg"),
-        "--output",
-        str(HERE / "output_distil"),
-        "--paths.train",
-        str(mixed_corpus(silver, gold_copies)),
-        "--paths.dev",
-        str(HERE / "corpus" / "dev.spacy"),
+    spacy_train(
+        HERE / "config_distil.cfg",
+        HERE / "output_distil",
+        mixed_corpus(silver, gold_copies),
+        HERE / "corpus" / "dev.spacy",
         "--paths.init_model",
         str(init),
-    ]
-    subprocess.run(cmd, check=True, cwd=ROOT)
+    )
     return HERE / "output_distil" / "model-best"
 
 
@@ -146,46 +158,23 @@ def main() -> int:
         if args.init_tok2vec:
             callback = {"@callbacks": "kg.ner_tok2vec.v1", "path": str(args.init_tok2vec)}
             pretrained = ["--code", str(HERE / "pretrain.py"), "--initialize.after_init", json.dumps(callback)]
-        subprocess.run(
-            [
-                py,
-                "-m",
-                "spacy",
-                "train",
-                str(HERE / "config.cfg"),
-                "--output",
-                str(out),
-                "--paths.train",
-                str(mixed_corpus(args.silver, args.gold_copies)),
-                "--paths.dev",
-                str(HERE / "corpus" / "dev.spacy"),
-                "--paths.vectors",
-                str(args.vectors),
-                *VECTORS,
-                *pretrained,
-            ],
-            check=True,
-            cwd=ROOT,
+        spacy_train(
+            HERE / "config.cfg",
+            out,
+            mixed_corpus(args.silver, args.gold_copies),
+            HERE / "corpus" / "dev.spacy",
+            "--paths.vectors",
+            str(args.vectors),
+            *VECTORS,
+            *pretrained,
         )
         package(out / "model-best")
         print(f"packaged {TARGET}")
         return 0
-    cmd = [
-        py,
-        "-m",
-        "spacy",
-        "train",
-        str(HERE / "config.cfg"),
-        "--output",
-        str(HERE / "output"),
-        "--paths.train",
-        str(HERE / "corpus" / "train.spacy"),
-        "--paths.dev",
-        str(HERE / "corpus" / "dev.spacy"),
-    ]
-    if args.max_epochs:
-        cmd += ["--training.max_epochs", str(args.max_epochs)]
-    subprocess.run(cmd, check=True, cwd=ROOT)
+    epochs = ["--training.max_epochs", str(args.max_epochs)] if args.max_epochs else []
+    spacy_train(
+        HERE / "config.cfg", HERE / "output", HERE / "corpus" / "train.spacy", HERE / "corpus" / "dev.spacy", *epochs
+    )
     best = HERE / "output" / "model-best"
     if args.silver:
         best = distil(args.silver, args.gold_copies, best)
