@@ -10,18 +10,7 @@ import pytest
 
 from kg.build import build, check_output_dir
 from kg.build.cache import CACHE_FILE, ExtractionCache
-
-COMPARED = (
-    "kg.nt",
-    "kg.ttl",
-    "kg.jsonld",
-    "papers.jsonl",
-    "mentions.jsonl",
-    "relations.jsonl",
-    "concepts.csv",
-    "graph.graphml",
-    "overview.json",
-)
+from tests.outputs import COMPARED
 
 
 def _records(path: Path) -> list[dict]:

@@ -7,19 +7,9 @@ from pathlib import Path
 
 import pytest
 
-distributed = pytest.importorskip("distributed")
+from tests.outputs import COMPARED
 
-COMPARED = (
-    "kg.nt",
-    "kg.ttl",
-    "kg.jsonld",
-    "papers.jsonl",
-    "mentions.jsonl",
-    "relations.jsonl",
-    "concepts.csv",
-    "graph.graphml",
-    "overview.json",
-)
+distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")

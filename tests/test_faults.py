@@ -20,17 +20,8 @@ from pathlib import Path
 import pytest
 
 from kg.corpus import read_corpus, sample_corpus_files
+from tests.outputs import COMPARED
 
-COMPARED = (
-    "kg.nt",
-    "kg.ttl",
-    "kg.jsonld",
-    "papers.jsonl",
-    "mentions.jsonl",
-    "relations.jsonl",
-    "concepts.csv",
-    "graph.graphml",
-)
 ROOT = Path(__file__).parent.parent
 
 
