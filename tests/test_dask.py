@@ -50,7 +50,9 @@ def test_dask_build_is_byte_identical_to_the_local_build(tmp_path, cluster, corp
     # both workers extracted (partitions of 64 papers: 3 tasks)
     from kg.build.dask import client_for
 
-    logs = client_for(cluster.scheduler_address).run(lambda: __import__("kg.build.dask").dask_build._pipelines.keys())
+    logs = client_for(cluster.scheduler_address).run(
+        lambda: __import__("importlib").import_module("kg.build.dask")._pipelines.keys()
+    )
     assert len([w for w, keys in logs.items() if keys]) == 2
 
 
