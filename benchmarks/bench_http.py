@@ -92,7 +92,13 @@ def measure(out: Path, repeat: int) -> dict[str, object]:
                 f"  {ex['name']:24s} median {rows[ex['name']]['median_ms']:7.1f} ms  p95 {rows[ex['name']]['p95_ms']:7.1f} ms  ({n} rows)",
                 flush=True,
             )
-        drawn = browser_draw_ms(base, out) if CHROMIUM.exists() else None
+        drawn: dict[str, object] | None = None
+        if CHROMIUM.exists():
+            try:
+                drawn = browser_draw_ms(base, out)
+            except Exception as err:  # e.g. the page does not load in time at a large build: a figure too
+                drawn = {"error": str(err).splitlines()[0]}
+                print(f"  concept page: {drawn['error']}", flush=True)
         return {"queries": rows, "concept_graph_drawn_ms": drawn}
     finally:
         proc.terminate()
