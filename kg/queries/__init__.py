@@ -51,6 +51,11 @@ SCHEMA_SLOTS: dict[str, str] = {
     "entity_class_names": ", ".join(t.local for t in ENTITY_TYPES),
     "entity_class_names_or": ", ".join(t.local for t in ENTITY_TYPES[:-1]) + " or " + ENTITY_TYPES[-1].local,
     "entity_class_values": " ".join(f'(kg:{t.local} "{t.singular}")' for t in ENTITY_TYPES),
+    # each type's ranked concepts, its class written as a constant (Oxigraph plans from a constant class;
+    # a class bound by VALUES makes it read every concept first: 2.9 s instead of 12 ms at 74,675 papers)
+    "top_of_type_union": " UNION ".join(
+        f'{{ ?c kg:topOfType true ; a kg:{t.local} . BIND("{t.singular}" AS ?typeName) }}' for t in ENTITY_TYPES
+    ),
 }
 
 
