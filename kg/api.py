@@ -566,13 +566,11 @@ def extract_file(
     """:func:`extract` over a corpus file (any reader's format; ``fmt`` forces one), written to
     ``out`` as JSONL, one line per input record (aside, then renamed), as ``kg extract`` writes it.
     Skipped records are reported in ``warnings``. Returns (records, mentions)."""
-    from kg.corpus.readers import read_file
-    from kg.io import atomic_write_lines
+    from kg.extract.run import extract_file as run_extract_file
 
-    papers = read_file(Path(path), fmt, warnings)
-    records = extract(papers, model, processes=processes, decision=decision, explain=explain, progress=progress)
-    atomic_write_lines(Path(out), records)
-    return len(records), sum(len(r["mentions"]) for r in records)
+    return run_extract_file(
+        Path(path), Path(out), fmt, _model(model), processes, warnings, progress, decision=decision, explain=explain
+    )
 
 
 def evaluate(

@@ -129,11 +129,10 @@ def _build_progress(quiet: bool) -> Progress:
 
 
 def _formats_help() -> str:
-    from kg.export.writers import WRITERS
+    from kg.export.writers import store_formats
 
-    names = [name for name, w in WRITERS.items() if w.write is not None]
     return (
-        f"RDF files to write, comma-separated: {','.join(names)} (kg.nt is always written: the store "
+        f"RDF files to write, comma-separated: {','.join(store_formats())} (kg.nt is always written: the store "
         "loads from it; plug-in writers too). Default: nt,ttl,jsonld up to 20,000 papers, kg.nt alone above."
     )
 

@@ -32,7 +32,7 @@ from kg.build.cache import CACHE_FILE, LOCK_FILE, BuildLock, ExtractionCache
 from kg.corpus import ReadReport, read_corpus, sample_corpus_files
 from kg.errors import OutputError
 from kg.export.rdf import aggregate_triples, hierarchy_triples, triples, write_ntriples_sorted
-from kg.export.writers import WRITERS
+from kg.export.writers import WRITERS, store_formats
 from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version, model_text
 from kg.graph import build_graph, concept_topics, graph_counts, paper_concepts, paper_similarities
 from kg.graph.relations import paper_relations
@@ -91,7 +91,7 @@ def output_files() -> list[str]:
 
 def build_formats() -> list[str]:
     """The formats ``kg build --formats`` accepts: the registered writers that write from the store."""
-    return [name for name, w in WRITERS.items() if w.write is not None]
+    return store_formats()
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 from kg.errors import OutputError
 from kg.registry import Registry
 
-__all__ = ["Writer", "WRITERS", "rdf_writer"]
+__all__ = ["Writer", "WRITERS", "rdf_writer", "store_formats"]
 
 #: (store folder, destination file) -> None; writes aside and renames, streaming from the store
 WriteFunction = Callable[[Path, Path], None]
@@ -53,3 +53,8 @@ WRITERS.register("ttl", Writer("kg.ttl", rdf_writer("TURTLE"), "Turtle"))
 WRITERS.register("jsonld", Writer("kg.jsonld", rdf_writer("JSON_LD"), "JSON-LD"))
 WRITERS.register("xml", Writer("kg.rdf", rdf_writer("RDF_XML"), "RDF/XML"))
 WRITERS.register("graphml", Writer("graph.graphml", None, "the networkx graph as GraphML (kg build only)"))
+
+
+def store_formats() -> list[str]:
+    """The formats written from a built store (``kg build --formats`` accepts these), plug-ins' too."""
+    return [name for name, w in WRITERS.items() if w.write is not None]
