@@ -76,6 +76,12 @@ class KG(DefinedNamespace):
     strength: URIRef
     topOfType: URIRef
     topOfYear: URIRef
+    RecentWindow: URIRef
+    firstMonth: URIRef
+    lastMonth: URIRef
+    recentPaperCount: URIRef
+    datedPaperCount: URIRef
+    risingRank: URIRef
     # broader and narrower concepts (skos:broader with its evidence)
     BroaderLink: URIRef
     narrowerConcept: URIRef

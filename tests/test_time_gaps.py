@@ -69,7 +69,34 @@ def _quads() -> list[ox.Quad]:
         if date:
             q.append(ox.Quad(node, ox.NamedNode(DCT + "date"), ox.Literal(date, datatype=XSD_DATE)))
         q += [ox.Quad(node, ox.NamedNode(KG + "mentions"), _iri("concept", c)) for c in cs]
-    return q
+    return q + _aggregates()
+
+
+def _aggregates() -> list[ox.Quad]:
+    """What the build materialises for these records (kg.export.rdf.aggregate_triples), as quads."""
+    from kg.export.rdf import aggregate_triples
+    from kg.records import Concept, Mention, Paper
+
+    papers = [Paper(id=p, title=f"Paper {p}", abstract="", date=date) for p, (date, _) in PAPERS.items()]
+    mentions = [
+        Mention(p, 0, 1, c, t.upper(), concept=c) for p, (_, cs) in PAPERS.items() for c in cs for t in [CONCEPTS[c]]
+    ]
+    concepts = {
+        c: Concept(id=c, label=f"<{c}> label", type=t.upper(), papers={p for p, (_, cs) in PAPERS.items() if c in cs})
+        for c, t in CONCEPTS.items()
+    }
+    return [
+        ox.Quad(ox.NamedNode(str(s)), ox.NamedNode(str(p)), _ox_term(o))
+        for s, p, o in aggregate_triples(papers, concepts, mentions)
+    ]
+
+
+def _ox_term(o):  # an rdflib term as pyoxigraph's
+    from rdflib import Literal
+
+    if isinstance(o, Literal):
+        return ox.Literal(str(o), datatype=ox.NamedNode(str(o.datatype))) if o.datatype else ox.Literal(str(o))
+    return ox.NamedNode(str(o))
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +158,21 @@ def test_rising_concepts_named_query_agrees_with_the_page(store):
     assert got == [(x["label"], str(x["recent"]), str(x["before"])) for x in page]
     lifts = [float(term_text(r[5])) for r in res.rows]
     assert lifts == [x["lift"] for x in page]
+    # it reads the build's ranking (kg:risingRank), not every paper's date
+    text = get_named_query("rising-concepts").text
+    assert "kg:risingRank" in text and "dcterms:date" not in text
+
+
+def test_rising_ranking_is_materialised_with_its_window():
+    from kg.export.rdf import rising_ranking
+
+    triples = [(q.subject.value, q.predicate.value.rsplit("#", 1)[-1], q.object.value) for q in _aggregates()]
+    ranked = [(s.rsplit("/", 1)[-1], o) for s, p, o in triples if p == "risingRank"]
+    assert ranked == [("new", "1")]  # old: 2 of its 5 dated papers recent, fewer than the corpus's share
+    window = {p: o for s, p, o in triples if "/window/" in s}
+    assert window["firstMonth"] == "2024-04" and window["lastMonth"] == "2025-03"
+    assert (window["recentPaperCount"], window["datedPaperCount"]) == ("3", "6")
+    assert rising_ranking({}, []) == ((0, -1), [])
 
 
 def test_matrix_shows_evaluated_combinations_and_gaps(store):

@@ -6,6 +6,7 @@ sorted N-Triples.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -39,6 +40,9 @@ __all__ = [
     "aggregate_triples",
     "write_ntriples_sorted",
     "paper_year",
+    "paper_month",
+    "month_label",
+    "rising_ranking",
     "hierarchy_triples",
 ]
 
@@ -311,6 +315,8 @@ def write_ntriples_stream(items: Iterable[tuple[Any, Any, Any]], path: Path) -> 
 #: kg:topOfYear flag the ranking named queries start from (their LIMIT is at most this)
 TOP_OF_TYPE = 100
 TOP_OF_YEAR = 500
+#: how many rising concepts carry kg:risingRank (the rising-concepts query's LIMIT is at most this)
+RISING_TOP = 100
 
 
 def _decimal_point(x: float) -> Literal:
@@ -324,6 +330,56 @@ def paper_year(date: str | None) -> int | None:
     if date and len(date) >= 10 and date[:4].isdigit() and date[4] == "-":
         return int(date[:4])
     return None
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})")
+
+
+def paper_month(date: str | None) -> int | None:
+    """A paper date's month as a count (year * 12 + month - 1); none for ``--MM-DD``, a bad month or no date.
+
+    >>> paper_month("2025-03-14"), paper_month("--03-14"), paper_month(None)
+    (24302, None, None)
+    """
+    m = _MONTH.match(date or "")
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return None
+    return int(m.group(1)) * 12 + int(m.group(2)) - 1
+
+
+def month_label(index: int) -> str:
+    """The ``YYYY-MM`` of a :func:`paper_month` count."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def rising_ranking(
+    concept_months: dict[str, list[int]], paper_months: Sequence[int], months: int = 12, min_papers: int = 2
+) -> tuple[tuple[int, int], list[tuple[str, int, int, float, float]]]:
+    """Concepts whose dated papers lie more in the latest ``months`` months than the corpus's do.
+
+    ``concept_months``: each concept's dated papers' months; ``paper_months``: every dated paper's.
+    Returns the window (first and last month) and the rising concepts ranked, each as
+    (concept, recent, dated, expected, lift): ``recent`` papers in the window, ``expected`` = its
+    dated papers x the window's share of all dated papers, ``lift`` = (recent + 1) / (expected + 1),
+    rounded to 2 places; kept when recent >= ``min_papers`` and recent > expected; ranked by lift,
+    then recent, then the caller's order of equal keys (give ``concept_months`` sorted by label).
+
+    >>> rising_ranking({"new": [10, 11], "old": [1, 2, 11]}, [1, 2, 5, 10, 11], months=3)
+    ((9, 11), [('new', 2, 2, 0.8, 1.67)])
+    """
+    if not paper_months:
+        return (0, -1), []
+    last = max(paper_months)
+    first = last - months + 1
+    share = sum(1 for m in paper_months if m >= first) / len(paper_months)
+    out = []
+    for cid, ms in concept_months.items():
+        recent = sum(1 for m in ms if m >= first)
+        expected = len(ms) * share
+        if recent >= min_papers and recent > expected:
+            out.append((cid, recent, len(ms), round(expected, 1), round((recent + 1) / (expected + 1), 2)))
+    out.sort(key=lambda r: (-r[4], -r[1]))
+    return (first, last), out
 
 
 def aggregate_triples(
@@ -341,7 +397,11 @@ def aggregate_triples(
       (``kg:concept``, ``kg:year``, ``kg:papersInYear``), ``kg:topOfYear true`` on each year's
       ``TOP_OF_YEAR`` largest;
     - a ``kg:Cooccurrence`` per concept pair sharing at least two papers (``kg:concept`` twice,
-      ``kg:sharedPaperCount``, ``kg:strength``), as the graph's ``cooccurs`` edges.
+      ``kg:sharedPaperCount``, ``kg:strength``), as the graph's ``cooccurs`` edges;
+    - the ``RISING_TOP`` rising concepts of the latest 12 months (:func:`rising_ranking`, at least
+      2 papers in the window): ``kg:risingRank`` (1 = most), ``kg:recentPaperCount`` and
+      ``kg:datedPaperCount``, and one ``kg:RecentWindow`` with the corpus's own two counts and
+      ``kg:firstMonth`` / ``kg:lastMonth``.
     """
     by_type: dict[str, list[Concept]] = defaultdict(list)
     for c in concepts.values():
@@ -373,6 +433,28 @@ def aggregate_triples(
             yield node, KG.papersInYear, Literal(n)
             if rank < TOP_OF_YEAR:
                 yield node, KG.topOfYear, Literal(True)
+    month_of = {p.id: mo for p in papers if (mo := paper_month(p.date)) is not None}
+    concept_months: dict[str, dict[str, int]] = defaultdict(dict)
+    for m in mentions:
+        mo = month_of.get(m.paper_id)
+        if mo is not None and m.concept in concepts:
+            concept_months[m.concept][m.paper_id] = mo
+    ordered = sorted(concept_months, key=lambda cid: (concepts[cid].label, cid))
+    window, rising = rising_ranking(
+        {cid: list(concept_months[cid].values()) for cid in ordered}, list(month_of.values())
+    )
+    del concept_months
+    if month_of:
+        node = mint("window", "recent")
+        yield node, RDF.type, KG.RecentWindow
+        yield node, KG.firstMonth, Literal(month_label(window[0]))
+        yield node, KG.lastMonth, Literal(month_label(window[1]))
+        yield node, KG.recentPaperCount, Literal(sum(1 for mo in month_of.values() if mo >= window[0]))
+        yield node, KG.datedPaperCount, Literal(len(month_of))
+    for rank, (cid, recent, dated, _, _) in enumerate(rising[:RISING_TOP], start=1):
+        yield concept_iri(cid), KG.risingRank, Literal(rank)
+        yield concept_iri(cid), KG.recentPaperCount, Literal(recent)
+        yield concept_iri(cid), KG.datedPaperCount, Literal(dated)
     for a, b, n, strength in cooccurrences:
         node = mint("cooccurrence", a, b)
         yield node, RDF.type, KG.Cooccurrence

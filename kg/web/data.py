@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from urllib.parse import unquote
 
 import pyoxigraph as ox
 
+from kg.export.rdf import month_label, paper_month, rising_ranking
 from kg.namespace import PREFIXES
 from kg.queries import lib_query
 from kg.schema import ENTITY_TYPES, LABELS, RELATION_TYPES, TYPE_OF_IRI
@@ -355,20 +355,6 @@ def topic_page(store: ox.Store, tid: str, max_papers: int = 60) -> TopicPage | N
 
 # --------------------------------------------------------------------------- time and gaps
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})")
-
-
-def _month_index(date: str) -> int | None:
-    """``YYYY-MM...`` as a month count (year * 12 + month - 1); None for no date or ``--MM-DD``."""
-    m = _MONTH.match(date or "")
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        return None
-    return int(m.group(1)) * 12 + int(m.group(2)) - 1
-
-
-def _month_label(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
 
 @dataclass
 class Timeline:
@@ -389,14 +375,14 @@ def concept_timeline(store: ox.Store, cid: str, max_bins: int = 36) -> Timeline:
     rows = _q(store, "concept-papers-dated", c=_concept_node(cid))
     months: dict[str, int | None] = {}
     for r in rows:
-        idx = _month_index(r["date"])
+        idx = paper_month(r["date"])
         if months.get(r["p"]) is None:
             months[r["p"]] = idx
     dated = sorted(i for i in months.values() if i is not None)
     tl = Timeline(dated=len(dated), undated=len(months) - len(dated))
     if not dated:
         return tl
-    tl.first, tl.last = _month_label(dated[0]), _month_label(dated[-1])
+    tl.first, tl.last = month_label(dated[0]), month_label(dated[-1])
     span = dated[-1] - dated[0] + 1
     step, tl.unit = (1, "month") if span <= max_bins else (3, "quarter") if span <= 3 * max_bins else (12, "year")
     start = dated[0] - dated[0] % step
@@ -405,7 +391,7 @@ def concept_timeline(store: ox.Store, cid: str, max_bins: int = 36) -> Timeline:
         counts[(i - start) // step] += 1
     for b in range((dated[-1] - start) // step + 1):
         i = start + b * step
-        label = _month_label(i) if step == 1 else f"{i // 12}-Q{i % 12 // 3 + 1}" if step == 3 else str(i // 12)
+        label = month_label(i) if step == 1 else f"{i // 12}-Q{i % 12 // 3 + 1}" if step == 3 else str(i // 12)
         tl.bins.append((label, counts.get(b, 0)))
     tl.peak = max(reversed(tl.bins), key=lambda x: x[1])[0]
     return tl
@@ -459,15 +445,15 @@ def _papers_by_month(store: ox.Store) -> tuple[dict[str, dict[str, Any]], dict[s
     """(concept id -> label, type, months of its dated papers), paper -> month, for every dated paper."""
     rows = _q(store, "papers-by-month")
     concepts: dict[str, dict[str, Any]] = {}
-    paper_month: dict[str, int] = {}
+    month_of: dict[str, int] = {}
     for r in rows:
-        idx = _month_index(r["date"])
+        idx = paper_month(r["date"])
         if idx is None:
             continue
-        paper_month[r["p"]] = idx
+        month_of[r["p"]] = idx
         rec = concepts.setdefault(_cid(r["c"]), {"label": r["label"], "type": TYPES.get(r["type"], ""), "papers": {}})
         rec["papers"][r["p"]] = idx
-    return concepts, paper_month
+    return concepts, month_of
 
 
 def rising_concepts(store: ox.Store, months: int = 12, min_papers: int = 3, limit: int = 30) -> dict[str, Any]:
@@ -480,38 +466,35 @@ def rising_concepts(store: ox.Store, months: int = 12, min_papers: int = 3, limi
     window, and those with no more recent papers than expected, are left out; the rest are ranked by
     lift, then by recent papers.
     """
-    concepts, paper_month = _papers_by_month(store)
-    if not paper_month:
+    concepts, months_of = _papers_by_month(store)
+    if not months_of:
         return {"months": months, "min_papers": min_papers, "window": "", "rows": [], "dated": 0}
-    latest = max(paper_month.values())
-    cut = latest - months + 1
-    share = sum(1 for m in paper_month.values() if m >= cut) / len(paper_month)
-    out = []
-    for cid, rec in concepts.items():
-        ms = list(rec["papers"].values())
-        recent = sum(1 for m in ms if m >= cut)
-        expected = len(ms) * share
-        if recent < min_papers or recent <= expected:  # not rising: no more than the corpus's own share
-            continue
-        out.append(
-            {
-                "id": cid,
-                "label": rec["label"],
-                "type": rec["type"],
-                "recent": recent,
-                "before": len(ms) - recent,
-                "expected": round(expected, 1),
-                "lift": round((recent + 1) / (expected + 1), 2),
-                "first": _month_label(min(ms)),
-            }
-        )
-    out.sort(key=lambda r: (-r["lift"], -r["recent"], r["label"]))
+    ordered = sorted(concepts, key=lambda cid: (concepts[cid]["label"], cid))
+    (cut, latest), ranked = rising_ranking(
+        {cid: list(concepts[cid]["papers"].values()) for cid in ordered},
+        list(months_of.values()),
+        months=months,
+        min_papers=min_papers,
+    )
+    out = [
+        {
+            "id": cid,
+            "label": concepts[cid]["label"],
+            "type": concepts[cid]["type"],
+            "recent": recent,
+            "before": dated - recent,
+            "expected": expected,
+            "lift": lift,
+            "first": month_label(min(concepts[cid]["papers"].values())),
+        }
+        for cid, recent, dated, expected, lift in ranked
+    ]
     return {
         "months": months,
         "min_papers": min_papers,
-        "window": f"{_month_label(cut)} to {_month_label(latest)}",
+        "window": f"{month_label(cut)} to {month_label(latest)}",
         "rows": out[:limit],
-        "dated": len(paper_month),
+        "dated": len(months_of),
     }
 
 
