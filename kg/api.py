@@ -213,7 +213,10 @@ class KnowledgeGraph:
         The prefixes ``kg:``, ``kgd:``, ``schema:``, ``dcterms:``, ``skos:``, ``prov:``, ``rdf:``,
         ``rdfs:``, ``owl:`` and ``xsd:`` are predeclared. Each keyword parameter binds the variable
         of that name to an RDF literal (a ``str`` to a string, an ``int``, ``float`` or ``bool`` to
-        a typed literal): the value is never pasted into the text, so it cannot change the query.
+        a typed literal) by Oxigraph's substitutions; a named query's parameters are its declared
+        string parameters, bound by a ``VALUES`` block whose literal Oxigraph writes and escapes
+        (:func:`kg.store.values_first`). Either way no value is spliced in as text, so none can
+        change the query.
         Named queries match their label parameters against any label or alias, in any case.
 
         Values are plain Python (:func:`plain`): IRIs and strings as ``str``, numbers as ``int``
@@ -301,8 +304,9 @@ class KnowledgeGraph:
         neighbours per hop, strongest first (:class:`kg.store.neighbors.Neighbourhood`). A name that
         matches nothing raises :class:`kg.errors.ConceptNotFound` with the closest labels.
 
-        Computed by :func:`kg.store.neighbors.neighbourhood`, which still reads every paper-concept link
-        of the store (not the whole graph, but memory that grows with it) to rank the neighbours.
+        Computed by :func:`kg.store.neighbors.neighbourhood`: it reads the concept's own papers and
+        their concepts (:func:`kg.store.neighbors.ranked_neighbours`), never the whole store, so the
+        work grows with the concept, not with the corpus.
         """
         from kg.store.neighbors import neighbourhood
 
@@ -338,18 +342,18 @@ class KnowledgeGraph:
     def topics(self) -> list[dict[str, Any]]:
         """Topics, largest first: dicts with ``topic`` (id), ``label`` (its naming concepts),
         ``size`` and ``members`` (dicts with ``id``, ``label``, ``type``, ``papers``; most-mentioned first)."""
-        q = """SELECT ?t ?label ?m ?mlabel ?type ?n WHERE { ?t a skos:Collection ; skos:prefLabel ?label ; skos:member ?m .
-               ?m skos:prefLabel ?mlabel ; a ?type ; kg:paperCount ?n . FILTER(?type != skos:Concept) }"""
+        from kg.store import lib_rows
+
         topics: dict[str, dict[str, Any]] = {}
-        for r in self.query(q):
-            tid = _iri_id(str(r["t"]), "topic")
+        for r in lib_rows(self.store, "topics-with-members"):
+            tid = _iri_id(r["t"], "topic")
             rec = topics.setdefault(tid, {"topic": tid, "label": r["label"], "size": 0, "members": []})
             rec["members"].append(
                 {
-                    "id": _iri_id(str(r["m"]), "concept"),
+                    "id": _iri_id(r["m"], "concept"),
                     "label": r["mlabel"],
-                    "type": TYPE_OF_IRI.get(str(r["type"]), str(r["type"]).rsplit("#", 1)[-1].upper()),
-                    "papers": r["n"],
+                    "type": TYPE_OF_IRI.get(r["type"], ""),
+                    "papers": int(r["n"]),
                 }
             )
             rec["size"] += 1

@@ -29,8 +29,8 @@ def _get(url: str, data: bytes | None = None) -> tuple[int, str, float]:
 
 
 def test_short_load_run_has_no_errors_and_bounded_latency(mini_build):
-    from benchmarks.bench_load import Workload, run_load, start_server, stop_server
-    from kg.web.serve import free_port
+    from benchmarks.bench_load import Workload, run_load
+    from kg.web.testing import free_port, start_server, stop_server
 
     port = free_port()
     proc = start_server(mini_build / "store", port)
@@ -48,7 +48,7 @@ def test_short_load_run_has_no_errors_and_bounded_latency(mini_build):
 
 
 def test_long_queries_cannot_starve_pages_or_short_queries(mini_build):
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     with running_server(mini_build / "store", "--timeout", "5") as base:
         stop = threading.Event()
@@ -175,7 +175,7 @@ def test_inlined_page_queries_give_the_same_pages(mini_store):
 
     for cid in [*concepts, "no-such-concept", 'a"b c<d']:
         assert repr(tie_free(data.concept_page(mini_store, cid))) == repr(tie_free(data.concept_page(fast, cid)))  # type: ignore[arg-type]
-        assert data.concept_graph(mini_store, cid) == data.concept_graph(fast, cid)  # type: ignore[arg-type]
+        assert data.neighbour_graph(mini_store, cid) == data.neighbour_graph(fast, cid)  # type: ignore[arg-type]
     for pid in [*papers, "nope"]:
         assert repr(data.paper_page(mini_store, pid)) == repr(data.paper_page(fast, pid))  # type: ignore[arg-type]
     for word in ["decoding", "spec", "human", 'x"y', "tr"]:
@@ -183,7 +183,7 @@ def test_inlined_page_queries_give_the_same_pages(mini_store):
 
 
 def test_pages_are_served_from_the_cache_after_the_first_time(mini_build):
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     with running_server(mini_build / "store") as base:
         for path in ("/", "/api/overview", "/query", "/search?q=decoding", "/api/suggest?q=dec"):
@@ -198,8 +198,7 @@ def test_query_processes_die_with_the_server(mini_build):
 
     import psutil
 
-    from benchmarks.bench_load import start_server
-    from kg.web.serve import free_port
+    from kg.web.testing import free_port, start_server
 
     port = free_port()
     proc = start_server(mini_build / "store", port, "--timeout", "30")

@@ -93,7 +93,7 @@ def test_explorer_pages_answer_hostile_ids_without_500(hostile_build):
 
     store = ox.Store.read_only(str(hostile_build / "store"))
     assert data.concept_page(store, "a b") is None
-    assert data.concept_graph(store, 'x"<y>') == {"nodes": [], "edges": []}
+    assert data.neighbour_graph(store, 'x"<y>')["nodes"] == []
     page = data.paper_page(store, 'x"<y>')
     assert page is not None and page.title.startswith("Title 1")
     client = TestClient(Starlette(routes=explorer_routes(store, hostile_build / "store", 5.0, 100)))

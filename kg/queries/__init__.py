@@ -96,12 +96,12 @@ def lib_query(name: str, **ints: int) -> str:
     >>> print(lib_query("concept-label"))
     SELECT ?c ?l WHERE { ?c skos:prefLabel ?l } LIMIT 1
     <BLANKLINE>
-    >>> lib_query("concept-neighbours", min_papers=2, limit=5).count("{{")
+    >>> lib_query("topic-papers", limit=5).count("{{")
     0
-    >>> lib_query("concept-neighbours", limit=5)
+    >>> lib_query("topic-papers")
     Traceback (most recent call last):
     ...
-    KeyError: 'concept-neighbours.rq needs {{min_papers}}'
+    KeyError: 'topic-papers.rq needs {{limit}}'
     """
     text = _lib_text(name)
 

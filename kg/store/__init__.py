@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ __all__ = [
     "refuse_remote",
     "refuse_update",
     "label_problems",
+    "lib_rows",
+    "values_first",
 ]
 
 _HEADER = re.compile(r"^#\s*(description|param):\s*(.*)$")
@@ -379,9 +381,21 @@ def run_named(
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
-def values_first(query: str, params: dict[str, str]) -> str | None:
+Bound = str | ox.NamedNode | Sequence[ox.NamedNode]
+
+
+def _values_terms(v: Bound) -> str:
+    if isinstance(v, str):
+        return str(ox.Literal(v))
+    if isinstance(v, ox.NamedNode):
+        return str(v)
+    return " ".join(str(x) for x in v)
+
+
+def values_first(query: str, params: Mapping[str, Bound]) -> str | None:
     """``query`` with each parameter bound by a ``VALUES`` block opening its outer ``WHERE`` group,
-    the value written by Oxigraph as an escaped literal; ``None`` when it has no ``WHERE {``.
+    the value written by Oxigraph as an escaped literal (a string) or an IRI (a ``NamedNode``; a
+    sequence of them gives one row each); ``None`` when it has no ``WHERE {``.
 
     The named queries run this way (and the SPARQL page's examples are written this way): a
     constant at the top is what Oxigraph's optimiser plans around. ``substitutions`` join after
@@ -390,12 +404,39 @@ def values_first(query: str, params: dict[str, str]) -> str | None:
 
     >>> print(values_first("SELECT ?x WHERE { ?c skos:hiddenLabel ?concept }", {"concept": 'say "hi"'}))
     SELECT ?x WHERE { VALUES ?concept { "say \\"hi\\"" } ?c skos:hiddenLabel ?concept }
+    >>> print(values_first("SELECT ?x WHERE { ?x ?p ?c }", {"c": [ox.NamedNode("http://a/1"), ox.NamedNode("http://a/2")]}))
+    SELECT ?x WHERE { VALUES ?c { <http://a/1> <http://a/2> } ?x ?p ?c }
     """
     m = _WHERE.search(query)
     if m is None:
         return None
-    values = "".join(f" VALUES ?{k} {{ {ox.Literal(v)} }}" for k, v in params.items())
+    values = "".join(f" VALUES ?{k} {{ {_values_terms(v)} }}" for k, v in params.items())
     return query[: m.end()] + values + query[m.end() :]
+
+
+def lib_rows(
+    store: ox.Store, name: str, fill: dict[str, int] | None = None, /, **params: Bound
+) -> list[dict[str, str]]:
+    """Run ``kg/queries/lib/NAME.rq`` (its ``{{slots}}`` filled from ``fill``), each parameter
+    bound by a ``VALUES`` block at its top (:func:`values_first`); rows of strings ('' for unbound).
+
+    Every SPARQL text kg runs itself is such a file (``tests/test_lib_queries.py`` keeps inline
+    queries out of ``kg/``).
+    """
+    from kg.queries import lib_query
+
+    query = lib_query(name, **(fill or {}))
+    if params:
+        bound = values_first(query, params)
+        if bound is None:
+            raise QueryError(f"{name}.rq has no WHERE group to bind {sorted(params)} in")
+        query = bound
+    res = store.query(query, prefixes=PREFIXES)
+    if isinstance(res, ox.QueryBoolean):
+        return [{"boolean": "true" if bool(res) else ""}]
+    assert isinstance(res, ox.QuerySolutions)
+    names = [v.value for v in res.variables]
+    return [{n: (sol[n].value if sol[n] is not None else "") for n in names} for sol in res]
 
 
 def label_problems(store: ox.Store, nq: NamedQuery, params: dict[str, str]) -> list[str]:
@@ -411,19 +452,9 @@ def _label_problem(store: ox.Store, param: str, given: str) -> str:
 
     key = given.strip().lower()
     try:
-        found = store.query(
-            "ASK { ?c skos:hiddenLabel ?k }", prefixes=PREFIXES, substitutions={ox.Variable("k"): ox.Literal(key)}
-        )
-        if bool(found):
+        if lib_rows(store, "label-known", k=key)[0]["boolean"]:
             return ""
-        labels = sorted(
-            {
-                str(sol["l"].value)
-                for sol in store.query(  # type: ignore[union-attr]
-                    "SELECT DISTINCT ?l WHERE { ?c skos:prefLabel ?l }", prefixes=PREFIXES
-                )
-            }
-        )
+        labels = sorted({r["l"] for r in lib_rows(store, "pref-labels")})
     except (OSError, RuntimeError, SyntaxError):
         return ""  # the query itself says what is wrong
     by_lower = {lab.lower(): lab for lab in labels}
@@ -497,13 +528,10 @@ def find_paper(store: ox.Store, paper: str) -> tuple[str, str]:
 
     from kg.errors import KGError
 
-    q = """SELECT ?key ?id ?title WHERE { ?p dcterms:identifier ?id ; dcterms:title ?title .
-           FILTER(STR(?id) = ?key || LCASE(STR(?title)) = LCASE(?key)) } LIMIT 1"""
-    rows = list(run_query(store, q, {"key": paper.strip()}))  # type: ignore[arg-type]
+    rows = lib_rows(store, "paper-by-key", key=paper.strip())
     if rows:
-        return rows[0]["id"].value, rows[0]["title"].value
-    found = run_query(store, "SELECT ?t WHERE { ?p a schema:ScholarlyArticle ; dcterms:title ?t }")
-    titles = [s["t"].value for s in found]  # type: ignore[union-attr]
+        return rows[0]["id"], rows[0]["title"]
+    titles = [r["t"] for r in lib_rows(store, "paper-titles")]
     close = difflib.get_close_matches(paper, titles, n=3, cutoff=0.5)
     close += [t for t in titles if paper.lower() in t.lower() and t not in close][: 3 - len(close)]
     hint = f" Did you mean: {'; '.join(repr(t) for t in close)}?" if close else ""
@@ -512,20 +540,13 @@ def find_paper(store: ox.Store, paper: str) -> tuple[str, str]:
 
 def similar_papers(store: ox.Store, paper_id: str) -> list[dict[str, Any]]:
     """Papers linked to ``paper_id`` by a ``kg:PaperSimilarity``, best first, shared concepts rarer first."""
-    q = """SELECT ?pid ?other ?title ?score ?label ?n WHERE {
-      ?p dcterms:identifier ?pid .
-      ?s kg:paper ?p ; kg:paper ?o ; kg:score ?score ; kg:sharedConcept ?c .
-      FILTER(?o != ?p)
-      ?o dcterms:identifier ?other ; dcterms:title ?title .
-      ?c skos:prefLabel ?label ; kg:paperCount ?n .
-    }"""
     by_paper: dict[str, dict[str, Any]] = {}
-    for sol in run_query(store, q, {"pid": paper_id}):  # type: ignore[union-attr]
-        other = sol["other"].value
+    for sol in lib_rows(store, "similar-papers", pid=paper_id):
+        other = sol["other"]
         rec = by_paper.setdefault(
-            other, {"paper": other, "title": sol["title"].value, "score": float(sol["score"].value), "shared": []}
+            other, {"paper": other, "title": sol["title"], "score": float(sol["score"]), "shared": []}
         )
-        rec["shared"].append((int(sol["n"].value), sol["label"].value))
+        rec["shared"].append((int(sol["n"]), sol["label"]))
     out = sorted(by_paper.values(), key=lambda r: (-r["score"], r["paper"]))
     for r in out:
         r["shared"] = [label for _, label in sorted(r["shared"])]

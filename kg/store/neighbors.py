@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyoxigraph as ox
 
 from kg.errors import ConceptNotFound
 from kg.graph import association_strength
 from kg.schema import LABELS, TYPE_OF_IRI
-from kg.store import run_query
+from kg.store import lib_rows
 
-__all__ = ["Neighbour", "Neighbourhood", "find_concept", "hierarchy", "neighbourhood", "suggest"]
+__all__ = ["Neighbour", "Neighbourhood", "find_concept", "hierarchy", "neighbourhood", "ranked_neighbours", "suggest"]
 
 
 @dataclass
@@ -43,10 +45,9 @@ class Neighbourhood:
 
 
 def _labels(store: ox.Store) -> dict[str, list[str]]:
-    res = run_query(store, "SELECT ?c ?l WHERE { ?c a skos:Concept ; skos:prefLabel|skos:altLabel ?l }")
     out: dict[str, list[str]] = defaultdict(list)
-    for sol in res:  # type: ignore[union-attr]
-        out[sol["l"].value].append(sol["c"].value)
+    for r in lib_rows(store, "concept-labels"):
+        out[r["l"]].append(r["c"])
     return out
 
 
@@ -66,12 +67,10 @@ def suggest(store: ox.Store, name: str, n: int = 5) -> list[str]:
 
 def find_concept(store: ox.Store, name: str) -> str:
     """The IRI of the concept whose label or alias is ``name`` (case-insensitive); the most-mentioned wins."""
-    q = """SELECT ?name ?c ?n WHERE { ?c skos:hiddenLabel ?name ; kg:paperCount ?n . }
-           ORDER BY DESC(?n) ?c LIMIT 1"""
-    rows = list(run_query(store, q, {"name": name.strip().lower()}))  # type: ignore[arg-type]
+    rows = lib_rows(store, "concept-by-name", name=name.strip().lower())
     if not rows:
         raise ConceptNotFound(name, suggest(store, name))
-    return str(rows[0]["c"].value)
+    return rows[0]["c"]
 
 
 def hierarchy(store: ox.Store, concept: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
@@ -98,72 +97,102 @@ def hierarchy(store: ox.Store, concept: str) -> tuple[list[dict[str, str]], list
     return out["up"], out["down"]
 
 
+def ranked_neighbours(
+    store: ox.Store, sources: Sequence[str], limit: int = 15, min_papers: int = 1, exclude: Collection[str] = ()
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` concepts that share papers with any of ``sources`` (concept IRIs), strongest
+    first: most shared papers, then association strength (the rarer concept first), then label.
+
+    Each is a dict with ``concept`` (IRI), ``label``, ``type``, ``shared`` (papers mentioning it and a
+    source), ``papers`` (its own paper count) and ``strength`` (shared x N / (papers of the sources x
+    its papers)). The work is bounded by the sources' papers: their concepts are counted in the store
+    (``lib/concept-neighbours.rq``), and only the leaders and those tied with the last are looked up.
+    The explorer's concept page and neighbourhood view, ``kg neighbors`` and the API rank this way.
+    """
+    if not sources:
+        return []
+    iris = [ox.NamedNode(s) for s in sources]
+    skip = set(exclude) | set(sources)
+    counts = sorted(
+        ((r["o"], int(r["shared"])) for r in lib_rows(store, "concept-neighbours", c=iris)),
+        key=lambda x: -x[1],
+    )
+    counts = [(o, n) for o, n in counts if o not in skip and n >= min_papers]
+    if not counts or limit <= 0:
+        return []
+    cut = counts[min(limit, len(counts)) - 1][1]
+    leaders = [(o, n) for o, n in counts if n >= cut]
+    meta = {r["o"]: r for r in lib_rows(store, "concepts-meta", o=[ox.NamedNode(o) for o, _ in leaders])}
+    n_all = max(1, int(lib_rows(store, "paper-count")[0]["n"] or 0))
+    n_src = int(lib_rows(store, "concept-papers-count", c=iris)[0]["n"] or 0)
+    out: list[dict[str, Any]] = []
+    for o, shared in leaders:
+        m = meta.get(o)
+        if m is None:
+            continue
+        n_o = int(m["on"])
+        out.append(
+            {
+                "concept": o,
+                "label": m["label"],
+                "type": TYPE_OF_IRI.get(m["type"], LABELS[0]),
+                "shared": shared,
+                "papers": n_o,
+                "strength": association_strength(shared, n_all, n_src, n_o),
+            }
+        )
+    out.sort(key=lambda d: (-d["shared"], d["papers"], d["label"], d["concept"]))
+    return out[:limit]
+
+
 def neighbourhood(store: ox.Store, name: str, hops: int = 1, limit: int = 15) -> Neighbourhood:
     """The concept named ``name`` and up to ``limit`` neighbours per hop, strongest first.
 
-    Two concepts are neighbours when papers mention both; strength is the number of such
-    papers, ties broken by association strength (rarer pairs first).
+    Two concepts are neighbours when papers mention both; they are ranked by
+    :func:`ranked_neighbours` (the number of such papers, then association strength). Only the
+    concept's own papers and the leaders' labels are read, never the whole store.
     """
     center = find_concept(store, name)
-    rows = run_query(store, """SELECT ?p ?title ?c WHERE { ?p kg:mentions ?c ; dcterms:title ?title }""")
-    papers_of: dict[str, set[str]] = defaultdict(set)
-    concepts_of: dict[str, set[str]] = defaultdict(set)
-    titles: dict[str, str] = {}
-    for sol in rows:  # type: ignore[union-attr]
-        p, c = sol["p"].value, sol["c"].value
-        papers_of[c].add(p)
-        concepts_of[p].add(c)
-        titles[p] = sol["title"].value
-    meta: dict[str, tuple[str, str]] = {}
-    for sol in run_query(
-        store, "SELECT ?c ?l ?t WHERE { ?c a skos:Concept ; skos:prefLabel ?l ; a ?t . FILTER(?t != skos:Concept) }"
-    ):  # type: ignore[union-attr]
-        meta[sol["c"].value] = (sol["l"].value, TYPE_OF_IRI.get(sol["t"].value, LABELS[0]))
-    n_papers = max(1, len(concepts_of))
-
-    def ranked(src: str, exclude: set[str]) -> list[tuple[str, list[str], float]]:
-        shared: dict[str, list[str]] = defaultdict(list)
-        for p in papers_of[src]:
-            for c in concepts_of[p]:
-                if c not in exclude and c != src:
-                    shared[c].append(p)
-        out = []
-        for c, ps in shared.items():
-            strength = association_strength(len(ps), n_papers, len(papers_of[src]), len(papers_of[c]))
-            out.append((c, sorted(ps, key=lambda p: titles[p]), strength))
-        out.sort(key=lambda x: (-len(x[1]), -x[2], meta.get(x[0], ("", ""))[0]))
-        return out[:limit]
-
-    label, ctype = meta.get(center, (name, LABELS[0]))
-    result = Neighbourhood(center, label, ctype, len(papers_of[center]))
+    head = lib_rows(store, "concepts-meta", o=ox.NamedNode(center))
+    label, ctype = (head[0]["label"], TYPE_OF_IRI.get(head[0]["type"], LABELS[0])) if head else (name, LABELS[0])
+    n_center = int(lib_rows(store, "concept-papers-count", c=ox.NamedNode(center))[0]["n"] or 0)
+    result = Neighbourhood(center, label, ctype, n_center)
     result.broader, result.narrower = hierarchy(store, center)
     seen = {center}
-    if not papers_of[center] and result.narrower:
-        for n in result.narrower:
-            papers_of[center] |= papers_of[n["concept"]]
-            seen.add(n["concept"])
-        result.paper_count, result.through_narrower = len(papers_of[center]), True
+    sources = {center: [center]}
+    if not n_center and result.narrower:
+        group = [center, *(n["concept"] for n in result.narrower)]
+        sources[center] = group
+        seen.update(group)
+        result.paper_count = int(
+            lib_rows(store, "concept-papers-count", c=[ox.NamedNode(c) for c in group])[0]["n"] or 0
+        )
+        result.through_narrower = True
+    labels = {center: label}
     frontier = [center]
     for hop in range(1, max(1, hops) + 1):
         nxt: list[str] = []
         for src in frontier:
-            for c, ps, strength in ranked(src, seen):
+            for r in ranked_neighbours(store, sources.get(src, [src]), limit=limit, exclude=seen):
+                c = r["concept"]
                 if c in seen:
                     continue
                 seen.add(c)
                 nxt.append(c)
-                lab, typ = meta.get(c, (c, LABELS[0]))
+                labels[c] = r["label"]
+                titles = sorted(
+                    {
+                        t["title"]
+                        for t in lib_rows(
+                            store,
+                            "shared-papers",
+                            c=[ox.NamedNode(x) for x in sources.get(src, [src])],
+                            o=ox.NamedNode(c),
+                        )
+                    }
+                )
                 result.neighbours.append(
-                    Neighbour(
-                        c,
-                        lab,
-                        typ,
-                        hop,
-                        src,
-                        meta.get(src, (src, ""))[0],
-                        [titles[p] for p in ps],
-                        round(strength, 3),
-                    )
+                    Neighbour(c, r["label"], r["type"], hop, src, labels.get(src, src), titles, round(r["strength"], 3))
                 )
         frontier = nxt[:limit] if hop == 1 else nxt
     return result

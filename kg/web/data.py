@@ -13,9 +13,9 @@ from urllib.parse import unquote
 import pyoxigraph as ox
 
 from kg.export.rdf import month_label, paper_month, rising_ranking
-from kg.namespace import PREFIXES
-from kg.queries import lib_query
 from kg.schema import ENTITY_TYPES, LABELS, RELATION_TYPES, TYPE_OF_IRI
+from kg.store import lib_rows
+from kg.store.neighbors import ranked_neighbours
 
 __all__ = [
     "Segment",
@@ -23,7 +23,6 @@ __all__ = [
     "top_concepts",
     "concept_page",
     "paper_page",
-    "concept_graph",
     "overview_graph",
     "topic_page",
     "highlight",
@@ -39,17 +38,7 @@ __all__ = [
 TYPES = TYPE_OF_IRI  # from kg.schema: class IRI -> type name
 
 
-def _q(
-    store: ox.Store, rq: str, fill: dict[str, int] | None = None, /, **params: str | ox.NamedNode
-) -> list[dict[str, str]]:
-    """Run ``kg/queries/lib/NAME.rq`` (its ``{{slots}}`` filled from ``fill``) with ``params`` bound;
-    rows of strings ('' for unbound)."""
-    subs = {ox.Variable(k): (v if isinstance(v, ox.NamedNode) else ox.Literal(v)) for k, v in params.items()}
-    query = lib_query(rq, **(fill or {}))
-    res = store.query(query, prefixes=PREFIXES, substitutions=subs)  # type: ignore[arg-type]
-    assert isinstance(res, ox.QuerySolutions)
-    names = [v.value for v in res.variables]
-    return [{n: (sol[n].value if sol[n] is not None else "") for n in names} for sol in res]
+_q = lib_rows  # every query here is a kg/queries/lib/*.rq file, its parameters bound by VALUES
 
 
 def _cid(iri: str) -> str:
@@ -175,8 +164,8 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
             rec["segments"] = highlight(text, spans)
     page.evidence = sorted(by_paper.values(), key=lambda x: (x["role"] != "proposed", x["title"]))[:max_papers]
     page.neighbours = [
-        {"id": _cid(x["o"]), "label": x["label"], "type": TYPES.get(x["type"], ""), "shared": x["shared"]}
-        for x in _q(store, "concept-neighbours", {"min_papers": 1, "limit": 15}, c=node)
+        {"id": _cid(x["concept"]), "label": x["label"], "type": x["type"], "shared": str(x["shared"])}
+        for x in ranked_neighbours(store, [node.value], limit=15)
     ]
     names = {r.iri: r.label for r in RELATION_TYPES}
     rel = _q(store, "concept-relation-links", c=node)
@@ -252,37 +241,6 @@ def paper_page(store: ox.Store, pid: str) -> PaperPage | None:
         similar_papers(store, pid)[:10],
         urls,
     )
-
-
-def concept_graph(store: ox.Store, cid: str, limit: int = 25) -> dict[str, Any]:
-    """Nodes and edges of a concept's neighbourhood for vis-network (plain text labels and titles)."""
-    page = concept_page(store, cid, max_papers=0)
-    if page is None:
-        return {"nodes": [], "edges": []}
-    nodes = [
-        {
-            "id": cid,
-            "label": page.label,
-            "title": f"{page.label} ({page.type.lower()}, {plural(page.papers, 'paper')})",
-            "group": page.type,
-            "value": 30,
-        }
-    ]
-    edges = []
-    for n in page.neighbours[:limit]:
-        nodes.append(
-            {
-                "id": n["id"],
-                "label": n["label"],
-                "title": f"{n['label']} ({n['type'].lower()})",
-                "group": n["type"],
-                "value": 10 + 4 * math.sqrt(int(n["shared"])),
-            }
-        )
-        edges.append(
-            {"from": cid, "to": n["id"], "value": int(n["shared"]), "title": plural(n["shared"], "shared paper")}
-        )
-    return {"nodes": nodes, "edges": edges}
 
 
 def overview_graph(store: ox.Store, store_dir: Path | None = None) -> dict[str, Any]:
@@ -596,20 +554,19 @@ def neighbour_graph(store: ox.Store, cid: str, min_papers: int = 1, limit: int =
         }
     ]
     edges = []
-    rows = _q(store, "concept-neighbours", {"min_papers": min_papers, "limit": limit}, c=node)
-    for r in rows:
+    for r in ranked_neighbours(store, [node.value], limit=limit, min_papers=min_papers):
         shared = int(r["shared"])
-        t = TYPES.get(r["type"], "")
+        t = r["type"]
         nodes.append(
             {
-                "id": _cid(r["o"]),
+                "id": _cid(r["concept"]),
                 "label": r["label"],
                 "title": f"{r['label']} ({t.lower()})",
                 "group": t,
                 "value": 10 + 4 * math.sqrt(shared),
             }
         )
-        edges.append({"from": cid, "to": _cid(r["o"]), "value": shared, "title": plural(shared, "shared paper")})
+        edges.append({"from": cid, "to": _cid(r["concept"]), "value": shared, "title": plural(shared, "shared paper")})
     return {"nodes": nodes, "edges": edges, "min_papers": min_papers}
 
 
