@@ -56,6 +56,7 @@ __all__ = [
     "plain",
     "rows",
     "named_queries",
+    "read_query",
     "DEFAULT_OUT",
     "WRITE_FORMATS",
 ]
@@ -227,6 +228,56 @@ class KnowledgeGraph:
         ``params`` mapping, then :func:`rows`.
         """
         return rows(self.results(sparql, name=name, params=params))
+
+    def label_problems(self, name: str, **params: str) -> list[str]:
+        """Why a named query found nothing: for each label parameter no concept is written as (any
+        case), one line naming the closest labels (an unknown label is no error, only no rows)."""
+        from kg.store import get_named_query, label_problems
+
+        return label_problems(self.store, get_named_query(name), {k: str(v) for k, v in params.items()})
+
+    # -- serving -----------------------------------------------------------------------------------
+
+    def serve(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        timeout: float = 10.0,
+        max_rows: int = 10_000,
+        max_queries: int = 4,
+        allow_hosts: Sequence[str] = (),
+        allow_corrections: bool = False,
+        ready: Callable[[str], None] | None = None,
+    ) -> None:
+        """Serve this graph over HTTP until interrupted: the read-only SPARQL 1.1 endpoint at
+        ``/sparql`` and the explorer at ``/`` (what ``kg serve`` runs).
+
+        ``timeout`` (seconds) and ``max_rows`` bound each query; ``max_queries`` queries run at
+        once (long ones in half as many slots of their own); requests must name ``host`` (or one
+        of ``allow_hosts``). ``allow_corrections`` gives concept pages a form that appends to
+        ``kg-corrections.toml`` beside the store. ``ready(url)`` is called once the store is open
+        and the server is about to listen (a wrong folder fails before it, with a one-line error).
+        """
+        from kg.web.serve import DEFAULT_PORT, ServerConfig, create_app
+        from kg.web.serve import serve as run_server
+
+        config = ServerConfig(
+            self.store_dir,
+            timeout,
+            max_rows,
+            max_concurrent=max_queries,
+            max_slow=max(1, max_queries // 2),
+            host=host,
+            port=DEFAULT_PORT if port is None else port,
+            allow_hosts=tuple(allow_hosts),
+            allow_corrections=allow_corrections,
+        )
+        app = create_app(config)
+        if ready is not None:
+            shown = f"[{host}]" if ":" in host else "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            ready(f"http://{shown}:{config.port}")
+        run_server(config, app)
 
     # -- records, streamed from the build's files ------------------------------------------------
 
@@ -430,6 +481,23 @@ class KnowledgeGraph:
                 writer.write(self.store_dir, path)
             written[f] = path
         return written
+
+
+def read_query(text: str) -> str:
+    """SPARQL given as text, or as ``@path`` to read it from a UTF-8 file (as ``kg query`` takes it).
+
+    >>> read_query("ASK { ?s ?p ?o }")
+    'ASK { ?s ?p ?o }'
+    """
+    if not text.startswith("@"):
+        return text
+    path = Path(text[1:])
+    if not path.is_file():
+        raise QueryError(f"{path}: query file not found; check the path after @")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise QueryError(f"{path}: cannot be read as UTF-8 text ({e}); check the file after @") from e
 
 
 def named_queries() -> dict[str, Any]:

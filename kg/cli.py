@@ -312,19 +312,13 @@ def query(
                 raise KGError("give either SPARQL text or --name, not both")
             get_named_query(name)  # an unknown name fails before the store is opened
         elif sparql:
-            if sparql.startswith("@"):
-                path = Path(sparql[1:])
-                if not path.is_file():
-                    raise KGError(f"{path}: query file not found; check the path after @")
-                try:
-                    text = path.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as e:
-                    raise KGError(f"{path}: cannot be read as UTF-8 text ({e}); check the file after @") from e
-            else:
-                text = sparql
+            from kg.api import read_query
+
+            text = read_query(sparql)
         else:
             raise KGError("no query given; pass SPARQL text, @file.rq or --name NAME (see --list)")
-        result = _graph(store).results(text, name=name, params=params)
+        graph = _graph(store)
+        result = graph.results(text, name=name, params=params)
         if fmt != "table":
             _write_out(serialize(result, fmt).decode("utf-8", "replace"))
             if fmt == "json":
@@ -346,9 +340,7 @@ def query(
         out.print(t)
         err.print(f"{len(res.rows)} row" + ("" if len(res.rows) == 1 else "s"))
         if name and not res.rows:  # say why: a label no concept is written as, and the close ones
-            from kg.store import label_problems, open_store
-
-            for problem in label_problems(open_store(store), get_named_query(name), params):
+            for problem in graph.label_problems(name, **params):
                 _note(problem)
     except KGError as e:
         raise _fail(e) from e
@@ -605,39 +597,34 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the store over HTTP: a read-only SPARQL 1.1 endpoint at /sparql and the web explorer at /."""
-    from kg.web.serve import ServerConfig, create_app
-    from kg.web.serve import serve as run_server
 
-    config = ServerConfig(
-        store,
-        timeout,
-        max_rows,
-        max_concurrent=max_queries,
-        max_slow=max(1, max_queries // 2),
-        host=host,
-        port=port,
-        allow_hosts=tuple(allow_host or ()),
-        allow_corrections=allow_corrections,
-    )
+    def ready(base: str) -> None:
+        if allow_corrections:
+            from kg.normalise.corrections import FILENAME
+
+            _note(
+                f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; concept pages "
+                f"write corrections to {store.parent / FILENAME}; a new `kg build` there is picked up; Ctrl+C stops"
+            )
+        else:
+            _note(
+                f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; a new `kg build` "
+                "there is picked up; Ctrl+C stops"
+            )
+
     try:
-        app_ = create_app(config)
+        _graph(store).serve(
+            host=host,
+            port=port,
+            timeout=timeout,
+            max_rows=max_rows,
+            max_queries=max_queries,
+            allow_hosts=allow_host or (),
+            allow_corrections=allow_corrections,
+            ready=ready,
+        )
     except KGError as e:
         raise _fail(e) from e
-    shown = f"[{host}]" if ":" in host else "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    base = f"http://{shown}:{port}"
-    if allow_corrections:
-        from kg.normalise.corrections import FILENAME
-
-        _note(
-            f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; concept pages "
-            f"write corrections to {store.parent / FILENAME}; a new `kg build` there is picked up; Ctrl+C stops"
-        )
-    else:
-        _note(
-            f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; a new `kg build` "
-            "there is picked up; Ctrl+C stops"
-        )
-    run_server(config, app_)
 
 
 @app.command(name="eval")
