@@ -24,12 +24,12 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import kg
 from benchmarks._common import ROOT, launch_chromium, machine, save
 
 #: run in the page once the map is drawn: what it drew, measured from the drawn label boxes
@@ -97,7 +97,7 @@ def measure_page(page: Any, url: str, shot: Path | None, loads: int = 3) -> dict
 def measure_build(out: Path, name: str, shots: Path | None) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     results: dict[str, Any] = {}
     with sync_playwright() as p:
@@ -127,9 +127,7 @@ def main() -> int:
     out = args.out
     if out is None:
         tmp = Path(tempfile.mkdtemp())
-        out = tmp / "sample"
-        exe = shutil.which("kg", path=str(Path(sys.executable).parent)) or "kg"
-        subprocess.run([exe, "build", "-o", str(out), "-q"], check=True, stdout=subprocess.DEVNULL)
+        out = kg.build(out=tmp / "sample").folder
     try:
         papers = json.loads((out / ".kg-build.json").read_text()).get("papers")
         res = measure_build(out, args.name, args.shots if str(args.shots) else None)

@@ -17,7 +17,6 @@ and reports:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
 import re
@@ -26,40 +25,24 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import kg
 from benchmarks._common import machine, save
 from kg.normalise.hierarchy import induce_hierarchy
 from kg.records import Concept, Mention, Paper
 
 
 def load(out: Path) -> tuple[dict[str, Concept], list[Mention], list[Paper]]:
-    papers = []
-    with (out / "papers.jsonl").open(encoding="utf-8") as f:
-        for line in f:
-            r = json.loads(line)
-            papers.append(Paper(r["id"], r["title"], r["abstract"], r.get("date")))
-    concepts: dict[str, Concept] = {}
-    with (out / "concepts.csv").open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            aliases = {}
-            for part in row["aliases"].split("|") if row["aliases"] else []:
-                a, _, n = part.rpartition("=")
-                aliases[a] = int(n)
-            concepts[row["id"]] = Concept(
-                row["id"],
-                row["label"],
-                row["type"],
-                aliases,
-                mention_count=int(row["mentions"]),
-                ambiguous=row["ambiguous"] == "true",
-            )
-    mentions = []
-    with (out / "mentions.jsonl").open(encoding="utf-8") as f:
-        for line in f:
-            r = json.loads(line)
-            m = Mention(r["paper"], r["start"], r["end"], r["text"], r["label"], r["sentence"], concept=r["concept"])
-            mentions.append(m)
-            if m.concept in concepts:
-                concepts[m.concept].papers.add(m.paper_id)
+    """The build's concepts, mentions and papers, read through the Python API (``kg.open``)."""
+    g = kg.open(out)
+    papers = list(g.papers())
+    concepts = {
+        c.id: Concept(c.id, c.label, c.type, c.aliases, mention_count=c.mentions, ambiguous=c.ambiguous)
+        for c in g.concepts()
+    }
+    mentions = list(g.mentions())
+    for m in mentions:
+        if m.concept in concepts:
+            concepts[m.concept].papers.add(m.paper_id)
     return concepts, mentions, papers
 
 

@@ -16,7 +16,6 @@ import argparse
 import gzip
 import json
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,12 +28,7 @@ from pathlib import Path
 
 from benchmarks._common import CHROMIUM, SHARED, launch_chromium, machine, save
 from kg.web.app import example_queries
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from kg.web.testing import running_server
 
 
 def _kg() -> str:
@@ -44,23 +38,9 @@ def _kg() -> str:
 
 
 def measure(out: Path, repeat: int) -> dict[str, object]:
-    port = _port()
-    proc = subprocess.Popen(
-        [_kg(), "serve", "--store", str(out / "store"), "--port", str(port), "--timeout", "60"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        t0 = time.perf_counter()
-        while True:  # a large store takes a while to open and warm up
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None or time.perf_counter() - t0 > 600:
-                    raise RuntimeError(f"kg serve --store {out / 'store'} did not start") from None
-                time.sleep(0.2)
+    t0 = time.perf_counter()
+    # a large store takes a while to open and warm up
+    with running_server(out / "store", "--timeout", "60", start_timeout=600) as base:
         print(f"  server ready in {time.perf_counter() - t0:.1f} s", flush=True)
         rows: dict[str, dict[str, float]] = {}
         for ex in example_queries():
@@ -100,9 +80,6 @@ def measure(out: Path, repeat: int) -> dict[str, object]:
                 drawn = {"error": str(err).splitlines()[0]}
                 print(f"  concept page: {drawn['error']}", flush=True)
         return {"queries": rows, "concept_graph_drawn_ms": drawn}
-    finally:
-        proc.terminate()
-        proc.wait(5)
 
 
 def browser_draw_ms(base: str, out: Path) -> dict[str, object]:

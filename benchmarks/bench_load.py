@@ -319,35 +319,6 @@ def run_load(
     return out
 
 
-def start_server(store: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
-    exe = shutil.which("kg", path=str(Path(sys.executable).parent)) or "kg"
-    proc = subprocess.Popen(
-        [exe, "serve", "--store", str(store), "--port", str(port), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise SystemExit(f"kg serve did not start: {err.strip()}") from None
-            time.sleep(0.2)
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-
-
 def _print(res: dict[str, object]) -> None:
     print(
         f"{res['clients']} clients (+{res['slow_clients']} slow) for {res['duration_s']} s: {res['requests']} requests, "
@@ -389,6 +360,7 @@ def main() -> int:
     if args.store is None:
         tmp = Path(tempfile.mkdtemp())
         print("building the sample corpus ...", flush=True)
+        # `kg build` in a child rather than kg.build(): the load generator's process must not keep the build's heap
         subprocess.run(
             [shutil.which("kg", path=str(Path(sys.executable).parent)) or "kg", "build", "-o", str(tmp / "out"), "-q"],
             check=True,
@@ -402,16 +374,17 @@ def main() -> int:
                 args.port, args.server_pid, workload, args.clients, args.duration, args.page_share, args.slow, args.seed
             )
         else:
-            from kg.web.serve import free_port
+            from kg.web.testing import free_port, start_server, stop_server
 
             port = free_port()
-            proc = start_server(args.store, port, *args.serve_arg)
+            # start_server, not running_server: the load samples the server process's memory (its pid)
+            proc = start_server(args.store, port, *args.serve_arg, start_timeout=60)
             try:
                 res = run_load(
                     port, proc.pid, workload, args.clients, args.duration, args.page_share, args.slow, args.seed
                 )
             finally:
-                stop_server(proc)
+                stop_server(proc, 10)  # under load, shutdown may take longer than the default 5 s
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -50,7 +50,7 @@ def site(tmp_path_factory, data_dir):
     )
     src.write_text("\n".join(lines) + "\n")
     build([src], out)
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     with running_server(out / "store") as base:
         _STORES[base] = str(out / "store")

@@ -31,7 +31,7 @@ def out(mini_build, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(out) -> Iterator[str]:
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     with running_server(out / "store", "--allow-corrections") as base:
         yield base
@@ -71,7 +71,7 @@ def _post(base: str, fields: dict[str, str], origin: str | None = "same", **kw) 
 
 
 def test_without_the_flag_the_explorer_stays_read_only(mini_build, tmp_path):
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     out = tmp_path / "out"
     shutil.copytree(mini_build, out)
@@ -173,7 +173,7 @@ def test_bad_corrections_are_refused_with_a_reason(server, out):
 
 def test_a_correction_from_the_page_is_applied_by_the_next_build(mini_build, tmp_path, data_dir):
     from kg.build import build
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     out = tmp_path / "out"
     shutil.copytree(mini_build, out)

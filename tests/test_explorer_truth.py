@@ -56,7 +56,7 @@ def _cli(*args: str):
 
 def test_a_rebuild_is_served_without_a_restart(mini_build, tmp_path, data_dir):
     from kg.build import build
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     out = tmp_path / "out"
     shutil.copytree(mini_build, out)
@@ -181,7 +181,7 @@ def test_sparql_page_examples_bind_labels_as_index_constants(mini_store):
 
 
 def test_kg_serve_prints_the_explorers_url(mini_build):
-    from kg.web.serve import free_port
+    from kg.web.testing import free_port
 
     port = free_port()
     exe = Path(sys.executable).parent / "kg"
@@ -265,7 +265,7 @@ def test_no_template_or_page_says_1_papers(mini_build):
 
 @pytest.fixture(scope="module")
 def server(mini_build):
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     with running_server(mini_build / "store") as base:
         yield base

@@ -368,7 +368,7 @@ def test_concept_page_and_neighbors_show_the_hierarchy(hier_build):
 def test_concept_page_renders_the_hierarchy(hier_build):
     import urllib.request
 
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     with (
         running_server(hier_build / "store") as base,

@@ -63,7 +63,7 @@ def listener() -> Iterator[Listener]:
 
 @pytest.fixture(scope="module")
 def server(mini_build) -> Iterator[str]:
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     with running_server(mini_build / "store", "--timeout", "5") as base:
         yield base
@@ -257,7 +257,7 @@ def test_host_header_is_checked_against_the_bound_address(server):
 
 
 def test_allow_host_option(mini_build):
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     with running_server(
         mini_build / "store", "--allow-host", "kg.example.org", "--allow-host", "other.example"

@@ -13,7 +13,7 @@ import pytest
 
 @pytest.fixture(scope="module")
 def server(mini_build):
-    from kg.web.serve import running_server
+    from kg.web.testing import running_server
 
     with running_server(mini_build / "store", "--timeout", "2", "--max-rows", "50") as base:
         yield base

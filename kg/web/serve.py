@@ -32,15 +32,10 @@ import multiprocessing
 import os
 import re
 import resource
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -59,7 +54,7 @@ from kg.namespace import PREFIXES
 from kg.store import InliningStore, open_store, refuse_remote
 from kg.store.results import MEDIA_TYPES, ask_results, select_results
 
-__all__ = ["ServerConfig", "QueryPool", "create_app", "execute", "serve", "running_server", "free_port", "DEFAULT_PORT"]
+__all__ = ["ServerConfig", "QueryPool", "create_app", "execute", "serve", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 8077
 GRAPH_TYPES = {"turtle": "text/turtle; charset=utf-8", "ntriples": "application/n-triples"}
@@ -897,44 +892,3 @@ def serve(config: ServerConfig, app: Any = None, **uvicorn_args: Any) -> None:
         timeout_graceful_shutdown=3,
         **uvicorn_args,
     )
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def running_server(store: Path | str, *args: str, start_timeout: float = 30.0) -> Iterator[str]:
-    """Run ``kg serve --store STORE ARGS`` in a child process on a free local port; yield its base URL.
-
-    For notebooks, tests and benchmarks: the real server, stopped on leaving the block.
-    """
-    port = free_port()
-    exe = shutil.which("kg", path=str(Path(sys.executable).parent)) or "kg"
-    proc = subprocess.Popen(
-        [exe, "serve", "--store", str(store), "--port", str(port), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(f"kg serve did not start: {err.strip()}") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
