@@ -1,4 +1,4 @@
-"""The extraction cache key is a hash of the resources, the recogniser and the configuration."""
+"""The extraction cache key is a hash of the resources, the extraction code, the recogniser and the configuration."""
 
 from __future__ import annotations
 
@@ -35,3 +35,19 @@ def test_a_changed_model_changes_the_key(tmp_path):
     a = fingerprint.extraction_fingerprint([m], {})
     (m / "meta.json").write_text('{"version": "2"}')
     assert fingerprint.extraction_fingerprint([m], {}) != a
+
+
+def test_changed_extraction_code_changes_the_key(tmp_path, monkeypatch):
+    """A rule's code edited (and no version bumped by hand) misses the cache."""
+    code = tmp_path / "rules.py"
+    code.write_text((fingerprint.CODE_FILES[0]).read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(fingerprint, "CODE_FILES", (code,))
+    before = fingerprint.extraction_fingerprint([], {})
+    code.write_text(code.read_text(encoding="utf-8") + "\nX = 1\n", encoding="utf-8")
+    assert fingerprint.extraction_fingerprint([], {}) != before
+
+
+def test_the_code_files_are_the_extractors_not_kg_extract_itself():
+    names = {p.name for p in fingerprint.CODE_FILES}
+    assert {"rules.py", "components.py", "pipeline.py", "candidates.py", "records.py", "schema.py"} <= names
+    assert "run.py" not in names and all(p.is_file() for p in fingerprint.CODE_FILES)

@@ -1,10 +1,12 @@
 """What keys cached extractions: a hash of everything an extraction depends on besides the text.
 
-The rule resources (``kg/extract/resources/``), the recogniser's files, the pipeline's
-configuration (which rule producers run, the confidence floors, the versions of spaCy and the
-base model) and :data:`kg.extract.pipeline.RULES_VERSION` (still bumped when the rule *code*
-changes) go into one SHA-256, so editing a gazetteer or retraining the recogniser redoes the
-cached extractions without anyone bumping a version by hand.
+The rule resources (``kg/extract/resources/``), the extraction code (:data:`CODE_FILES`: the
+``kg/extract`` modules a cached extraction comes from, and the records and schema they fill), the
+recogniser's files and the pipeline's configuration (which rule producers run, the confidence
+floors, the versions of spaCy and the base model) go into one SHA-256, so editing a gazetteer, a
+rule or a component, or retraining the recogniser, redoes the cached extractions without anyone
+bumping a version by hand. (:data:`kg.extract.pipeline.RULES_VERSION` stays in the version's
+name, for people; the key no longer depends on remembering it.)
 """
 
 from __future__ import annotations
@@ -15,9 +17,18 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
-__all__ = ["RESOURCES_DIR", "files_digest", "extraction_fingerprint"]
+__all__ = ["RESOURCES_DIR", "CODE_FILES", "files_digest", "extraction_fingerprint"]
 
 RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
+_KG = Path(__file__).resolve().parent.parent
+#: the source files whose code decides a cached extraction: every ``kg/extract`` module but
+#: ``run.py`` (``kg extract``'s normalisation and decision, which run after the cache, every time),
+#: and the records and schema the pipeline fills
+CODE_FILES: tuple[Path, ...] = (
+    *sorted(p for p in Path(__file__).resolve().parent.glob("*.py") if p.name != "run.py"),
+    _KG / "records.py",
+    _KG / "schema.py",
+)
 
 
 @cache
@@ -49,8 +60,9 @@ def files_digest(paths: Iterable[Path | str]) -> str:
 
 
 def extraction_fingerprint(model_dirs: Iterable[Path | str], config: Mapping[str, object]) -> str:
-    """12 hex digits naming the rule resources, the recogniser folders and ``config`` together."""
+    """12 hex digits naming the rule resources, the extraction code, the recogniser folders and
+    ``config`` together."""
     h = hashlib.sha256()
-    h.update(files_digest([RESOURCES_DIR, *model_dirs]).encode())
+    h.update(files_digest([RESOURCES_DIR, *CODE_FILES, *model_dirs]).encode())
     h.update(json.dumps(config, sort_keys=True, default=str).encode())
     return h.hexdigest()[:12]

@@ -26,7 +26,8 @@ __all__ = [
     "MAX_PIECE_CHARS",
 ]
 
-#: Bumped whenever rules or resources change (it keys the extraction cache).
+#: A name for the rules' generation, for people reading a version string; the extraction cache no
+#: longer depends on bumping it (kg.extract.fingerprint hashes the rule code and resources).
 RULES_VERSION = "rules-11"
 #: The default extractor: the bundled CNN recogniser + rules.
 EXTRACTOR_VERSION = f"ner-1.3+{RULES_VERSION}"
