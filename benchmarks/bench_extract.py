@@ -49,7 +49,7 @@ def _time(nlp, texts: list[str], n_process: int) -> float:
 def _time_kg_extract(papers, nlp, n_process: int) -> float:
     """The whole of `kg extract`: the pipeline, normalisation and the concept decision."""
     # not kg.extract(): it loads the pipeline on every call, and load time is reported apart
-    from kg.extract.run import extract_records
+    from kg.build.extraction import extract_records
 
     t0 = time.perf_counter()
     extract_records(papers, n_process=n_process, nlp=nlp)

@@ -20,8 +20,8 @@ import time
 
 from benchmarks._common import RESULTS, ROOT, SHARED, machine, save
 from kg.build.evaluate import concept_cohesion, load_jsonl, score_mentions, score_papers
+from kg.build.extraction import extract_records  # not kg.extract(): modes use pipelines it cannot build (no rules, ...)
 from kg.extract.pipeline import build_pipeline, default_model_path, papers_model_path
-from kg.extract.run import extract_records  # not kg.extract(): modes use pipelines it cannot build (no rules, ...)
 from kg.records import Paper
 from training import seed_arxiv
 from training.splits import held_out

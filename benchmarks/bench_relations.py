@@ -20,8 +20,8 @@ from collections import Counter
 
 from benchmarks._common import SHARED, machine, save
 from kg.build.evaluate import PRF, load_jsonl
+from kg.build.extraction import extract_records
 from kg.extract.pipeline import build_pipeline
-from kg.extract.run import extract_records
 from kg.graph.relations import RELATION_TYPES, Span, find_relations
 from kg.records import Paper
 

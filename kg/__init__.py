@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kg import api as _api
@@ -39,7 +40,7 @@ from kg.api import open as open  # noqa: A004 (kg.open; a module attribute, not 
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "KnowledgeGraph", "ConceptRecord", "build", "extract", "named_queries"]
+__all__ = ["__version__", "KnowledgeGraph", "ConceptRecord", "build", "extract", "named_queries", "serve"]
 # kg.open is left out of __all__: `from kg import *` must not shadow the builtin open
 
 
@@ -99,6 +100,15 @@ class _Package(types.ModuleType):
         if name in _SHADOWED and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
+
+
+def serve(folder: str | Path = "outputs", **options: Any) -> None:
+    """Serve a build (its output folder or its ``store/``) over HTTP until interrupted: the
+    read-only SPARQL endpoint at ``/sparql`` and the explorer at ``/``, as ``kg serve`` does.
+    The options are :func:`kg.web.serve.serve_folder`'s (``host``, ``port``, ``timeout``, ...)."""
+    from kg.web.serve import serve_folder
+
+    serve_folder(folder, **options)
 
 
 if TYPE_CHECKING:

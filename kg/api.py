@@ -236,49 +236,6 @@ class KnowledgeGraph:
 
         return label_problems(self.store, get_named_query(name), {k: str(v) for k, v in params.items()})
 
-    # -- serving -----------------------------------------------------------------------------------
-
-    def serve(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int | None = None,
-        timeout: float = 10.0,
-        max_rows: int = 10_000,
-        max_queries: int = 4,
-        allow_hosts: Sequence[str] = (),
-        allow_corrections: bool = False,
-        ready: Callable[[str], None] | None = None,
-    ) -> None:
-        """Serve this graph over HTTP until interrupted: the read-only SPARQL 1.1 endpoint at
-        ``/sparql`` and the explorer at ``/`` (what ``kg serve`` runs).
-
-        ``timeout`` (seconds) and ``max_rows`` bound each query; ``max_queries`` queries run at
-        once (long ones in half as many slots of their own); requests must name ``host`` (or one
-        of ``allow_hosts``). ``allow_corrections`` gives concept pages a form that appends to
-        ``kg-corrections.toml`` beside the store. ``ready(url)`` is called once the store is open
-        and the server is about to listen (a wrong folder fails before it, with a one-line error).
-        """
-        from kg.web.serve import DEFAULT_PORT, ServerConfig, create_app
-        from kg.web.serve import serve as run_server
-
-        config = ServerConfig(
-            self.store_dir,
-            timeout,
-            max_rows,
-            max_concurrent=max_queries,
-            max_slow=max(1, max_queries // 2),
-            host=host,
-            port=DEFAULT_PORT if port is None else port,
-            allow_hosts=tuple(allow_hosts),
-            allow_corrections=allow_corrections,
-        )
-        app = create_app(config)
-        if ready is not None:
-            shown = f"[{host}]" if ":" in host else "127.0.0.1" if host in ("0.0.0.0", "::") else host
-            ready(f"http://{shown}:{config.port}")
-        run_server(config, app)
-
     # -- records, streamed from the build's files ------------------------------------------------
 
     def _file(self, name: str) -> Path:
@@ -616,7 +573,7 @@ def extract(
     ``explain`` adds each record's candidate decisions; ``progress(n)`` is called as ``n`` more
     inputs are read.
     """
-    from kg.extract.run import extract_records
+    from kg.build.extraction import extract_records
 
     items = [texts_or_records] if isinstance(texts_or_records, str) else list(texts_or_records)
     papers = [_to_paper(x, i) for i, x in enumerate(items)]
@@ -638,7 +595,7 @@ def extract_file(
     """:func:`extract` over a corpus file (any reader's format; ``fmt`` forces one), written to
     ``out`` as JSONL, one line per input record (aside, then renamed), as ``kg extract`` writes it.
     Skipped records are reported in ``warnings``. Returns (records, mentions)."""
-    from kg.extract.run import extract_file as run_extract_file
+    from kg.build.extraction import extract_file as run_extract_file
 
     return run_extract_file(
         Path(path), Path(out), fmt, _model(model), processes, warnings, progress, decision=decision, explain=explain

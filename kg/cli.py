@@ -612,8 +612,11 @@ def serve(
                 "there is picked up; Ctrl+C stops"
             )
 
+    from kg.web.serve import serve_folder
+
     try:
-        _graph(store).serve(
+        serve_folder(
+            store,
             host=host,
             port=port,
             timeout=timeout,

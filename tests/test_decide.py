@@ -283,7 +283,7 @@ def test_bad_corrections_file_is_one_line_error(tmp_path):
 
 def test_passages_keep_the_recognisers_mentions():
     """A record given as one text (no title and abstract) is not decided: the model never saw such input."""
-    from kg.extract.run import extract_records
+    from kg.build.extraction import extract_records
     from kg.records import Paper
 
     text = "We propose FastSpec, a speculative decoding method evaluated on HumanEval with pass@1."

@@ -31,10 +31,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("graph", ("kg.graph",)),
     ("export", ("kg.export", "kg.store", "kg.queries")),
     # the pipelines that run the stages in order: `kg build` (local or Dask, with its cache), `kg extract`,
-    # `kg eval`. kg/extract/run.py is `kg extract`'s pipeline (extract, normalise, decide), hence here
-    ("build", ("kg.build", "kg.extract.run")),
-    # reading a built graph: the Python API and concept neighbourhoods over the store
-    ("query", ("kg.api", "kg.store.neighbors")),
+    # `kg eval`; kg.build.extraction is `kg extract`'s pipeline (extract, normalise, decide)
+    ("build", ("kg.build",)),
+    # reading a built graph: the Python API
+    ("query", ("kg.api",)),
     ("app", ("kg", "kg.cli", "kg.web")),
 ]
 RANK = {name: i for i, (name, _) in enumerate(LAYERS)}
@@ -43,7 +43,7 @@ RANK = {name: i for i, (name, _) in enumerate(LAYERS)}
 def layer_of(module: str) -> str:
     """The layer of a module: the one listing the longest prefix of its dotted name.
 
-    >>> layer_of("kg.extract.rules"), layer_of("kg.extract.run"), layer_of("kg.web.data"), layer_of("kg")
+    >>> layer_of("kg.extract.rules"), layer_of("kg.build.extraction"), layer_of("kg.web.data"), layer_of("kg")
     ('extract', 'build', 'app', 'app')
     """
     best, found = -1, ""

@@ -1,6 +1,6 @@
 """Corpus statistics for the concept decision: in how many arXiv abstracts each phrase occurs.
 
-``python -m training.termstats [CORPUS] [-o kg/extract/resources/termstats.npz]`` reads the
+``python -m training.termstats [CORPUS] [-o kg/normalise/resources/termstats.npz]`` reads the
 74,675 titles + abstracts of ``shared/corpus/arxiv-cs/papers.jsonl.gz`` and counts, for every
 phrase of one to four words (in kg's concept-key form: lower case, hyphens as spaces, the last word
 singular), the number of papers naming it. Phrases that start or end with a function word are
@@ -24,7 +24,7 @@ from kg.normalise.termstats import STOP, phrase_hash, phrase_words, sentence_pie
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv-cs" / "papers.jsonl.gz"
-DEFAULT_OUT = ROOT / "kg" / "extract" / "resources" / "termstats.npz"
+DEFAULT_OUT = ROOT / "kg" / "normalise" / "resources" / "termstats.npz"
 
 
 def doc_hashes(text: str, max_n: int = 4) -> set[int]:

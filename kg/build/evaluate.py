@@ -249,8 +249,8 @@ def evaluate(
     predictions_out: Path | None = None,
 ) -> Scores:
     """Run the extractor over a gold file's texts and score it (see the module docstring)."""
+    from kg.build.extraction import extract_records
     from kg.corpus.readers import read_file
-    from kg.extract.run import extract_records
     from kg.io import atomic_write_lines
     from kg.records import Paper
 

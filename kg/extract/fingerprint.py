@@ -21,11 +21,10 @@ __all__ = ["RESOURCES_DIR", "CODE_FILES", "files_digest", "extraction_fingerprin
 
 RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 _KG = Path(__file__).resolve().parent.parent
-#: the source files whose code decides a cached extraction: every ``kg/extract`` module but
-#: ``run.py`` (``kg extract``'s normalisation and decision, which run after the cache, every time),
-#: and the records and schema the pipeline fills
+#: the source files whose code decides a cached extraction: every ``kg/extract`` module, and the
+#: records and schema the pipeline fills
 CODE_FILES: tuple[Path, ...] = (
-    *sorted(p for p in Path(__file__).resolve().parent.glob("*.py") if p.name != "run.py"),
+    *sorted(Path(__file__).resolve().parent.glob("*.py")),
     _KG / "records.py",
     _KG / "schema.py",
 )

@@ -48,7 +48,7 @@ class FoundRelation:
 @lru_cache(maxsize=1)
 def load_patterns() -> list[dict[str, Any]]:
     """The relation patterns: for each (first label, second label), cue regexes with type and direction."""
-    text = (resources.files("kg.extract") / "resources" / "relations.json").read_text(encoding="utf-8")
+    text = (resources.files("kg.graph") / "resources" / "relations.json").read_text(encoding="utf-8")
     rules = json.loads(text)["rules"]
     for r in rules:
         r["_rx"] = re.compile(r["between"], re.IGNORECASE)

@@ -1,6 +1,6 @@
 """How many arXiv abstracts name a phrase: termhood and specificity evidence for the concept decision.
 
-The resource ``kg/extract/resources/termstats.npz`` is made by ``training/termstats.py`` from the
+The resource ``kg/normalise/resources/termstats.npz`` is made by ``training/termstats.py`` from the
 74,675 arXiv cs abstracts: for each phrase of one to four words in concept-key form it holds the
 number of papers naming it (phrases in fewer than three papers are left out). Lookups go by a 32-bit
 CRC of the key, so the resource is a few MB; a rare collision only makes an unseen phrase look seen.
@@ -27,7 +27,7 @@ __all__ = [
     "load_termstats",
 ]
 
-RESOURCE = Path(__file__).resolve().parent.parent / "extract" / "resources" / "termstats.npz"
+RESOURCE = Path(__file__).resolve().parent / "resources" / "termstats.npz"
 
 #: function words a counted phrase never starts or ends with: those a name never starts or ends with
 #: (:data:`kg.extract.resolve.FUNCTION_WORDS`) and these

@@ -35,7 +35,7 @@ import resource
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -54,7 +54,7 @@ from kg.namespace import PREFIXES
 from kg.store import InliningStore, open_store, refuse_remote
 from kg.store.results import MEDIA_TYPES, ask_results, select_results
 
-__all__ = ["ServerConfig", "QueryPool", "create_app", "execute", "serve", "DEFAULT_PORT"]
+__all__ = ["ServerConfig", "QueryPool", "create_app", "execute", "serve", "serve_folder", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 8077
 GRAPH_TYPES = {"turtle": "text/turtle; charset=utf-8", "ntriples": "application/n-triples"}
@@ -892,3 +892,45 @@ def serve(config: ServerConfig, app: Any = None, **uvicorn_args: Any) -> None:
         timeout_graceful_shutdown=3,
         **uvicorn_args,
     )
+
+
+def serve_folder(
+    folder: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    timeout: float = 10.0,
+    max_rows: int = 10_000,
+    max_queries: int = 4,
+    allow_hosts: Sequence[str] = (),
+    allow_corrections: bool = False,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve a build over HTTP until interrupted: the read-only SPARQL 1.1 endpoint at
+    ``/sparql`` and the explorer at ``/`` (``kg serve``; re-exported as ``kg.serve``).
+
+    ``folder``: a build's output folder, or its ``store/`` itself. ``timeout`` (seconds) and
+    ``max_rows`` bound each query; ``max_queries`` queries run at once (long ones in half as many
+    slots of their own); requests must name ``host`` (or one of ``allow_hosts``).
+    ``allow_corrections`` gives concept pages a form that appends to ``kg-corrections.toml``
+    beside the store. ``ready(url)`` is called once the store is open and the server is about to
+    listen (a wrong folder fails before it, with a one-line error).
+    """
+    path = Path(folder)
+    store = path / "store" if (path / "store").is_dir() else path
+    config = ServerConfig(
+        store,
+        timeout,
+        max_rows,
+        max_concurrent=max_queries,
+        max_slow=max(1, max_queries // 2),
+        host=host,
+        port=DEFAULT_PORT if port is None else port,
+        allow_hosts=tuple(allow_hosts),
+        allow_corrections=allow_corrections,
+    )
+    app = create_app(config)
+    if ready is not None:
+        shown = f"[{host}]" if ":" in host else "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        ready(f"http://{shown}:{config.port}")
+    serve(config, app)
