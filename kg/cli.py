@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kg.corpus.readers import READERS
+from kg.corpus.readers import _extensions as _reader_extensions
 from kg.errors import KGError
 from kg.extract.presets import EXTRACTORS, resolve_model
 from kg.io import output_error, terminal_text
@@ -148,7 +149,9 @@ def _formats(value: str | None) -> list[str] | None:
 def build(
     inputs: Annotated[
         list[Path] | None,
-        typer.Argument(help="Corpus files (.txt Daily Papers, .jsonl, .csv); default: the bundled sample corpus."),
+        typer.Argument(
+            help=f"Corpus files ({', '.join(sorted(_reader_extensions()))}); default: the bundled sample corpus."
+        ),
     ] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output directory.")] = DEFAULT_OUT,
     force: Annotated[bool, typer.Option("--force", help="Replace an output directory kg did not make.")] = False,

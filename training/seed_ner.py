@@ -31,6 +31,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from kg.schema import ENTITY_TYPES
 from training.train import spacy_train
 
 HERE = Path(__file__).resolve().parent
@@ -41,7 +42,7 @@ SEED = HERE / "seed_corpus"
 MODELS = HERE / "seed_models"
 BASE = ROOT / "kg" / "models" / "ner"
 TARGET = ROOT / "kg" / "models" / "ner_papers"
-LABELS = {"Method": "METHOD", "Task": "TASK", "Dataset": "DATASET", "Metric": "METRIC"}
+LABELS = {t.local: t.name for t in ENTITY_TYPES}  # the gold's class names -> kg's types (kg.schema)
 FOLDS = 5
 #: the fine-tuning recipe chosen by cross-validated concept F1 (BENCHMARKS.md)
 STEPS = 2500

@@ -174,7 +174,9 @@ def _decode(path: Path, raw: bytes, warnings: list[str]) -> tuple[str, dict[int,
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"{path}: UTF-16 text, not UTF-8; convert it to UTF-8 first")
     if looks_binary(raw[:8192]):
-        raise InputError(f"{path}: binary file, not UTF-8 text; give a .txt, .jsonl or .csv corpus file")
+        raise InputError(
+            f"{path}: binary file, not UTF-8 text; give a corpus file ({', '.join(sorted(_extensions()))})"
+        )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     bad: dict[int, int] = {}

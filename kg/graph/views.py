@@ -34,6 +34,7 @@ __all__ = [
     "TYPE_COLOURS",
     "overview_layout",
     "overview_from_graph",
+    "topic_name",
     "overview_page",
     "write_overview",
 ]
@@ -446,10 +447,10 @@ def overview_from_graph(g: nx.MultiDiGraph, topics: Sequence[Any], budget: int =
         for a, b, k, d in g.edges(keys=True, data=True)
         if k == "cooccurs"
     )
-    return overview_layout(concepts, pairs, [(t.id, _topic_name(t.label), t.members) for t in topics], budget)
+    return overview_layout(concepts, pairs, [(t.id, topic_name(t.label), t.members) for t in topics], budget)
 
 
-def _topic_name(label: str, n: int = 2) -> str:
+def topic_name(label: str, n: int = 2) -> str:
     """A topic's short name: its first ``n`` naming concepts."""
     return ", ".join(label.split(", ")[:n])
 

@@ -247,7 +247,7 @@ def overview_graph(store: ox.Store, store_dir: Path | None = None) -> dict[str, 
     """The overview map: the build's ``overview.json`` beside the store, laid out at build time
     by :func:`kg.graph.views.overview_layout` (the same data ``graph.html`` draws); for a store without
     it, the same layout computed here from the store's concepts, topics and co-occurrence."""
-    from kg.graph.views import overview_layout
+    from kg.graph.views import overview_layout, topic_name
 
     if store_dir is not None:
         path = Path(store_dir).parent / "overview.json"
@@ -269,7 +269,7 @@ def overview_graph(store: ox.Store, store_dir: Path | None = None) -> dict[str, 
     for tid, ms in members.items():
         lead = {lab: i for i, lab in enumerate(names[tid].split(", "))}
         ms.sort(key=lambda c: (lead.get(concepts[c]["label"], len(lead)), -concepts[c]["papers"], c))
-        topics.append((tid, ", ".join(names[tid].split(", ")[:2]), ms))
+        topics.append((tid, topic_name(names[tid]), ms))
     topics.sort(key=lambda t: (-len(t[2]), t[0]))
     pairs = [(_cid(p["a"]), _cid(p["b"]), int(p["n"])) for p in _q(store, "overview-pairs")]
     return overview_layout(concepts, pairs, topics)

@@ -49,7 +49,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from kg.errors import QueryError
+from kg.errors import QueryError, StoreError
 from kg.namespace import PREFIXES
 from kg.store import InliningStore, open_store, refuse_remote
 from kg.store.results import MEDIA_TYPES, ask_results, select_results
@@ -233,7 +233,7 @@ def _worker_main(
         with contextlib.suppress(ValueError, OSError):
             limit = _address_space() + memory
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    st = ox.Store.read_only(store)
+    st = open_store(store)
     while True:
         try:
             query, results_fmt, graph_fmt = conn.recv()
@@ -777,8 +777,8 @@ class BuildWatch:
             if stamp == self.stamp:
                 return False
             try:
-                new = ox.Store.read_only(str(self.store_dir))
-            except OSError:
+                new = open_store(self.store_dir)
+            except StoreError:
                 return False  # not a whole store yet: looked at again at the next request
             self.page_store._store = new
             self.pool.reload()
