@@ -532,7 +532,7 @@ def open(folder: str | Path) -> KnowledgeGraph:  # noqa: A001 (kg.open, as the c
 
 
 def _to_paper(item: object, i: int) -> Paper:
-    from kg.corpus.readers import _record_to_paper
+    from kg.corpus.readers import record_to_paper
     from kg.records import Paper
 
     if isinstance(item, Paper):
@@ -547,7 +547,7 @@ def _to_paper(item: object, i: int) -> Paper:
             "or a kg.records.Paper"
         )
     warnings: list[str] = []
-    paper = _record_to_paper(dict(rec), f"record {i}", warnings)
+    paper = record_to_paper(dict(rec), f"record {i}", warnings)
     if paper is None:
         raise InputError("; ".join(warnings) or f"record {i}: no text")
     return paper

@@ -38,6 +38,7 @@ __all__ = [
     "read_corpus",
     "sample_corpus_files",
     "detect_format",
+    "record_to_paper",
 ]
 
 ReadFunction = Callable[[Path, str, list[str], dict[int, int]], list[Paper]]
@@ -250,7 +251,10 @@ def _date_of(value: str | None, where: str, warnings: list[str]) -> str | None:
     return None
 
 
-def _record_to_paper(rec: dict[str, object], where: str, warnings: list[str]) -> Paper | None:
+def record_to_paper(rec: dict[str, object], where: str, warnings: list[str]) -> Paper | None:
+    """One record (``id``, ``title`` + ``abstract``/``summary``, or ``text``; ``date``, authors, urls)
+    as a :class:`~kg.records.Paper`; none, with a line in ``warnings`` naming ``where``, when it
+    has no text to read. Every reader and ``kg.extract(records)`` go through it."""
     title = _first(rec, _TITLE_KEYS)
     abstract = _first(rec, _ABSTRACT_KEYS) or ""
     text = rec.get("text")
@@ -327,7 +331,7 @@ def _read_jsonl(path: Path, text: str, warnings: list[str], bad: dict[int, int])
         if not isinstance(rec, dict):
             warnings.append(f"{path}:{n}: a JSON object was expected, got {type(rec).__name__}; line skipped")
             continue
-        p = _record_to_paper(rec, f"{path.name}:{n}", warnings)
+        p = record_to_paper(rec, f"{path.name}:{n}", warnings)
         if p is not None:
             out.append(p)
     return out
@@ -414,7 +418,7 @@ def _read_delimited(path: Path, text: str, warnings: list[str], bad: dict[int, i
                 "check its delimiters and quotes"
             )
             continue
-        p = _record_to_paper(dict(zip(header, row, strict=False)), f"{path.name}:{first}", warnings)
+        p = record_to_paper(dict(zip(header, row, strict=False)), f"{path.name}:{first}", warnings)
         if p is not None:
             out.append(p)
     return out
