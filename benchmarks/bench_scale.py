@@ -18,6 +18,14 @@ Measures, in one run on one machine:
 
     python -m benchmarks.bench_scale --papers 2000 -j 2 --add 1000
     python -m benchmarks.bench_scale --papers 2000 -j 2 --add 0 --dask-workers 1,2,8
+    python -m benchmarks.bench_scale --incremental-on /tmp/kg75k --corpus /tmp/arxiv75k.jsonl --add 1000 -j 2
+
+``--incremental-on DIR`` measures only the incremental build on a corpus already built in DIR (a
+second full build of 75k papers takes over an hour): the last ``--add`` papers of ``--corpus`` are
+taken out of DIR as if it had been built without them (their cached extractions deleted from
+``DIR/.cache``, their records from ``DIR/papers.jsonl``), then ``kg build CORPUS -o DIR`` adds them
+back, as a user adding new papers would. Its figures are compared with the full build's own, read
+from DIR's marker before the run.
 
 Results go to benchmarks/results/scale-N.json (and are printed).
 """
@@ -107,6 +115,57 @@ def dask_build(corpus: Path, out: Path, workers: int) -> dict[str, float]:
     }
 
 
+def take_out_last(built: Path, corpus: Path, n: int) -> dict[str, int]:
+    """Make ``built`` (a finished build of ``corpus``) look built without ``corpus``'s last ``n`` papers:
+    their cached extractions and their records go; the next build of ``corpus`` re-extracts them."""
+    import os
+    import sqlite3
+
+    from kg.build import extraction_cache_key
+    from kg.corpus.readers import read_file
+    from kg.extract.pipeline import model_text
+
+    new = read_file(corpus)[-n:]
+    ids = {p.id for p in new}
+    db = sqlite3.connect(str(built / ".cache" / "extract.sqlite"))
+    with db:
+        db.executemany(
+            "DELETE FROM extraction WHERE text_hash = ?", [(extraction_cache_key(p.text, model_text(p)),) for p in new]
+        )
+    left = int(db.execute("SELECT COUNT(*) FROM extraction").fetchone()[0])
+    db.close()
+    src, tmp = built / "papers.jsonl", built / "papers.jsonl.tmp"
+    kept = 0
+    with src.open(encoding="utf-8") as f, tmp.open("w", encoding="utf-8") as g:
+        for line in f:
+            if json.loads(line)["id"] not in ids:
+                g.write(line)
+                kept += 1
+    os.replace(tmp, src)
+    return {"taken_out": len(ids), "previous_papers": kept, "cache_rows_left": left}
+
+
+def incremental_on(built: Path, corpus: Path, add: int, processes: int) -> dict[str, object]:
+    full = json.loads((built / ".kg-build.json").read_text())
+    prep = take_out_last(built, corpus, add)
+    cli = [sys.executable, "-m", "kg.cli"]
+    wall, rss, _ = run_child([*cli, "build", str(corpus), "-o", str(built), "-j", str(processes), "-q"])
+    inc = json.loads((built / ".kg-build.json").read_text())
+    changes = json.loads((built / "changes.json").read_text())
+    return {
+        "machine": machine(),
+        "command": f"kg build {corpus.name} -o {built} -j {processes} -q (the last {add} papers taken out first)",
+        "prepared": prep,
+        "full_build_seconds": full.get("seconds"),
+        "seconds": round(wall, 1),
+        "share_of_full_build": round(wall / full["seconds"], 3) if full.get("seconds") else None,
+        "cached_papers": inc["cached_papers"],
+        "stages": inc["stages"],
+        "peak_rss_mib": round(rss),
+        "changes": {"papers_added": changes["papers"]["added"], "concepts_new": changes["concepts"]["new"]},
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", type=Path, default=CORPUS, help="JSONL (.gz, .xz or plain) of arXiv-style records")
@@ -117,7 +176,15 @@ def main() -> int:
     ap.add_argument("--dask-workers", default="", help="e.g. 1,2,8: also build on LocalClusters of these sizes")
     ap.add_argument("--skip-local", action="store_true", help="only the Dask builds (and one local build to compare)")
     ap.add_argument("--note", default="", help="a note saved with the figures (e.g. 'machine shared with 4 others')")
+    ap.add_argument(
+        "--incremental-on", type=Path, default=None, help="a finished build of --corpus: time adding --add papers"
+    )
     args = ap.parse_args()
+    if args.incremental_on is not None:
+        rec = incremental_on(args.incremental_on, args.corpus, args.add, args.processes)
+        print(json.dumps(rec, indent=1))
+        print(save(f"scale-incremental-{args.add}", rec))
+        return 0
     # `kg build` and `kg extract` run as child processes: their wall time and peak RSS (run_child) are the figures
     cli = [sys.executable, "-m", "kg.cli"]  # works where kg is importable but not installed
     tmp = Path(tempfile.mkdtemp(prefix="kg-scale-"))

@@ -75,24 +75,10 @@ def find_concept(store: ox.Store, name: str) -> str:
 
 def hierarchy(store: ox.Store, concept: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The concept's broader and narrower concepts (most papers first), with each link's rule and evidence."""
-    from kg.namespace import PREFIXES
-    from kg.queries import lib_query
-
-    rows = store.query(
-        lib_query("hierarchy"),
-        prefixes=PREFIXES,
-        substitutions={ox.Variable("c"): ox.NamedNode(concept)},
-    )
     out: dict[str, list[dict[str, str]]] = {"up": [], "down": []}
-    for sol in rows:  # type: ignore[union-attr]
-        out[sol["dir"].value].append(
-            {
-                "concept": sol["o"].value,
-                "label": sol["label"].value,
-                "papers": sol["n"].value,
-                "rule": sol["rule"].value,
-                "evidence": sol["ev"].value,
-            }
+    for sol in lib_rows(store, "hierarchy", c=ox.NamedNode(concept)):
+        out[sol["dir"]].append(
+            {"concept": sol["o"], "label": sol["label"], "papers": sol["n"], "rule": sol["rule"], "evidence": sol["ev"]}
         )
     return out["up"], out["down"]
 
@@ -113,11 +99,23 @@ def ranked_neighbours(
         return []
     iris = [ox.NamedNode(s) for s in sources]
     skip = set(exclude) | set(sources)
-    counts = sorted(
-        ((r["o"], int(r["shared"])) for r in lib_rows(store, "concept-neighbours", c=iris)),
-        key=lambda x: -x[1],
-    )
-    counts = [(o, n) for o, n in counts if o not in skip and n >= min_papers]
+    counts: list[tuple[str, int]] = []
+    if len(sources) == 1:
+        # the build's kg:Cooccurrence nodes hold every pair sharing >= 2 papers: when they give
+        # `limit` partners, no pair sharing one paper can rank above them (a read of its partners,
+        # not of its papers' concepts: 0.4 s against 3.5 s for the largest concept at 75k papers)
+        counts = [
+            (o, n)
+            for r in lib_rows(store, "concept-cooccurrences", c=iris[0])
+            if (o := r["o"]) not in skip and (n := int(r["shared"])) >= max(2, min_papers)
+        ]
+    if len(counts) < limit:  # count over the sources' papers
+        counts = [
+            (o, n)
+            for r in lib_rows(store, "concept-neighbours", c=iris)
+            if (o := r["o"]) not in skip and (n := int(r["shared"])) >= min_papers
+        ]
+    counts.sort(key=lambda x: -x[1])
     if not counts or limit <= 0:
         return []
     cut = counts[min(limit, len(counts)) - 1][1]

@@ -147,7 +147,19 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
     page.aliases = [x["a"] for x in _q(store, "concept-aliases", c=node)]
     topic = _q(store, "concept-topic", c=node)
     page.topic = topic[0]["l"] if topic else ""
-    ev = _q(store, "concept-mentions", c=node)
+    # the papers shown: those proposing it first, then others, each set read up to max_papers from
+    # the index (no sort over all of a concept's papers: "large language model" has 20,000)
+    chosen = [r["p"] for r in _q(store, "concept-some-proposers", {"limit": max_papers}, c=node)]
+    chosen += [r["p"] for r in _q(store, "concept-some-papers", {"limit": max_papers + len(chosen)}, c=node)]
+    chosen = list(dict.fromkeys(chosen))[:max_papers]
+    ev = (
+        sorted(
+            _q(store, "concept-mentions", c=node, p=[ox.NamedNode(x) for x in chosen]),
+            key=lambda e: (e["pid"], int(e["start"])),
+        )
+        if chosen
+        else []
+    )
     by_paper: dict[str, dict[str, Any]] = {}
     for e in ev:
         rec = by_paper.setdefault(
@@ -168,17 +180,21 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
         for x in ranked_neighbours(store, [node.value], limit=15)
     ]
     names = {r.iri: r.label for r in RELATION_TYPES}
-    rel = _q(store, "concept-relation-links", c=node)
-    page.relations = [
-        {
-            "dir": x["dir"],
-            "relation": names.get(x["prop"], ""),
-            "id": _cid(x["o"]),
-            "label": x["label"],
-            "papers": x["papers"],
-        }
-        for x in rel
-    ]
+    rel = _q(store, "concept-relation-links", {"limit": 30}, c=node)  # counted first, then labelled
+    labels = {x["o"]: x["label"] for x in _q(store, "labels-of", o=[ox.NamedNode(x["o"]) for x in rel])} if rel else {}
+    page.relations = sorted(
+        (
+            {
+                "dir": x["dir"],
+                "relation": names.get(x["prop"], ""),
+                "id": _cid(x["o"]),
+                "label": labels.get(x["o"], ""),
+                "papers": x["papers"],
+            }
+            for x in rel
+        ),
+        key=lambda x: (-int(x["papers"]), x["label"], x["id"], x["dir"], x["relation"]),
+    )
     page.broader, page.narrower = hierarchy_of(store, node)
     return page
 
