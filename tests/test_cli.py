@@ -48,6 +48,7 @@ def test_cli_build_writes_every_output_and_a_summary(tmp_path, data_dir):
         "graph.graphml",
         "graph.html",
         "store",
+        "search.sqlite",
         ".kg-build.json",
     ):
         assert (out / name).exists(), name

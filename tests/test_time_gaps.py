@@ -163,6 +163,16 @@ def test_rising_concepts_named_query_agrees_with_the_page(store):
     assert "kg:risingRank" in text and "dcterms:date" not in text
 
 
+def test_rising_page_reads_the_build_ranking_and_equals_counting(store, monkeypatch):
+    """For the build's 12-month window the page reads kg:risingRank; counting from every dated
+    paper-concept link gives the same rows."""
+    read = data.rising_concepts(store, months=12, min_papers=2)
+    assert read["rows"] and data._rising_materialised(store, 2, 30) == read
+    monkeypatch.setattr(data, "_rising_materialised", lambda *a: None)
+    assert data.rising_concepts(store, months=12, min_papers=2) == read
+    assert data.rising_concepts(store, months=12, min_papers=3)["rows"] == read["rows"]  # new: 3 recent papers
+
+
 def test_rising_ranking_is_materialised_with_its_window():
     from kg.export.rdf import rising_ranking
 

@@ -32,6 +32,7 @@ from kg.build.cache import CACHE_FILE, LOCK_FILE, BuildLock, ExtractionCache
 from kg.corpus import ReadReport, read_corpus, sample_corpus_files
 from kg.errors import OutputError
 from kg.export.rdf import aggregate_triples, hierarchy_triples, triples, write_ntriples_sorted
+from kg.export.search import SEARCH_FILE, write_search_index
 from kg.export.writers import WRITERS, store_formats
 from kg.extract.pipeline import Extraction, build_pipeline, extract, extractor_version, model_text
 from kg.graph import build_graph, concept_topics, graph_counts, paper_concepts, paper_similarities
@@ -70,6 +71,7 @@ FORMATS = ("nt", "ttl", "jsonld")
 AUTO_FORMATS_MAX_PAPERS = 20_000
 RECORD_FILES = (
     "papers.jsonl",
+    SEARCH_FILE,
     "mentions.jsonl",
     "relations.jsonl",
     "decisions.jsonl",
@@ -719,6 +721,7 @@ def _build(
     atomic_write_lines(stage / "mentions.jsonl", (m.to_dict() for m in mentions))
     atomic_write_lines(stage / "relations.jsonl", (r.to_dict() for r in relations))
     atomic_write_text(stage / "concepts.csv", _concepts_csv(concepts))
+    write_search_index(stage / SEARCH_FILE, papers, concepts)
     _graphml(g, stage / "graph.graphml")
     stages.start("views")
     write_overview(g, topics, stage)

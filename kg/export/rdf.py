@@ -315,8 +315,9 @@ def write_ntriples_stream(items: Iterable[tuple[Any, Any, Any]], path: Path) -> 
 #: kg:topOfYear flag the ranking named queries start from (their LIMIT is at most this)
 TOP_OF_TYPE = 100
 TOP_OF_YEAR = 500
-#: how many rising concepts carry kg:risingRank (the rising-concepts query's LIMIT is at most this)
-RISING_TOP = 100
+#: how many rising concepts carry kg:risingRank (the rising-concepts query's LIMIT is at most this; the
+#: explorer's /rising page reads them for its default window while enough have its minimum of papers)
+RISING_TOP = 500
 
 
 def _decimal_point(x: float) -> Literal:

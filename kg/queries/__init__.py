@@ -59,6 +59,10 @@ SCHEMA_SLOTS: dict[str, str] = {
     "top_of_type_union": " UNION ".join(
         f'{{ ?c kg:topOfType true ; a kg:{t.local} . BIND("{t.singular}" AS ?typeName) }}' for t in ENTITY_TYPES
     ),
+    # the same with ?type the class itself (the explorer's front page)
+    "top_of_type_class_union": " UNION ".join(
+        f"{{ ?c kg:topOfType true ; a kg:{t.local} . BIND(kg:{t.local} AS ?type) }}" for t in ENTITY_TYPES
+    ),
 }
 
 
@@ -87,11 +91,12 @@ _SLOT = re.compile(r"\{\{(\w+)\}\}")
 
 @cache
 def _lib_text(name: str) -> str:
-    return (resources.files("kg.queries") / "lib" / f"{name}.rq").read_text(encoding="utf-8")
+    return fill_schema_slots((resources.files("kg.queries") / "lib" / f"{name}.rq").read_text(encoding="utf-8"))
 
 
 def lib_query(name: str, **ints: int) -> str:
-    """The text of ``lib/NAME.rq``, its ``{{slot}}`` places filled with the integers given.
+    """The text of ``lib/NAME.rq``: its schema slots filled (:data:`SCHEMA_SLOTS`), its other ``{{slot}}``
+    places with the integers given.
 
     >>> print(lib_query("concept-label"))
     SELECT ?c ?l WHERE { ?c skos:prefLabel ?l } LIMIT 1

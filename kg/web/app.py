@@ -217,9 +217,11 @@ def explorer_routes(
     limiter = anyio.CapacityLimiter(max(1, renderers))
     rendering: dict[str, anyio.Event] = {}
     token = secrets.token_urlsafe(32)
+    from kg.export.search import SEARCH_FILE
     from kg.normalise.corrections import FILENAME
 
     corrections_file = store_dir.parent / FILENAME
+    search_file = store_dir.parent / SEARCH_FILE  # the build's search index (kg.export.search)
 
     def cached(
         handler: Callable[[Request], Response], cacheable: bool = True, params: tuple[str, ...] = ("q",)
@@ -260,7 +262,13 @@ def explorer_routes(
         return HTMLResponse(_ENV.get_template(name).render(**ctx), status_code=status)
 
     def not_found(what: str, q: str = "") -> HTMLResponse:
-        return render("search.html", status=404, q=q, results=data.search(store, q) if q else [], message=f"no {what}")
+        return render(
+            "search.html",
+            status=404,
+            q=q,
+            results=data.search(store, q, index=search_file) if q else [],
+            message=f"no {what}",
+        )
 
     def home(request: Request) -> Response:
         n = len(list(store.quads_for_pattern(None, ox.NamedNode("http://purl.org/dc/terms/identifier"), None)))
@@ -268,14 +276,14 @@ def explorer_routes(
 
     def search(request: Request) -> Response:
         q = request.query_params.get("q", "")[:200]
-        results = data.search(store, q, limit=50)
+        results = data.search(store, q, limit=50, index=search_file)
         if len(results) == 1:
             r = results[0]
             return Response(status_code=303, headers={"Location": f"/{r['kind']}/{quote(r['id'], safe='')}"})
         return render("search.html", q=q, results=results)
 
     def suggest(request: Request) -> Response:
-        return JSONResponse(data.search(store, request.query_params.get("q", "")[:200], limit=10))
+        return JSONResponse(data.search(store, request.query_params.get("q", "")[:200], limit=10, index=search_file))
 
     def concept(request: Request) -> Response:
         page = data.concept_page(store, request.path_params["cid"])

@@ -80,11 +80,30 @@ def highlight(text: str, spans: list[tuple[int, int, str, str]]) -> list[Segment
     return out
 
 
-def search(store: ox.Store, text: str, limit: int = 12) -> list[dict[str, str]]:
-    """Concepts whose label or alias contains ``text`` (most-mentioned first), then paper titles."""
+def search(store: ox.Store, text: str, limit: int = 12, index: Path | None = None) -> list[dict[str, str]]:
+    """Concepts whose label or alias contains ``text`` (most-mentioned first), then paper titles.
+
+    Read from the build's search index (``index``, :mod:`kg.export.search`) where there is one, else
+    from the store (every label scanned: seconds at tens of thousands of papers)."""
     key = text.strip().lower()
     if len(key) < 2:
         return []
+    if index is not None:
+        from kg.export.search import search_index
+
+        found = search_index(index, key, papers=limit)
+        if found is not None:
+            hits = [
+                {
+                    "kind": "concept",
+                    "id": c["cid"],
+                    "label": c["label"],
+                    "detail": f"{c['type'].lower()} · {plural(c['papers'], 'paper')}",
+                }
+                for c in found[0][:limit]
+            ]
+            hits += [{"kind": "paper", "id": p["pid"], "label": p["title"], "detail": "paper"} for p in found[1]]
+            return hits[:limit]
     concepts = _q(store, "search-concepts", key=key)
     seen: set[str] = set()
     out = []
@@ -430,6 +449,53 @@ def _papers_by_month(store: ox.Store) -> tuple[dict[str, dict[str, Any]], dict[s
     return concepts, month_of
 
 
+def _rising_materialised(store: ox.Store, min_papers: int, limit: int) -> dict[str, Any] | None:
+    """:func:`rising_concepts` for the latest 12 months from the build's ``kg:risingRank`` (at least 2
+    recent papers, ranked as :func:`kg.export.rdf.rising_ranking` ranks); ``None`` when the store has no
+    such ranking, or when its ranked prefix holds fewer than ``limit`` concepts with ``min_papers``
+    and is cut (the rest could qualify), so the caller counts from the papers instead."""
+    from kg.export.rdf import RISING_TOP
+
+    window = _q(store, "recent-window")
+    if not window:
+        return None
+    w = window[0]
+    ranked = _q(store, "rising-ranked")
+    rows = [r for r in ranked if int(r["recent"]) >= min_papers]
+    if len(rows) < limit and len(ranked) >= RISING_TOP:
+        return None
+    rows = rows[:limit]
+    share = int(w["recent"]) / max(1, int(w["dated"]))
+    first = (
+        {r["c"]: r["first"] for r in _q(store, "first-dated-paper", c=[ox.NamedNode(x["c"]) for x in rows])}
+        if rows
+        else {}
+    )
+    out = []
+    for r in rows:
+        recent, dated = int(r["recent"]), int(r["dated"])
+        expected = dated * share
+        out.append(
+            {
+                "id": _cid(r["c"]),
+                "label": r["label"],
+                "type": TYPES.get(r["type"], ""),
+                "recent": recent,
+                "before": dated - recent,
+                "expected": round(expected, 1),
+                "lift": round((recent + 1) / (expected + 1), 2),
+                "first": first.get(r["c"], "")[:7],
+            }
+        )
+    return {
+        "months": 12,
+        "min_papers": min_papers,
+        "window": f"{w['first']} to {w['last']}",
+        "rows": out,
+        "dated": int(w["dated"]),
+    }
+
+
 def rising_concepts(store: ox.Store, months: int = 12, min_papers: int = 3, limit: int = 30) -> dict[str, Any]:
     """Concepts whose dated papers lie more in the latest ``months`` months than the corpus's do.
 
@@ -440,6 +506,10 @@ def rising_concepts(store: ox.Store, months: int = 12, min_papers: int = 3, limi
     window, and those with no more recent papers than expected, are left out; the rest are ranked by
     lift, then by recent papers.
     """
+    if months == 12 and min_papers >= 2:  # the build's own window: read its ranking, when it holds enough
+        read = _rising_materialised(store, min_papers, limit)
+        if read is not None:
+            return read
     concepts, months_of = _papers_by_month(store)
     if not months_of:
         return {"months": months, "min_papers": min_papers, "window": "", "rows": [], "dated": 0}
