@@ -73,6 +73,14 @@ def test_normalise_type_is_majority_label():
     assert {m.label for m in mentions} == {"DATASET"}
 
 
+def test_a_coined_name_keeps_its_plural_and_a_phrase_takes_the_singular():
+    """ "nuScenes" is a name, not the plural of "nuScene"; "vision transformers" is a plural."""
+    exs = [_ex(p, [("nuScenes", "DATASET")]) for p in "abc"] + [_ex("d", [("nuScene", "DATASET")])]
+    exs += [_ex(p, [("Vision Transformers", "METHOD")]) for p in "ef"] + [_ex("g", [("vision transformer", "METHOD")])]
+    concepts, _ = normalise(exs)
+    assert {c.label for c in concepts.values()} == {"nuScenes", "vision transformer"}
+
+
 def test_normalise_acronym_key():
     assert acronym_key("LLMs") == "llm" and acronym_key("SAM") == "sam"
 

@@ -179,6 +179,8 @@ def is_acronym(text: str) -> bool:
     return " " not in t and sum(c.isupper() for c in t) >= 2 and len(t) <= 12
 
 
+#: a coined name: a lower-case start, then a capital ("nuScenes", "iNaturalist", "mAP"): never singularised
+_COINED = re.compile(r"^[a-z]+[A-Z]")
 _PLURAL_NAME_TAIL = re.compile(r"[A-Z][a-z]*[^siueA-Z]s$")  # "Ptr-Nets", "ResNets" (not "TinyStories", "Bus")
 
 
@@ -220,6 +222,8 @@ def _prefer_label(forms: Counter[str], key: str) -> str:
         if " of " in low or "-of-" in low:  # the head is before "of": Mixture-of-Experts stays as written
             return True
         last = low.split()[-1] if f.split() else f
+        if _COINED.match(f.split()[-1] if f.split() else f):  # "nuScenes", "iNaturalist": a name as written
+            return True
         return singular(last) == last or is_acronym(f) and acronym_key(f) == low
 
     singulars = [f for f in forms if is_singular(f)]
