@@ -4,7 +4,10 @@ Graphs: the sample corpus, and a larger one made of the first N papers of
 ../shared/corpus/arxiv-cs (`--large N`, 0 to skip). Each named query (with the example values
 of the SPARQL page) is POSTed `--repeat` times to /sparql; median and p95 in ms. The browser
 figure is Debian's chromium (Playwright): from navigation start to vis-network's first
-`afterDrawing` on /concept/<most-mentioned concept>, median of 5 loads.
+`afterDrawing` on /concept/<most-mentioned concept>, median of 5 loads. The explorer's pages (front
+page, search, suggestions, the most-mentioned concept's page and graph, /rising, a paper, the
+overview) are each fetched twice: the first request renders it (cold), the second comes from the
+server's page cache.
 
     python -m benchmarks.bench_http [--large 3000] [--repeat 20]
     python -m benchmarks.bench_http --built DIR [--repeat 20]   # an existing build (e.g. the 75k one)
@@ -72,6 +75,7 @@ def measure(out: Path, repeat: int) -> dict[str, object]:
                 f"  {ex['name']:24s} median {rows[ex['name']]['median_ms']:7.1f} ms  p95 {rows[ex['name']]['p95_ms']:7.1f} ms  ({n} rows)",
                 flush=True,
             )
+        pages = page_times(base, out)
         drawn: dict[str, object] | None = None
         if CHROMIUM.exists():
             try:
@@ -79,7 +83,45 @@ def measure(out: Path, repeat: int) -> dict[str, object]:
             except Exception as err:  # e.g. the page does not load in time at a large build: a figure too
                 drawn = {"error": str(err).splitlines()[0]}
                 print(f"  concept page: {drawn['error']}", flush=True)
-        return {"queries": rows, "concept_graph_drawn_ms": drawn}
+        return {"queries": rows, "pages": pages, "concept_graph_drawn_ms": drawn}
+
+
+def page_times(base: str, out: Path) -> dict[str, dict[str, float]]:
+    """The explorer's pages over HTTP: the first request (cold: the server renders it) and the next
+    (its page cache), for the front page, search, a suggestion, the most-mentioned concept's page
+    and graph JSON, /rising, a topic, a paper and the overview."""
+    import csv
+
+    with (out / "concepts.csv").open() as f:
+        top = next(csv.DictReader(f))
+    with (out / "papers.jsonl").open() as f:
+        paper = json.loads(f.readline())["id"]
+    word = top["label"].split()[0][:6]
+    urls = {
+        "front page": "/",
+        "search": "/search?q=" + urllib.parse.quote(word + "x"),
+        "suggest": "/api/suggest?q=" + urllib.parse.quote(word),
+        "concept page (most papers)": "/concept/" + urllib.parse.quote(top["id"]),
+        "concept graph JSON": f"/api/concept/{urllib.parse.quote(top['id'])}/graph",
+        "rising": "/rising",
+        "paper page": "/paper/" + urllib.parse.quote(paper),
+        "overview JSON": "/api/overview",
+    }
+    out_: dict[str, dict[str, float]] = {}
+    for name, url in urls.items():
+        ms = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            try:
+                with urllib.request.urlopen(base + url, timeout=300) as r:
+                    r.read()
+            except urllib.error.HTTPError as err:
+                ms.append(-float(err.code))
+                continue
+            ms.append(round((time.perf_counter() - t0) * 1000, 1))
+        out_[name] = {"cold_ms": ms[0], "cached_ms": ms[1]}
+        print(f"  page {name:28s} cold {ms[0]:9.1f} ms  cached {ms[1]:7.1f} ms", flush=True)
+    return out_
 
 
 def browser_draw_ms(base: str, out: Path) -> dict[str, object]:
