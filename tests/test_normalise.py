@@ -81,6 +81,17 @@ def test_a_coined_name_keeps_its_plural_and_a_phrase_takes_the_singular():
     assert {c.label for c in concepts.values()} == {"nuScenes", "vision transformer"}
 
 
+def test_a_capitalised_name_is_kept_unless_its_lower_case_form_is_seen():
+    """Capitals lose only to the same words in lower case: "Codex" (not the rarer "CoDEx"), but
+    "speculative decoding" over a sentence-initial "Speculative decoding"."""
+    exs = [_ex(p, [("Codex", "METHOD")]) for p in "abc"] + [_ex("d", [("CoDEx", "METHOD")])]
+    exs += [_ex(p, [("Speculative decoding", "METHOD")]) for p in "ef"] + [
+        _ex("g", [("speculative decoding", "METHOD")])
+    ]
+    concepts, _ = normalise(exs)
+    assert {c.label for c in concepts.values()} == {"Codex", "speculative decoding"}
+
+
 def test_normalise_acronym_key():
     assert acronym_key("LLMs") == "llm" and acronym_key("SAM") == "sam"
 

@@ -233,9 +233,17 @@ def _prefer_label(forms: Counter[str], key: str) -> str:
     for f, n in forms.items():
         by_case[f.lower()] += n
 
+    lower_forms = {f for f in forms if f == f.lower()}
+
     def rank(f: str) -> tuple[int, int, int, int, int, int, str]:
-        title_case = int(len(f.split()) > 1 and all(w[:1].isupper() for w in f.split()) and not is_acronym(f))
-        sentence_cap = int(f[:1].isupper() and not is_acronym(f) and not any(c.isupper() for c in f[1:]))
+        # capitals a sentence start or a title gave ("Speculative decoding", "Proximal Policy Optimization")
+        # lose only to the same words in lower case; without those, a capitalised form is the name as
+        # written ("Codex", not the rarer "CoDEx"; "Phi-3-mini")
+        lower_seen = f.lower() in lower_forms
+        title_case = int(
+            lower_seen and len(f.split()) > 1 and all(w[:1].isupper() for w in f.split()) and not is_acronym(f)
+        )
+        sentence_cap = int(lower_seen and f[:1].isupper() and not is_acronym(f) and not any(c.isupper() for c in f[1:]))
         return (
             int(concept_key(f) != key),
             -by_case[f.lower()],
