@@ -81,6 +81,14 @@ def test_abbreviation_pairs_and_long_form_boundary():
     assert match_long_form("RL", "a reinforcement learning") == 2
 
 
+def test_a_long_form_keeps_the_word_its_acronym_starts_with(nlp):
+    """"You" and "Only" are words trimming drops from a phrase, but YOLO's letters start there."""
+    _, _, concepts, mentions = _run(nlp, "Fast detectors", "We build on You Only Look Once (YOLO) for detection.")
+    yolo = {m.concept for m in mentions if m.text in ("YOLO", "You Only Look Once")}
+    assert len(yolo) == 1 and concepts[yolo.pop()].label == "You Only Look Once"
+    assert not [m for m in mentions if m.text == "Look Once" and m.producer not in CANDIDATE_PRODUCERS]
+
+
 def test_abbreviation_rejects_unrelated_parenthesis():
     t = "Results on five datasets (see MNIST) and {99.38% accuracy} (MNIST)."
     assert find_abbreviations(t) == []

@@ -179,6 +179,12 @@ def abbreviation_candidates(
         t = trim_span(span, res)
         if t is None:
             continue
+        short = [c.lower() for c in doc.text[ss:se] if c.isalnum()]
+        if t.start_char > ls and short and doc.text[ls].lower() == short[0]:
+            # the acronym's letters start at the long form's first word: it is part of the name, even a
+            # word trimming would drop ("You Only Look Once (YOLO)", not "Look Once")
+            whole = doc.char_span(ls, t.end_char, alignment_mode="expand")
+            t = whole if whole is not None else t
         label = _label_for_head(t, res) or "METHOD"
         out.append(Candidate(t.start_char, t.end_char, label, "kg_abbreviations", 0.85))
         out.append(Candidate(ss, se, label, "kg_abbreviations", 0.85))
