@@ -82,7 +82,7 @@ def test_abbreviation_pairs_and_long_form_boundary():
 
 
 def test_a_long_form_keeps_the_word_its_acronym_starts_with(nlp):
-    """"You" and "Only" are words trimming drops from a phrase, but YOLO's letters start there."""
+    """ "You" and "Only" are words trimming drops from a phrase, but YOLO's letters start there."""
     _, _, concepts, mentions = _run(nlp, "Fast detectors", "We build on You Only Look Once (YOLO) for detection.")
     yolo = {m.concept for m in mentions if m.text in ("YOLO", "You Only Look Once")}
     assert len(yolo) == 1 and concepts[yolo.pop()].label == "You Only Look Once"
