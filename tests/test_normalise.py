@@ -276,3 +276,19 @@ def test_normalise_a_study_of_x_names_x():
     assert {m.concept for m in mentions if m.paper_id == "a"} == {"8-bit-training"}
     assert "An Exploration of 8-Bit Training" in concepts["8-bit-training"].aliases
     assert concepts["symmetric-clipping"].label == "Symmetric Clipping"
+
+
+def test_an_acronym_labels_its_concept_when_papers_mostly_write_it():
+    """GSM8K, written alone by 5 times as many papers as write its long form, is the label; PPO, not."""
+    gsm = [_ex(p, [("GSM8K", "DATASET")]) for p in "abcde"]
+    gsm += [_ex("f", [("Grade School Math 8K", "DATASET"), ("GSM8K", "DATASET")], [("Grade School Math 8K", "GSM8K")])]
+    ppo = [_ex(p, [("PPO", "METHOD")]) for p in "gh"]
+    ppo += [
+        _ex(
+            "i",
+            [("proximal policy optimization", "METHOD"), ("PPO", "METHOD")],
+            [("proximal policy optimization", "PPO")],
+        )
+    ]
+    concepts, _ = normalise(gsm + ppo)
+    assert {c.label for c in concepts.values()} == {"GSM8K", "proximal policy optimization"}

@@ -179,6 +179,8 @@ def is_acronym(text: str) -> bool:
     return " " not in t and sum(c.isupper() for c in t) >= 2 and len(t) <= 12
 
 
+#: an acronym labels its concept when this many times as many papers write it alone as write its long form
+ACRONYM_LABEL_RATIO = 5
 #: a coined name: a lower-case start, then a capital ("nuScenes", "iNaturalist", "mAP"): never singularised
 _COINED = re.compile(r"^[a-z]+[A-Z]")
 _PLURAL_NAME_TAIL = re.compile(r"[A-Z][a-z]*[^siueA-Z]s$")  # "Ptr-Nets", "ResNets" (not "TinyStories", "Bus")
@@ -233,17 +235,19 @@ def _prefer_label(forms: Counter[str], key: str) -> str:
     for f, n in forms.items():
         by_case[f.lower()] += n
 
-    lower_forms = {f for f in forms if f == f.lower()}
+    lower_keys = {concept_key(f) for f in forms if f == f.lower()}
 
     def rank(f: str) -> tuple[int, int, int, int, int, int, str]:
-        # capitals a sentence start or a title gave ("Speculative decoding", "Proximal Policy Optimization")
-        # lose only to the same words in lower case; without those, a capitalised form is the name as
-        # written ("Codex", not the rarer "CoDEx"; "Phi-3-mini")
-        lower_seen = f.lower() in lower_forms
-        title_case = int(
-            lower_seen and len(f.split()) > 1 and all(w[:1].isupper() for w in f.split()) and not is_acronym(f)
+        # Title Case is a title's ("Proximal Policy Optimization"); a capital at the start only is a
+        # sentence's ("Speculative decoding") where the words are also written in lower case, and the
+        # name as written where they are not ("Codex", not the rarer "CoDEx"; "Phi-3-mini")
+        title_case = int(len(f.split()) > 1 and all(w[:1].isupper() for w in f.split()) and not is_acronym(f))
+        sentence_cap = int(
+            concept_key(f) in lower_keys
+            and f[:1].isupper()
+            and not is_acronym(f)
+            and not any(c.isupper() for c in f[1:])
         )
-        sentence_cap = int(lower_seen and f[:1].isupper() and not is_acronym(f) and not any(c.isupper() for c in f[1:]))
         return (
             int(concept_key(f) != key),
             -by_case[f.lower()],
@@ -421,8 +425,15 @@ def normalise(
         non_acr = Counter({f: n for f, n in label_forms.items() if not is_acronym(f) or concept_key(f) == key})
         cid = concept_id(key)
         label = _prefer_label(non_acr or forms, key)
-        if not non_acr:
-            label = sorted(forms, key=lambda f: (acronym_key(f) != f.lower(), -forms[f], f))[0]
+        long_papers = {
+            m.paper_id for m in ms if (label_form.get(id(m)) or strip_parenthetical_acronym(m.text)) in non_acr
+        }
+        acronym_papers = {m.paper_id for m in ms} - long_papers
+        if not non_acr or len(acronym_papers) >= ACRONYM_LABEL_RATIO * len(long_papers):
+            # labelled by its acronym when that is how papers name it, most of them without the long
+            # form: GSM8K, KITTI; not a method one paper defines and abbreviates ("Gradient Coding (GC)")
+            named = [f for f in forms if is_acronym(f) and concept_key(f) != key] or list(forms)
+            label = sorted(named, key=lambda f: (acronym_key(f) != f.lower(), -forms[f], f))[0]
             if acronym_key(label) != label.lower():  # LLMs -> LLM, but FLOPs stays
                 label = label[:-1]
         c = Concept(id=cid, label=label, type=ctype, aliases=dict(sorted(forms.items())), ambiguous=key in ambiguous)
