@@ -292,3 +292,15 @@ def test_an_acronym_labels_its_concept_when_papers_mostly_write_it():
     ]
     concepts, _ = normalise(gsm + ppo)
     assert {c.label for c in concepts.values()} == {"GSM8K", "proximal policy optimization"}
+
+
+def test_a_label_keeps_the_tail_a_merge_cut_when_papers_write_it():
+    """Forms merged under a key whose tail was cut ("multimodal large language") are named by the
+    form papers write most, the tail included, not by a rare form that happens to equal the key."""
+    from collections import Counter
+
+    from kg.normalise import _prefer_label
+
+    forms = Counter({"multimodal large language model": 40, "multimodal large language models": 300})
+    forms.update({"multimodal large language": 3, "MLLMs": 4333})
+    assert _prefer_label(forms, "multimodal large language") == "multimodal large language model"

@@ -249,7 +249,9 @@ def _prefer_label(forms: Counter[str], key: str) -> str:
             and not any(c.isupper() for c in f[1:])
         )
         return (
-            int(concept_key(f) != key),
+            # the key's own forms, or the key with the tail a merge cut ("Multimodal Large Language Model"
+            # under the key "multimodal large language"): the most written of those names the concept
+            int(concept_key(f) != key and not concept_key(f).startswith(key + " ")),
             -by_case[f.lower()],
             title_case,
             sentence_cap,
