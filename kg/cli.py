@@ -602,18 +602,13 @@ def serve(
     """Serve the store over HTTP: a read-only SPARQL 1.1 endpoint at /sparql and the web explorer at /."""
 
     def ready(base: str) -> None:
-        if allow_corrections:
-            from kg.normalise.corrections import FILENAME
+        from kg.normalise.corrections import FILENAME
 
-            _note(
-                f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; concept pages "
-                f"write corrections to {store.parent / FILENAME}; a new `kg build` there is picked up; Ctrl+C stops"
-            )
-        else:
-            _note(
-                f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; a new `kg build` "
-                "there is picked up; Ctrl+C stops"
-            )
+        writes = f"concept pages write corrections to {store.parent / FILENAME}; " if allow_corrections else ""
+        _note(
+            f"kg serving {store}: explorer at {base}/ , SPARQL (read-only) at {base}/sparql ; {writes}"
+            "a new `kg build` there is picked up; Ctrl+C stops"
+        )
 
     from kg.web.serve import serve_folder
 

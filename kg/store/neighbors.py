@@ -83,8 +83,17 @@ def hierarchy(store: ox.Store, concept: str) -> tuple[list[dict[str, str]], list
     return out["up"], out["down"]
 
 
+def _paper_count(store: ox.Store) -> int:
+    return int(lib_rows(store, "paper-count")[0]["n"] or 0)
+
+
 def ranked_neighbours(
-    store: ox.Store, sources: Sequence[str], limit: int = 15, min_papers: int = 1, exclude: Collection[str] = ()
+    store: ox.Store,
+    sources: Sequence[str],
+    limit: int = 15,
+    min_papers: int = 1,
+    exclude: Collection[str] = (),
+    n_papers: int | None = None,
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` concepts that share papers with any of ``sources`` (concept IRIs), strongest
     first: most shared papers, then association strength (the rarer concept first), then label.
@@ -94,6 +103,7 @@ def ranked_neighbours(
     its papers)). The work is bounded by the sources' papers: their concepts are counted in the store
     (``lib/concept-neighbours.rq``), and only the leaders and those tied with the last are looked up.
     The explorer's concept page and neighbourhood view, ``kg neighbors`` and the API rank this way.
+    ``n_papers``: the corpus's papers, when the caller has counted them already.
     """
     if not sources:
         return []
@@ -121,7 +131,7 @@ def ranked_neighbours(
     cut = counts[min(limit, len(counts)) - 1][1]
     leaders = [(o, n) for o, n in counts if n >= cut]
     meta = {r["o"]: r for r in lib_rows(store, "concepts-meta", o=[ox.NamedNode(o) for o, _ in leaders])}
-    n_all = max(1, int(lib_rows(store, "paper-count")[0]["n"] or 0))
+    n_all = max(1, n_papers if n_papers is not None else _paper_count(store))
     n_src = int(lib_rows(store, "concept-papers-count", c=iris)[0]["n"] or 0)
     out: list[dict[str, Any]] = []
     for o, shared in leaders:
@@ -167,28 +177,22 @@ def neighbourhood(store: ox.Store, name: str, hops: int = 1, limit: int = 15) ->
         )
         result.through_narrower = True
     labels = {center: label}
+    n_papers = _paper_count(store)  # once, for every hop's ranking
     frontier = [center]
     for hop in range(1, max(1, hops) + 1):
         nxt: list[str] = []
         for src in frontier:
-            for r in ranked_neighbours(store, sources.get(src, [src]), limit=limit, exclude=seen):
+            for r in ranked_neighbours(store, sources.get(src, [src]), limit=limit, exclude=seen, n_papers=n_papers):
                 c = r["concept"]
                 if c in seen:
                     continue
                 seen.add(c)
                 nxt.append(c)
                 labels[c] = r["label"]
-                titles = sorted(
-                    {
-                        t["title"]
-                        for t in lib_rows(
-                            store,
-                            "shared-papers",
-                            c=[ox.NamedNode(x) for x in sources.get(src, [src])],
-                            o=ox.NamedNode(c),
-                        )
-                    }
+                shared = lib_rows(
+                    store, "shared-papers", c=[ox.NamedNode(x) for x in sources.get(src, [src])], o=ox.NamedNode(c)
                 )
+                titles = sorted({t["p"]: t["title"] for t in shared}.values())  # one title a linking paper
                 result.neighbours.append(
                     Neighbour(c, r["label"], r["type"], hop, src, labels.get(src, src), titles, round(r["strength"], 3))
                 )

@@ -200,7 +200,9 @@ def concept_page(store: ox.Store, cid: str, max_papers: int = 50) -> ConceptPage
     ]
     names = {r.iri: r.label for r in RELATION_TYPES}
     rel = _q(store, "concept-relation-links", {"limit": 30}, c=node)  # counted first, then labelled
-    labels = {x["o"]: x["label"] for x in _q(store, "labels-of", o=[ox.NamedNode(x["o"]) for x in rel])} if rel else {}
+    labels = (
+        {x["o"]: x["label"] for x in _q(store, "concepts-meta", o=[ox.NamedNode(x["o"]) for x in rel])} if rel else {}
+    )
     page.relations = sorted(
         (
             {
