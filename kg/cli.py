@@ -493,7 +493,13 @@ def explain(
             _t(r["label"]),
             r["type"],
             f"{r['score']:.2f}",
-            _t(why if r["reason"] == "model" else f"{r['reason']}; {why}"),
+            _t(
+                f"same meaning as {r['joins']} in this paper (p={r['join_probability']:.2f}); {why}"
+                if r.get("joins")
+                else why
+                if r["reason"] == "model"
+                else f"{r['reason']}; {why}"
+            ),
         )
     out.print(table)
 

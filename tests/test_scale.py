@@ -195,7 +195,7 @@ def test_scale_decision_in_chunks_equals_all_at_once(nlp):
     made = decide(candidates(papers, abbreviations, concepts, mentions))
     for d in made:
         d.features = {}
-    at_once = dump(*apply_decisions(concepts, mentions, made), made)
+    at_once = dump(*apply_decisions(concepts, mentions, made, papers), made)
     assert at_once[0] and at_once[2]
     for chunk in (1, 3):
         part = copy.deepcopy(extractions)

@@ -186,9 +186,11 @@ def abbreviation_candidates(
             whole = doc.char_span(ls, t.end_char, alignment_mode="expand")
             t = whole if whole is not None else t
         label = _label_for_head(t, res) or "METHOD"
-        out.append(Candidate(t.start_char, t.end_char, label, "kg_abbreviations", 0.85))
+        # a token that runs into the parenthesis ("Network~(FFN)") ends the long form where the text's did
+        end = min(t.end_char, le) if t.end_char > le else t.end_char
+        out.append(Candidate(t.start_char, end, label, "kg_abbreviations", 0.85))
         out.append(Candidate(ss, se, label, "kg_abbreviations", 0.85))
-        kept.append(((t.start_char, t.end_char), (ss, se)))
+        kept.append(((t.start_char, end), (ss, se)))
     return out, kept
 
 

@@ -325,13 +325,16 @@ def normalise(
     # 1. acronym senses: per paper, and how many papers give each expansion
     local: dict[str, dict[str, str]] = {}
     senses: dict[str, Counter[str]] = defaultdict(Counter)
+    long_forms: dict[str, dict[str, str]] = {}
     for ex in extractions:
         pairs: dict[str, str] = {}
+        texts: dict[str, str] = {}
         for long_form, short in ex.abbreviations:
             lk, sk = concept_key(long_form), acronym_key(short)
-            if lk and sk and lk != sk:
-                pairs.setdefault(sk, lk)
+            if lk and sk and lk != sk and sk not in pairs:
+                pairs[sk], texts[sk] = lk, long_form
         local[ex.paper_id] = pairs
+        long_forms[ex.paper_id] = texts
         for sk, lk in pairs.items():
             senses[sk][lk] += 1
 
@@ -351,6 +354,20 @@ def normalise(
         """The long form an acronym-like word inside a name stands for, when one is known and clear."""
         w = word.strip(",.;:()")
         return acronym_sense(paper, acronym_key(w))[0] if is_acronym(w) else None
+
+    # an acronym inside a long form reads as its own long form, as in any other name ("Model FLOPs
+    # Utilization (MFU)": MFU is "model floating point operation utilization", the key the long form's
+    # mentions get), with the senses as the papers define them
+    expanded_senses: dict[str, Counter[str]] = defaultdict(Counter)
+    for paper, texts in long_forms.items():
+        for sk, long_form in texts.items():
+            words = long_form.split()
+            inner = [sense(paper, w) or w for w in words] if len(words) > 1 else words
+            if inner != words:
+                local[paper][sk] = concept_key(" ".join(inner)) or local[paper][sk]
+            expanded_senses[sk][local[paper][sk]] += 1
+    senses.clear()
+    senses.update(expanded_senses)
 
     def resolve_key(paper: str, text: str) -> tuple[str, bool]:
         stripped = strip_parenthetical_acronym(text)

@@ -163,8 +163,11 @@ class Decision:
     score: float  # probability that a reader lists it (1 - P(DROP))
     probabilities: dict[str, float]
     features: dict[str, float]
-    reason: str = "model"  # "model"; "overlap" (a stronger kept span covers it); "passage" (not decided)
+    reason: str = "model"  # "model"; "overlap" (a stronger kept span covers it); "passage" (not decided);
+    # "same meaning" (kept, and its mentions in this paper join the concept ``joins``: kg.normalise.meaning)
     evidence: dict[str, float] = field(default_factory=dict)  # feature -> push towards listing it
+    joins: str = ""
+    join_probability: float = 0.0
 
     @classmethod
     def of(
@@ -205,6 +208,7 @@ class Decision:
             "reason": self.reason,
             "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
             "evidence": {k: round(v, 4) for k, v in self.evidence.items()},
+            **({"joins": self.joins, "join_probability": round(self.join_probability, 4)} if self.joins else {}),
             **extra,
         }
 
@@ -654,9 +658,18 @@ def apply_decisions(
     concepts: dict[str, Concept],
     mentions: Sequence[Mention],
     decisions: Sequence[Decision],
+    papers: Sequence[Paper] | None = None,
 ) -> tuple[dict[str, Concept], list[Mention]]:
-    """Keep the mentions of kept candidates (overlaps resolved), retype concepts, drop concepts left in no paper."""
-    return retype_concepts(concepts, select_mentions(decisions, mentions), corpus_types(decisions))
+    """Keep the mentions of kept candidates (overlaps resolved), retype concepts, drop concepts left in no paper.
+
+    Given the ``papers``, a paper's concepts of one meaning join first (:func:`join_same_meaning`), as
+    :func:`decide_in_chunks` does."""
+    kept = select_mentions(decisions, mentions)
+    if papers is not None:
+        joins = join_same_meaning(papers, decisions, kept)
+        for m in kept:
+            m.concept = joins.get((m.paper_id, m.concept), m.concept)
+    return retype_concepts(concepts, kept, corpus_types(decisions))
 
 
 def retype_concepts(
@@ -745,9 +758,11 @@ def decide_in_chunks(
     state = _ChunkState(papers, abbreviations, concepts, by_paper, model, threshold, keep_features)
     for (start, end), (made, kept_at) in zip(bounds, _map_chunks(state, bounds, processes), strict=True):
         ms = [m for p in papers[start:end] for m in by_paper.pop(p.id, ())]
-        for i, confidence in kept_at:
+        for i, confidence, joins in kept_at:
             m = ms[i]
             m.confidence = confidence
+            if joins:
+                m.concept = joins
             kept.append(m)
         add_type_votes(votes, made)
         sink(made)
@@ -766,10 +781,12 @@ class _ChunkState:
     model: DecisionModel | None
     threshold: float | None
     keep_features: bool
+    join: bool = True
 
-    def decide(self, bounds: tuple[int, int]) -> tuple[list[Decision], list[tuple[int, float]]]:
+    def decide(self, bounds: tuple[int, int]) -> tuple[list[Decision], list[tuple[int, float, str]]]:
         """The decisions of papers[start:end], and the kept mentions as (position in the chunk's
-        mentions, confidence): positions, so that a worker's answer names the caller's objects."""
+        mentions, confidence, the concept it joins or ""): positions, so that a worker's answer names
+        the caller's objects."""
         part = self.papers[bounds[0] : bounds[1]]
         ms = [m for p in part for m in self.by_paper.get(p.id, ())]
         cands = candidates(part, self.abbreviations, self.concepts, ms, n_input_papers=len(self.papers))
@@ -778,19 +795,60 @@ class _ChunkState:
             for d in made:
                 d.features = {}
         position = {id(m): i for i, m in enumerate(ms)}
-        return made, [(position[id(m)], m.confidence) for m in select_mentions(made, ms)]
+        kept = select_mentions(made, ms)
+        joins = join_same_meaning(part, made, kept) if self.join else {}
+        return made, [(position[id(m)], m.confidence, joins.get((m.paper_id, m.concept), "")) for m in kept]
 
 
 _WORKER_STATE: list[_ChunkState] = []  # set in the parent just before the workers fork
 
 
-def _decide_in_worker(bounds: tuple[int, int]) -> tuple[list[Decision], list[tuple[int, float]]]:
+def join_same_meaning(
+    papers: Sequence[Paper], decisions: Sequence[Decision], kept: Sequence[Mention]
+) -> dict[tuple[str, str], str]:
+    """Within each paper, which kept concepts name one thing (:mod:`kg.normalise.meaning`):
+    (paper, concept) -> the concept its mentions join. The joining decisions are marked."""
+    from kg.normalise.meaning import PaperConcept, load_meaning_model, same_meaning_groups
+
+    model = load_meaning_model()
+    if model is None:
+        return {}
+    title_len = {p.id: len(p.title or "") for p in papers}
+    passage = {p.id for p in papers if not p.title}
+    kept_decision = {(d.paper_id, d.concept): d for d in decisions if d.kept}
+    by_paper: dict[str, dict[str, PaperConcept]] = defaultdict(dict)
+    for m in kept:
+        if m.paper_id in passage:  # a record given as one text is not decided, nor joined
+            continue
+        d = kept_decision.get((m.paper_id, m.concept))
+        if d is None:
+            continue
+        pc = by_paper[m.paper_id].get(m.concept)
+        if pc is None:
+            pc = by_paper[m.paper_id][m.concept] = PaperConcept(
+                m.concept, m.concept.replace("-", " "), d.type, [], 0, first=m.start
+            )
+        if m.text not in pc.forms:
+            pc.forms.append(m.text)
+        pc.n_mentions += 1
+        pc.in_title = pc.in_title or m.start < title_len[m.paper_id]
+        pc.first = min(pc.first, m.start)
+    out: dict[tuple[str, str], str] = {}
+    for pid, concepts in by_paper.items():
+        for cid, (target, p) in same_meaning_groups([concepts[c] for c in sorted(concepts)], model).items():
+            out[(pid, cid)] = target
+            d = kept_decision[(pid, cid)]
+            d.reason, d.joins, d.join_probability = "same meaning", target, p
+    return out
+
+
+def _decide_in_worker(bounds: tuple[int, int]) -> tuple[list[Decision], list[tuple[int, float, str]]]:
     return _WORKER_STATE[0].decide(bounds)
 
 
 def _map_chunks(
     state: _ChunkState, bounds: list[tuple[int, int]], processes: int
-) -> Iterator[tuple[list[Decision], list[tuple[int, float]]]]:
+) -> Iterator[tuple[list[Decision], list[tuple[int, float, str]]]]:
     """Each chunk's decision, in order: here, or in ``processes`` forked workers."""
     import multiprocessing as mp
 
