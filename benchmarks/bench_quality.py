@@ -97,8 +97,18 @@ def run(set_name: str, nlp) -> dict[str, object]:
             "threshold": res["threshold"],
             "recognisers_alone": res["baseline"],
             "cohesion": concept_cohesion(gold, res["records"]),
-            "seconds": round(time.perf_counter() - t0, 1),
         }
+        # then a paper's concepts of one meaning joined (kg/normalise/meaning.py), that decision
+        # cross-validated over the same folds and records (training/same_concept.py)
+        from kg.normalise.meaning import load_meaning_model
+        from training import same_concept
+
+        meaning = load_meaning_model()
+        if meaning is not None:
+            by_id = {str(p["id"]): p for p in load_jsonl(GOLD / "seed-train" / "papers.jsonl")}
+            table = same_concept.cross_validate(res["records"], gold, by_id, [meaning.threshold])
+            out["joined"] = table[meaning.threshold]
+        out["seconds"] = round(time.perf_counter() - t0, 1)
         return out
     elif mapping is None:
         gold = load_jsonl(GOLD / rel)

@@ -201,19 +201,25 @@ def predictions(
     probs: Sequence[dict[str, float]],
     threshold: float,
     corpus_type: bool = True,
+    join: bool = False,
 ) -> list[dict[str, Any]]:
-    """``kg extract``-style records of the kept candidates, overlaps resolved as kg.normalise.decide does."""
-    from kg.normalise.decide import Decision, corpus_types, select_mentions
+    """``kg extract``-style records of the kept candidates, overlaps resolved as kg.normalise.decide does;
+    with ``join``, a paper's concepts of one meaning joined by the shipped same-meaning model."""
+    from kg.normalise.decide import Decision, corpus_types, join_same_meaning, select_mentions
 
     ds = [Decision.of(c, p, threshold, c.features) for c, p in zip(cands, probs, strict=True)]
     kept = select_mentions(ds, [m for c in cands for m in c.mentions])
+    joins = join_same_meaning(papers, ds, kept) if join else {}
     types = corpus_types(ds) if corpus_type else {}
     own = {(d.paper_id, d.concept): d.type for d in ds}
     label = {c.concept: c.label for c in cands}
     recs: dict[str, list[dict[str, Any]]] = {p.id: [] for p in papers}
     for m in kept:
-        t = types.get(m.concept) or own[(m.paper_id, m.concept)]
-        recs[m.paper_id].append({"text": m.text, "label": t, "concept": m.concept, "concept_label": label[m.concept]})
+        cid = joins.get((m.paper_id, m.concept), m.concept)
+        t = types.get(cid) or own.get((m.paper_id, cid)) or own[(m.paper_id, m.concept)]
+        recs[m.paper_id].append(
+            {"text": m.text, "start": m.start, "label": t, "concept": cid, "concept_label": label[cid]}
+        )
     return [{"id": pid, "mentions": ms} for pid, ms in recs.items()]
 
 
@@ -304,13 +310,16 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="recognisers of training/seed_ner.py (DIR/fold0..4, DIR/foldall): out-of-fold recognition",
     )
+    ap.add_argument("--records", type=Path, help="cv: write the cross-validated records (JSONL) here")
     args = ap.parse_args(argv)
     global PRODUCERS, USE_PRIORS, NER_FOLDS
     NER_FOLDS = args.ner_folds
     USE_PRIORS = not args.no_priors
     PRODUCERS = args.producers.split(",") if args.producers else None
     if args.command == "cv":
-        cv(args.model)
+        res = cv(args.model)
+        if args.records:  # the cross-validated records (e.g. for training/same_concept.py)
+            args.records.write_text("".join(json.dumps(r) + "\n" for r in res["records"]), encoding="utf-8")
     elif args.command == "train":
         train(args.model)
     elif args.command == "mentions":

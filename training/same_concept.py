@@ -165,8 +165,10 @@ def rates(gold: list[dict[str, Any]], pred: list[dict[str, Any]]) -> dict[str, f
     }
 
 
-def cross_validate(pred, gold, papers, thresholds, c: float = C):  # type: ignore[no-untyped-def]
+def cross_validate(pred, gold, papers, thresholds, c: float = C, extra=()):  # type: ignore[no-untyped-def]
     rows, missed, found = dataset(pred, gold, papers)
+    for more in extra:  # more training rows (other readings of the same papers); folds stay by paper
+        rows += dataset(more, gold, papers)[0]
     print(
         f"{len(rows)} pairs, {sum(r[2] for r in rows)} positive; positives the filter missed: {missed} (found {found})"
     )
@@ -186,6 +188,13 @@ def main() -> int:
     ap.add_argument("step", choices=["cv", "train"])
     ap.add_argument("--pred", type=Path, required=True, help="kg extract's output on seed-train")
     ap.add_argument("--gold", type=Path, default=GOLD / "seed-train")
+    ap.add_argument(
+        "--extra-pred",
+        type=Path,
+        action="append",
+        default=[],
+        help="another reading of seed-train whose pairs are training rows too (not scored)",
+    )
     ap.add_argument("--dev-pred", type=Path, help="kg extract's output on seed-dev (scored, never fitted)")
     ap.add_argument("--dev", type=Path, default=GOLD / "seed-dev")
     ap.add_argument("--max-merged", type=float, default=0.005)
@@ -196,7 +205,8 @@ def main() -> int:
     papers = {p["id"]: p for p in read_jsonl(args.gold / "papers.jsonl")}
     thresholds = [round(t, 2) for t in np.arange(0.2, 0.91, 0.05)]
     print("before:", rates(gold, pred))
-    table = cross_validate(pred, gold, papers, thresholds, args.C)
+    extra = [read_jsonl(p) for p in args.extra_pred]
+    table = cross_validate(pred, gold, papers, thresholds, args.C, extra)
     for t, r in table.items():
         print(t, r)
     ok = [t for t, r in table.items() if r["merged"] <= args.max_merged] or [max(thresholds)]
@@ -204,6 +214,8 @@ def main() -> int:
     print("chosen threshold", best, table[best])
     if args.step == "train":
         rows, _, _ = dataset(pred, gold, papers)
+        for more in extra:
+            rows += dataset(more, gold, papers)[0]
         spec = fit(rows, args.C)
         spec["threshold"] = best
         spec["cv"] = {"seed-train": table[best], "folds": FOLDS, "max_merged": args.max_merged}
