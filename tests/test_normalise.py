@@ -304,3 +304,19 @@ def test_a_label_keeps_the_tail_a_merge_cut_when_papers_write_it():
     forms = Counter({"multimodal large language model": 40, "multimodal large language models": 300})
     forms.update({"multimodal large language": 3, "MLLMs": 4333})
     assert _prefer_label(forms, "multimodal large language") == "multimodal large language model"
+
+
+def test_one_upper_case_title_does_not_cut_a_name_tail_corpus_wide():
+    """At corpus scale some paper writes "VISION-LANGUAGE MODELS" in an upper-case title; that mention
+    must not turn every vision-language model into the adjective "vision-language"."""
+    exs = [
+        _ex("a", [("Vision-Language Models", "METHOD"), ("VLMs", "METHOD")], [("Vision-Language Models", "VLMs")]),
+        _ex("b", [("vision-language tasks", "TASK"), ("Vision-Language", "TASK")]),
+        _ex("c", [("VISION-LANGUAGE MODELS", "METHOD")]),
+        _ex("d", [("LLaMA-3.1 8B model", "METHOD"), ("LLaMA-3.1 8B", "METHOD")]),
+    ]
+    _, mentions = normalise(exs)
+    of = {m.text: m.concept for m in mentions}
+    assert of["Vision-Language Models"] == of["VLMs"] == of["VISION-LANGUAGE MODELS"] == "vision-language-model"
+    assert of["vision-language tasks"] == "vision-language"
+    assert of["LLaMA-3.1 8B model"] == of["LLaMA-3.1 8B"]  # a name's "model" tail is still cut

@@ -305,9 +305,12 @@ def _cut_tail(key: str, by_key: dict[str, list[Mention]], res: RuleResources) ->
             or any(_NAME_LIKE.search(m.text.rsplit(None, 1)[0]) for m in ms)
         )
     if last in res.name_tails:
-        return any(
-            _NAME_WORD.search(w) for m in ms if concept_key(m.text) == key for w in re.split(r"[\s-]+", m.text)[:-1]
-        )
+        # most of the ways papers write it, not one: at corpus scale some paper always writes
+        # "VISION-LANGUAGE MODELS" in an upper-case title, and one such mention must not make every
+        # "vision-language model" the adjective "vision-language" (an upper-case text shows no name)
+        written = [m.text for m in ms if concept_key(m.text) == key and not m.text.isupper()]
+        named = sum(any(_NAME_WORD.search(w) for w in re.split(r"[\s-]+", t)[:-1]) for t in written)
+        return named > 0 and 2 * named >= len(written)
     return False
 
 
