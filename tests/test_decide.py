@@ -219,6 +219,12 @@ def test_explain_shows_every_candidate_with_its_evidence(mini_build):
     assert table.exit_code == 0 and "kept" in table.output and "P(listed)" in table.output
     missing = CliRunner().invoke(app, ["explain", "no-such-paper", "-o", str(mini_build)])
     assert missing.exit_code != 0 and "no paper" in missing.output
+    # a concept joined to another of its paper (kg/normalise/meaning.py) says so, with its probability
+    joined = [d for d in decisions if d.get("joins")]
+    assert joined and all(d["kept"] and d["reason"] == "same meaning" for d in joined)
+    d = joined[0]
+    shown = CliRunner().invoke(app, ["explain", d["paper"], "-o", str(mini_build)], env={"COLUMNS": "400"})
+    assert f"same meaning as {d['joins']}" in shown.output
 
 
 def test_extract_explain_and_all_mentions(tmp_path):

@@ -278,8 +278,8 @@ def _subsequence(letters: str, text: str) -> bool:
 def candidate_pairs(
     concepts: Sequence[PaperConcept], vectors: _Vectors | None = None, min_cosine: float = 0.6
 ) -> list[tuple[int, int]]:
-    """The pairs worth scoring: a shared word stem, an acronym whose letters the other's words hold, or
-    close word vectors. Bounded by the paper's own concepts (a paper names a few dozen)."""
+    """The pairs worth scoring: of one type, with a shared word stem, an acronym whose letters the other's
+    words hold, or close word vectors. Bounded by the paper's own concepts (a paper names a few dozen)."""
     stems = [{stem(w) for w in c.key.split()} for c in concepts]
     letters = [{x for x in (_acronym_letters(f) for f in c.forms) if x} for c in concepts]
     joined = ["".join(_words(" ".join(c.forms))) for c in concepts]
@@ -287,6 +287,8 @@ def candidate_pairs(
     out = []
     for i in range(len(concepts)):
         for j in range(i + 1, len(concepts)):
+            if concepts[i].type != concepts[j].type:
+                continue  # a method and its metric ("CLIP", "CLIP score") are two things
             if (
                 stems[i] & stems[j]
                 or any(_subsequence(x, joined[j]) for x in letters[i])
