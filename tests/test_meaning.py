@@ -78,7 +78,13 @@ def test_numbers_and_distinct_names_stay_apart_with_the_shipped_model():
 
     thr = model.threshold
     assert p(pc("ttft", ["TTFT"], "METRIC"), pc("time-to-first-token", ["time to first token"], "METRIC")) >= thr
-    assert p(pc("efficientnet", ["EfficientNet"]), pc("efficiennet", ["EfficienNet"], n=1, first=40)) >= thr
+    assert (
+        p(
+            pc("latent-diffusion", ["latent diffusion"]),
+            pc("latent-diffusion-model", ["latent diffusion models"], first=50),
+        )
+        >= thr
+    )
     assert p(pc("aime-2024", ["AIME 2024"], "DATASET"), pc("aime-2025", ["AIME 2025"], "DATASET")) < thr
     assert (
         p(
@@ -92,6 +98,23 @@ def test_numbers_and_distinct_names_stay_apart_with_the_shipped_model():
     # unrelated concepts, or two of different types ("CLIP" and "CLIP score"), are not even scored
     assert candidate_pairs([pc("speedup", ["speedup"]), pc("latency", ["latency"])], vectors) == []
     assert candidate_pairs([pc("clip", ["CLIP"]), pc("clip-score", ["CLIP score"], "METRIC")], vectors) == []
+    # opposites, and a name followed by a new head, are two things
+    assert (
+        candidate_pairs(
+            [pc("linear-classifier", ["linear classifier"]), pc("non-linear-classifier", ["non-linear classifiers"])],
+            vectors,
+        )
+        == []
+    )
+    assert (
+        candidate_pairs(
+            [pc("large-language-model", ["LLMs"]), pc("large-language-model-agent", ["LLM agents"])], vectors
+        )
+        == []
+    )
+    assert candidate_pairs(
+        [pc("peak-memory", ["peak memory"]), pc("peak-memory-usage", ["peak memory usage"])], vectors
+    ) == [(0, 1)]
 
 
 def test_the_model_reads_only_known_features():

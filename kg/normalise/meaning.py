@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from kg.extract.resources import load_resources
 from kg.normalise.termstats import TermStats, load_termstats
 
 __all__ = [
@@ -108,6 +109,22 @@ def _acronym_letters(text: str) -> str:
     if t.endswith("s") and t[:-1].isupper():
         letters = letters[:-1]
     return letters
+
+
+#: a word one of two names has and the other lacks that makes them opposites, never one thing
+_OPPOSITE = frozenset({"non", "not", "no", "anti", "without", "free", "less"})
+
+
+#: tails that name the same thing as the words before them ("peak memory usage" is the peak memory),
+#: beside the rules' generic and name tails (kg/extract/resources/generic.json)
+_TAILS = frozenset({"usage", "use", "system", "systems", "score", "rate", "value", "size", "level", "s"})
+
+
+def _new_head(short: list[str], long: list[str], tails: frozenset[str] | set[str]) -> bool:
+    """Whether ``long`` is ``short`` followed by words that make it another thing: "large language model
+    agent" after "large language model", "pixel space diffusion model" after "pixel space" (not "peak memory
+    usage" after "peak memory")."""
+    return len(short) < len(long) and long[: len(short)] == short and any(w not in tails for w in long[len(short) :])
 
 
 @dataclass
@@ -281,6 +298,10 @@ def candidate_pairs(
     """The pairs worth scoring: of one type, with a shared word stem, an acronym whose letters the other's
     words hold, or close word vectors. Bounded by the paper's own concepts (a paper names a few dozen)."""
     stems = [{stem(w) for w in c.key.split()} for c in concepts]
+    words = [set(c.key.split()) for c in concepts]
+    keys = [c.key.split() for c in concepts]
+    res = load_resources()
+    tails = set(res.generic_tails) | set(res.name_tails) | _TAILS
     letters = [{x for x in (_acronym_letters(f) for f in c.forms) if x} for c in concepts]
     joined = ["".join(_words(" ".join(c.forms))) for c in concepts]
     vecs = [vectors.phrase(c.key.split()) if vectors is not None else None for c in concepts]
@@ -289,6 +310,10 @@ def candidate_pairs(
         for j in range(i + 1, len(concepts)):
             if concepts[i].type != concepts[j].type:
                 continue  # a method and its metric ("CLIP", "CLIP score") are two things
+            if (words[i] ^ words[j]) & _OPPOSITE:
+                continue  # "linear classifier" and "non-linear classifier", "training" and "training-free"
+            if _new_head(keys[i], keys[j], tails) or _new_head(keys[j], keys[i], tails):
+                continue  # "LLM agent" is an agent, not the LLM
             if (
                 stems[i] & stems[j]
                 or any(_subsequence(x, joined[j]) for x in letters[i])
