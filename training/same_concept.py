@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from kg.build.evaluate import concept_cohesion, paper_norm, score_papers
+from kg.build.evaluate import concept_cohesion, load_jsonl, paper_norm, score_papers
 from kg.normalise.meaning import (
     FEATURES,
     MODEL_PATH,
@@ -35,21 +35,13 @@ from kg.normalise.meaning import (
     same_meaning_groups,
 )
 from kg.normalise.termstats import load_termstats
+from training.concept_decision import FOLDS, GOLD, fold_of  # the folds every seed-train choice uses
 
-ROOT = Path(__file__).resolve().parent.parent
-GOLD = ROOT.parent / "shared" / "gold"
-FOLDS = 5
 C = 0.1
 
 
-def fold_of(paper_id: str) -> int:
-    import hashlib
-
-    return int(hashlib.sha1(paper_id.encode()).hexdigest(), 16) % FOLDS
-
-
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [dict(r) for r in load_jsonl(path)]
 
 
 def paper_concepts(rec: dict[str, Any], title_len: int) -> list[PaperConcept]:
